@@ -1,0 +1,71 @@
+"""Turn pydantic validation failures into :class:`InputError` naming index and field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+import pydantic
+
+from .errors import InputError, InputErrorDetail
+
+__all__ = ["details_of", "validate_each", "validate_value"]
+
+T = TypeVar("T")
+
+
+def details_of(
+    exc: pydantic.ValidationError,
+    *,
+    index: int | None = None,
+    indexed: bool = False,
+    name: str = "value",
+) -> list[InputErrorDetail]:
+    """The failures in ``exc``. With ``indexed``, the first location part is the record's index
+    (shifted by ``index``); otherwise every failure belongs to record ``index``. ``name`` is
+    the field reported for a failure of the value as a whole."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc: tuple[Any, ...] = err["loc"]
+        where = index
+        if indexed and loc and isinstance(loc[0], int):
+            where = (index or 0) + loc[0]
+            loc = loc[1:]
+        field = ".".join(str(p) for p in loc) or name
+        message = err["msg"]
+        if err["type"] == "missing":
+            message = "is required"
+        elif err["type"] == "extra_forbidden":
+            message = "is not a known field"
+        out.append(InputErrorDetail(where, field, message, err.get("input")))
+    return out
+
+
+def validate_value(
+    adapter: pydantic.TypeAdapter[T], value: object, what: str, *, indexed: bool = False
+) -> T:
+    """Validate one argument, or raise :class:`InputError` naming its field (and, for a list
+    with ``indexed``, the position of each bad element)."""
+    try:
+        return adapter.validate_python(value)
+    except pydantic.ValidationError as exc:
+        raise InputError(what, details_of(exc, indexed=indexed, name=what)) from None
+
+
+def validate_each(model: type[T], records: Iterable[object], what: str) -> list[T]:
+    """Validate every record (instances of ``model`` pass as they are); raise one
+    :class:`InputError` listing every bad record with its index and field."""
+    validator = pydantic.TypeAdapter(model)
+    good: list[T] = []
+    bad: list[InputErrorDetail] = []
+    for i, record in enumerate(records):
+        if isinstance(record, model):
+            good.append(record)
+            continue
+        try:
+            good.append(validator.validate_python(record))
+        except pydantic.ValidationError as exc:
+            bad.extend(details_of(exc, index=i))
+    if bad:
+        raise InputError(what, bad)
+    return good

@@ -1,0 +1,14 @@
+"""What every resource shares: the client's request pipeline."""
+
+from __future__ import annotations
+
+from .._http import HTTPPipeline
+
+__all__ = ["Resource"]
+
+
+class Resource:
+    """A group of endpoints. Thin: builds the request, the pipeline does the rest."""
+
+    def __init__(self, http: HTTPPipeline) -> None:
+        self._http = http

@@ -1,0 +1,85 @@
+"""Typed pydantic v2 models of every documented PleasureStock request and response."""
+
+from .currency import CurrencyConversion, SourceCurrency
+from .envelopes import DataEnvelope
+from .orders import (
+    SETTABLE_STATUSES,
+    CreatedOrder,
+    OffsetPagination,
+    Order,
+    OrderCreateResult,
+    OrderItem,
+    OrderLineItem,
+    OrderList,
+    OrderStatus,
+    OrderStatusUpdate,
+    OrderSummary,
+    StatusDisplay,
+    StatusValue,
+    Supplier,
+)
+from .products import PagePagination, Product, ProductBatch, ProductPage
+from .sales import SaleRecord, SalesSubmitResult
+from .shared import ApiModel, CamelModel, DayFirstDate, FlexibleId, Money, RecordError
+from .smart_reordering import (
+    Recommendation,
+    SmartReorderAck,
+    SmartReorderingReport,
+    SmartReorderProduct,
+)
+from .webhooks import (
+    GenericEvent,
+    OrderCancelledData,
+    OrderCancelledEvent,
+    OrderCreatedData,
+    OrderCreatedEvent,
+    OrderStatusChangedData,
+    OrderStatusChangedEvent,
+    WebhookEvent,
+    WebhookEventItem,
+)
+
+__all__ = [
+    "SETTABLE_STATUSES",
+    "ApiModel",
+    "CamelModel",
+    "CreatedOrder",
+    "CurrencyConversion",
+    "DataEnvelope",
+    "DayFirstDate",
+    "FlexibleId",
+    "GenericEvent",
+    "Money",
+    "OffsetPagination",
+    "Order",
+    "OrderCancelledData",
+    "OrderCancelledEvent",
+    "OrderCreateResult",
+    "OrderCreatedData",
+    "OrderCreatedEvent",
+    "OrderItem",
+    "OrderLineItem",
+    "OrderList",
+    "OrderStatus",
+    "OrderStatusChangedData",
+    "OrderStatusChangedEvent",
+    "OrderStatusUpdate",
+    "OrderSummary",
+    "PagePagination",
+    "Product",
+    "ProductBatch",
+    "ProductPage",
+    "Recommendation",
+    "RecordError",
+    "SaleRecord",
+    "SalesSubmitResult",
+    "SmartReorderAck",
+    "SmartReorderProduct",
+    "SmartReorderingReport",
+    "SourceCurrency",
+    "StatusDisplay",
+    "StatusValue",
+    "Supplier",
+    "WebhookEvent",
+    "WebhookEventItem",
+]

@@ -1,0 +1,193 @@
+"""Models of the external orders API: ``/external/orders``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, PlainSerializer, StrictInt
+
+from .shared import CamelModel, DayFirstDate, FlexibleId, Money, PsId, RequestModel
+
+__all__ = [
+    "SETTABLE_STATUSES",
+    "CreatedOrder",
+    "OffsetPagination",
+    "Order",
+    "OrderCreateResult",
+    "OrderItem",
+    "OrderLineItem",
+    "OrderList",
+    "OrderStatus",
+    "OrderStatusUpdate",
+    "OrderSummary",
+    "StatusDisplay",
+    "StatusValue",
+    "Supplier",
+]
+
+
+class OrderStatus(StrEnum):
+    """The documented order lifecycle. Fields typed ``OrderStatus | str`` keep unknown values
+    as plain strings, so a status the API adds later never breaks parsing."""
+
+    CREATED = "created"
+    PART_PAID = "part_paid"
+    PAID = "paid"
+    ON_THE_WAY = "on_the_way"
+    DELIVERED = "delivered"
+    ACCEPTED = "accepted"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        """Whether no further change is possible (accepted, cancelled)."""
+        return self in (OrderStatus.ACCEPTED, OrderStatus.CANCELLED)
+
+
+StatusValue = Annotated[OrderStatus | str, Field(union_mode="left_to_right")]
+"""An order status: an :class:`OrderStatus` when known, else the server's string as is."""
+
+SETTABLE_STATUSES: frozenset[OrderStatus] = frozenset(
+    {
+        OrderStatus.PART_PAID,
+        OrderStatus.PAID,
+        OrderStatus.ON_THE_WAY,
+        OrderStatus.DELIVERED,
+        OrderStatus.ACCEPTED,
+        OrderStatus.CANCELLED,
+    }
+)
+"""Statuses a client may set with ``orders.update_status`` (``created`` is the system's)."""
+
+
+_WirePrice = Annotated[
+    Money, Field(ge=0), PlainSerializer(float, return_type=float, when_used="json")
+]
+"""A price sent as a JSON number, as the reference's examples show."""
+
+
+class OrderItem(RequestModel):
+    """One line of a new order. ``custom_price`` overrides the catalogue price."""
+
+    ps_id: PsId
+    quantity: Annotated[StrictInt, Field(gt=0)]
+    custom_price: _WirePrice | None = Field(default=None, alias="customPrice")
+
+
+class CreatedOrder(CamelModel):
+    """One order created by ``POST /external/orders`` (one per supplier)."""
+
+    order_number: str
+    delivery_id: str | None = None
+    supplier_id: FlexibleId | None = None
+    status: StatusValue
+    total_amount: Money
+    currency: str | None = None
+    items: int | None = None
+    created_at: datetime | None = None
+
+
+class OrderCreateResult(CamelModel):
+    """The orders created from one request, grouped by supplier."""
+
+    orders: list[CreatedOrder]
+    total_orders: int
+    total_amount: Money
+
+
+class StatusDisplay(CamelModel):
+    """How to show a status in a UI: a label, a colour and Tailwind CSS classes."""
+
+    label: str
+    color: str | None = None
+    css_class: str | None = None
+
+
+class OrderSummary(CamelModel):
+    """An order as listed by ``GET /external/orders`` (dates are day precision)."""
+
+    order_id: FlexibleId
+    order_number: str
+    delivery_id: str | None = None
+    external_order_id: str | None = None
+    status: StatusValue
+    status_display: StatusDisplay | None = None
+    supplier_name: str | None = None
+    total_amount: Money
+    currency: str | None = None
+    items_count: int | None = None
+    has_custom_items: bool | None = None
+    custom_items_count: int | None = None
+    catalog_items_count: int | None = None
+    created_at: DayFirstDate | None = None
+    status_changed_at: DayFirstDate | None = None
+
+
+class OffsetPagination(CamelModel):
+    """Limit/offset pagination: ``total`` items, this page starts at ``offset``."""
+
+    total: int
+    limit: int
+    offset: int
+
+
+class OrderList(CamelModel):
+    """One page of orders: ``orders`` and ``pagination``."""
+
+    orders: list[OrderSummary]
+    pagination: OffsetPagination
+
+
+class Supplier(CamelModel):
+    """The supplier of an order."""
+
+    id: FlexibleId
+    name: str | None = None
+
+
+class OrderLineItem(CamelModel):
+    """One line of an order's detail."""
+
+    product_id: FlexibleId | None = None
+    ps_id: str | None = None
+    name: str | None = None
+    sku: str | None = None
+    quantity: int
+    unit_price: Money | None = None
+    total_price: Money | None = None
+    currency: str | None = None
+    image_url: str | None = None
+
+
+class Order(CamelModel):
+    """An order's full detail, from ``GET /external/orders/{orderNumber}``."""
+
+    order_id: FlexibleId
+    order_number: str
+    delivery_id: str | None = None
+    external_order_id: str | None = None
+    status: StatusValue
+    status_display: StatusDisplay | None = None
+    supplier: Supplier | None = None
+    has_custom_items: bool | None = None
+    items: list[OrderLineItem] = Field(default_factory=list)
+    total_amount: Money
+    currency: str | None = None
+    estimated_delivery_date: datetime | date | None = None
+    actual_delivery_date: datetime | date | None = None
+    created_at: datetime | None = None
+    confirmed_at: datetime | None = None
+    paid_at: datetime | None = None
+    shipped_at: datetime | None = None
+    accepted_at: datetime | None = None
+
+
+class OrderStatusUpdate(CamelModel):
+    """The answer of ``PUT /external/orders/{orderNumber}/status``."""
+
+    order_id: FlexibleId
+    order_number: str
+    status: StatusValue
+    status_changed_at: datetime | None = None

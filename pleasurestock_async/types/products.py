@@ -1,0 +1,66 @@
+"""Models of the product catalogue: ``GET /products`` and ``GET /products/{id}``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .shared import ApiModel, FlexibleId, Money
+
+__all__ = ["PagePagination", "Product", "ProductBatch", "ProductPage"]
+
+
+class Product(ApiModel):
+    """A catalogue product. Category, TCC and TSP fields are present only when requested."""
+
+    id: str | None = None
+    internal_id: str
+    name: str | None = None
+    sku: str | None = None
+    description: str | None = None
+    price: Money | None = None
+    currency: str | None = None
+    supplier_id: FlexibleId | None = None
+    images: list[Any] | None = None
+
+    category_id: str | None = None
+    category_name: str | None = None
+    category_name_en: str | None = None
+
+    tcc_enabled: bool | None = None
+    tcc_coefficient: Money | None = None
+    tcc_total_cost: Money | None = None
+    tcc_currency: str | None = None
+
+    tsp_enabled: bool | None = None
+    tsp_value: Money | None = None
+    tsp_formula: str | None = None
+    tsp_currency: str | None = None
+
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class PagePagination(ApiModel):
+    """Page-number pagination: ``pages`` pages of ``limit`` items, ``total`` items in all."""
+
+    page: int
+    limit: int
+    total: int
+    pages: int
+
+
+class ProductPage(ApiModel):
+    """One page of products: ``data`` and ``pagination``."""
+
+    success: bool = True
+    data: list[Product]
+    pagination: PagePagination
+
+
+class ProductBatch(ApiModel):
+    """The result of ``products.get_many``: found products in the order asked, and the ids
+    the server did not return."""
+
+    products: list[Product]
+    missing: list[str]

@@ -1,0 +1,124 @@
+"""Building blocks shared by every model: base classes, money, flexible ids and dates."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler, StrictInt
+from pydantic.alias_generators import to_camel
+from pydantic_core import core_schema
+
+__all__ = [
+    "PRODUCT_ID_PATTERN",
+    "PS_ID_PATTERN",
+    "ApiModel",
+    "CamelModel",
+    "DayFirstDate",
+    "FlexibleId",
+    "Money",
+    "NonNegativeInt",
+    "ProductId",
+    "PsId",
+    "RecordError",
+    "RequestModel",
+    "SaleDate",
+]
+
+PS_ID_PATTERN = r"^ps_[A-Za-z0-9]{10}$"
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+PRODUCT_ID_PATTERN = rf"^(?:ps_[A-Za-z0-9]{{10}}|{_UUID})$"
+
+
+class ApiModel(BaseModel):
+    """Base of every model: unknown fields are kept (the API adds fields often)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class CamelModel(ApiModel):
+    """Base of models whose wire names are camelCase (orders, currency, webhooks)."""
+
+    model_config = ConfigDict(alias_generator=to_camel)
+
+
+Money = Decimal
+"""Money is always :class:`~decimal.Decimal`; the wire sends strings ("29.99") and numbers."""
+
+FlexibleId = int | str
+"""An id that the API sends as an int in one response and as a UUID string in another."""
+
+NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+"""A count: an int (never a bool, a float or a string) that is zero or more."""
+
+PsId = Annotated[str, Field(pattern=PS_ID_PATTERN)]
+"""A PleasureStock product id in ``ps_`` form: ``ps_`` and 10 letters or digits."""
+
+ProductId = Annotated[str, Field(pattern=PRODUCT_ID_PATTERN)]
+"""A product id in ``ps_XXXXXXXXXX`` or UUID form."""
+
+_DAY_FIRST = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
+
+
+def _parse_day_first(value: Any) -> Any:
+    """Parse "03/11/25" as 3 November 2025; ISO strings and date objects pass through."""
+    if isinstance(value, str):
+        match = _DAY_FIRST.match(value)
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            return date(year + 2000 if year < 100 else year, month, day)
+        if "T" in value or " " in value:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+    if isinstance(value, datetime):
+        return value.date()
+    return value
+
+
+DayFirstDate = Annotated[date, BeforeValidator(_parse_day_first)]
+"""A date that the order list sends as day/month/year ("03/11/25"); ISO forms also accepted."""
+
+
+_ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class _SaleDateSchema:
+    """A date object (never a datetime) or a "YYYY-MM-DD" string, validated in pydantic-core.
+
+    Lax ``date`` would also take unix timestamps and midnight datetimes; this does not, and it
+    stays in Rust, which matters when a sales upload validates millions of rows.
+    """
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.union_schema(
+            [
+                core_schema.date_schema(strict=True),
+                core_schema.chain_schema(
+                    [core_schema.str_schema(pattern=_ISO_DAY), core_schema.date_schema()]
+                ),
+            ],
+            custom_error_type="sale_date",
+            custom_error_message="must be a date or a 'YYYY-MM-DD' string",
+        )
+
+
+SaleDate = Annotated[date, _SaleDateSchema()]
+"""A sales day: a :class:`datetime.date` or a "YYYY-MM-DD" string, nothing looser."""
+
+
+class RequestModel(BaseModel):
+    """Base of request models: unknown fields are refused, so a typo cannot drop data."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class RecordError(ApiModel):
+    """One record the server rejected: its index in the request and why."""
+
+    index: int
+    error: str
+    expected: str | None = None
+    received: Any = None

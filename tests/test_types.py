@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from pleasurestock_async.types import (
+    CreatedOrder,
+    Order,
+    OrderStatus,
+    OrderSummary,
+    Product,
+)
+
+
+def test_unknown_fields_are_kept() -> None:
+    p = Product.model_validate_json(b'{"internal_id": "ps_1", "brand_new_field": [1, 2]}')
+    assert p.model_extra == {"brand_new_field": [1, 2]}
+
+
+def test_unknown_status_is_kept_as_string() -> None:
+    o = OrderSummary.model_validate_json(
+        b'{"orderId": 1, "orderNumber": "O", "status": "on_hold", "totalAmount": 1}'
+    )
+    assert o.status == "on_hold" and not isinstance(o.status, OrderStatus)
+
+
+def test_known_status_is_enum() -> None:
+    o = CreatedOrder.model_validate(
+        {"orderNumber": "O", "status": "part_paid", "totalAmount": "2.50"}
+    )
+    assert o.status is OrderStatus.PART_PAID and o.total_amount == Decimal("2.50")
+
+
+@pytest.mark.parametrize(
+    ("wire", "expected"),
+    [
+        ("03/11/25", date(2025, 11, 3)),
+        ("3/1/2026", date(2026, 1, 3)),
+        ("2025-11-03", date(2025, 11, 3)),
+        ("2025-11-03T10:00:00Z", date(2025, 11, 3)),
+    ],
+)
+def test_list_dates_day_first(wire: str, expected: date) -> None:
+    o = OrderSummary.model_validate(
+        {"orderId": 1, "orderNumber": "O", "status": "created", "totalAmount": 1,
+         "createdAt": wire}
+    )
+    assert o.created_at == expected
+
+
+def test_ids_int_or_uuid() -> None:
+    a = Order.model_validate({"orderId": 1234, "orderNumber": "O", "status": "paid",
+                              "totalAmount": 1})
+    b = Order.model_validate({"orderId": "a9e312b9-d5bb-4961-8db6-7ea1007e672b",
+                              "orderNumber": "O", "status": "paid", "totalAmount": 1})
+    assert a.order_id == 1234 and isinstance(b.order_id, str)
+
+
+def test_money_from_number_keeps_decimal_digits() -> None:
+    p = Product.model_validate_json(b'{"internal_id": "ps_1", "tcc_total_cost": 50.98}')
+    assert p.tcc_total_cost == Decimal("50.98")
+
+
+def test_status_finality() -> None:
+    assert OrderStatus.ACCEPTED.is_final and OrderStatus.CANCELLED.is_final
+    assert not OrderStatus.PAID.is_final
