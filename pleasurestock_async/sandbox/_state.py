@@ -1,0 +1,235 @@
+"""The sandbox's in-memory state: stored sales, smart reordering, orders and their lifecycle."""
+
+from __future__ import annotations
+
+import math
+import random
+import string
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ..types.orders import OrderStatus
+from ._catalog import Catalogue, SandboxProduct, Supplier
+
+__all__ = ["COVERAGE_DAYS", "HISTORY_DAYS", "OrderLine", "SandboxOrder", "SandboxState"]
+
+HISTORY_DAYS = 30
+"""Days of history behind a recommendation."""
+COVERAGE_DAYS = 30
+"""Days of sales a recommended reorder should cover."""
+
+NEXT_STATUSES: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.CREATED: frozenset({OrderStatus.PART_PAID, OrderStatus.PAID}),
+    OrderStatus.PART_PAID: frozenset({OrderStatus.PAID}),
+    OrderStatus.PAID: frozenset({OrderStatus.ON_THE_WAY}),
+    OrderStatus.ON_THE_WAY: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.ACCEPTED}),
+    OrderStatus.ACCEPTED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+"""The documented lifecycle; any non-final status may also become ``cancelled``."""
+
+STATUS_DISPLAY: dict[OrderStatus, tuple[str, str]] = {
+    OrderStatus.CREATED: ("Created", "blue"),
+    OrderStatus.PART_PAID: ("Partially paid", "yellow"),
+    OrderStatus.PAID: ("Paid", "green"),
+    OrderStatus.ON_THE_WAY: ("On the way", "indigo"),
+    OrderStatus.DELIVERED: ("Delivered", "purple"),
+    OrderStatus.ACCEPTED: ("Accepted", "emerald"),
+    OrderStatus.CANCELLED: ("Cancelled", "red"),
+}
+
+
+@dataclass(slots=True)
+class DaySales:
+    """One product's stored day: quantities summed, stock the maximum reported."""
+
+    quantity: int = 0
+    stock_on_hand: int | None = None
+
+
+@dataclass(slots=True)
+class OrderLine:
+    """One line of a sandbox order."""
+
+    product: SandboxProduct
+    quantity: int
+    unit_price: Decimal
+    custom: bool
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(slots=True)
+class SandboxOrder:
+    """An order as the sandbox keeps it."""
+
+    order_id: str
+    number: str
+    delivery_id: str
+    supplier: Supplier
+    lines: list[OrderLine]
+    external_order_id: str | None
+    comment: str | None
+    created_at: datetime
+    status: OrderStatus = OrderStatus.CREATED
+    status_changed_at: datetime | None = None
+    paid_at: datetime | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    accepted_at: datetime | None = None
+    history: list[tuple[OrderStatus, OrderStatus, str | None, datetime]] = field(
+        default_factory=list
+    )
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.total for line in self.lines), Decimal(0))
+
+
+class TransitionError(ValueError):
+    """The lifecycle does not allow this status change."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class SandboxState:
+    """Everything the sandbox remembers between requests."""
+
+    def __init__(self, catalogue: Catalogue, seed: int) -> None:
+        self.catalogue = catalogue
+        self.sales: dict[str, dict[date, DaySales]] = defaultdict(dict)
+        self.orders: list[SandboxOrder] = []
+        self.smart_reorders: list[dict[str, object]] = []
+        self._rng = random.Random(f"orders-{seed}")  # not the catalogue's sequence
+        self._deliveries_per_day: dict[date, int] = defaultdict(int)
+
+    # -- sales ---------------------------------------------------------------------------------
+
+    def store_sale(
+        self, product: SandboxProduct, day: date, quantity: int, stock: int | None
+    ) -> None:
+        """Aggregate one row as the real API does: quantity SUM, stock_on_hand MAX."""
+        stored = self.sales[product.id].setdefault(day, DaySales())
+        stored.quantity += quantity
+        if stock is not None:
+            stored.stock_on_hand = (
+                stock if stored.stock_on_hand is None else max(stored.stock_on_hand, stock)
+            )
+
+    def recommendations(self, target: date) -> list[dict[str, Any]]:
+        """Reorder advice from the stored history up to ``target``, largest first.
+
+        Average daily sales leave out out-of-stock days (stock 0); the recommendation covers
+        COVERAGE_DAYS of sales minus the latest known stock; accuracy compares the last 7
+        in-stock days with that average.
+        """
+        start = target - timedelta(days=HISTORY_DAYS - 1)
+        found: list[dict[str, Any]] = []
+        for product in self.catalogue.products:
+            days = self.sales.get(product.id)
+            if not days:
+                continue
+            window = sorted((d, s) for d, s in days.items() if start <= d <= target)
+            in_stock = [s.quantity for _, s in window if s.stock_on_hand != 0]
+            if not in_stock:
+                continue
+            average = Decimal(sum(in_stock)) / len(in_stock)
+            stocks = [s.stock_on_hand for _, s in window if s.stock_on_hand is not None]
+            current = stocks[-1] if stocks else 0
+            recommended = max(0, math.ceil(average * COVERAGE_DAYS - current))
+            if recommended == 0:
+                continue
+            recent = in_stock[-7:]
+            error = sum((abs(Decimal(q) - average) for q in recent), Decimal(0)) / len(recent)
+            accuracy = max(Decimal(0), 1 - error / average) if average else Decimal(0)
+            found.append(
+                {
+                    "product_internal_id": product.internal_id,
+                    "product_name": product.name,
+                    "product_sku": product.sku,
+                    "recommended_quantity": recommended,
+                    "current_stock": current,
+                    "average_daily_sales": round(average, 2),
+                    "forecast_accuracy": round(accuracy, 2),
+                    "calculation_date": datetime.combine(target, datetime.min.time(), UTC),
+                }
+            )
+        found.sort(key=lambda r: (-r["recommended_quantity"], r["product_sku"]))
+        return found
+
+    # -- orders --------------------------------------------------------------------------------
+
+    def create_orders(
+        self,
+        lines: list[OrderLine],
+        external_order_id: str | None,
+        comment: str | None,
+    ) -> list[SandboxOrder]:
+        """One new order per supplier, in the order suppliers first appear."""
+        by_supplier: dict[int, list[OrderLine]] = {}
+        for line in lines:
+            by_supplier.setdefault(line.product.supplier.id, []).append(line)
+        now = _now()
+        created = []
+        for supplier_lines in by_supplier.values():
+            day = now.date()
+            self._deliveries_per_day[day] += 1
+            suffix = "".join(self._rng.choices(string.ascii_uppercase + string.digits, k=6))
+            order = SandboxOrder(
+                order_id=str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
+                number=f"ORD-{day:%Y%m%d}-{suffix}",
+                delivery_id=f"PS-{day:%Y}-{day:%m%d}/{self._deliveries_per_day[day]}",
+                supplier=supplier_lines[0].product.supplier,
+                lines=supplier_lines,
+                external_order_id=external_order_id,
+                comment=comment,
+                created_at=now,
+                status_changed_at=now,
+            )
+            self.orders.append(order)
+            created.append(order)
+        return created
+
+    def find_order(self, number: str) -> SandboxOrder | None:
+        """An order by its number."""
+        return next((o for o in self.orders if o.number == number), None)
+
+    def change_status(
+        self, order: SandboxOrder, new: OrderStatus, comment: str | None
+    ) -> OrderStatus:
+        """Apply a lifecycle step; returns the old status or raises :class:`TransitionError`."""
+        old = order.status
+        allowed = NEXT_STATUSES[old] | (
+            {OrderStatus.CANCELLED}
+            if old not in (OrderStatus.ACCEPTED, OrderStatus.CANCELLED)
+            else set()
+        )
+        if new not in allowed:
+            if not allowed:
+                raise TransitionError(f"order {order.number} is {old.value}, a final status")
+            options = ", ".join(sorted(s.value for s in allowed))
+            raise TransitionError(
+                f"cannot change status from {old.value} to {new.value} (allowed: {options})"
+            )
+        now = _now()
+        order.status = new
+        order.status_changed_at = now
+        if new is OrderStatus.PAID:
+            order.paid_at = now
+        elif new is OrderStatus.ON_THE_WAY:
+            order.shipped_at = now
+        elif new is OrderStatus.DELIVERED:
+            order.delivered_at = now
+        elif new is OrderStatus.ACCEPTED:
+            order.accepted_at = now
+        order.history.append((old, new, comment, now))
+        return old
