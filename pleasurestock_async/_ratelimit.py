@@ -6,10 +6,16 @@ counts per window answers with 429s. Every window here is therefore sized so tha
 ``burst + drain_rate * T <= limit``: no window of length ``T`` ever sees more than ``limit``
 requests. Bursts are kept small on the window that binds in the long run (2% of its limit), so a
 long job uses ~98% of the hourly budget, and as large as possible on the shorter windows.
+
+A request spends every window of its buckets at one instant (see :meth:`RateLimiter.acquire`).
+That is why the windows are a few lines of leaky-bucket arithmetic here rather than
+``aiolimiter`` limiters: those can only be taken one after another, each with its own wait,
+which stamps the earlier windows too early and lets a server's window overflow.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import deque
@@ -18,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import anyio
-from aiolimiter import AsyncLimiter
 
 from .errors import ConfigurationError
 
@@ -121,34 +126,54 @@ def _bursts(windows: Iterable[Window]) -> list[tuple[Window, int]]:
     return chosen
 
 
+class _LeakyWindow:
+    """A leaky bucket of ``capacity`` draining ``rate`` per second, for one window."""
+
+    __slots__ = ("capacity", "level", "rate", "updated")
+
+    def __init__(self, capacity: int, rate: float) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self.level = 0.0
+        self.updated = 0.0
+
+    def _drain(self, now: float) -> None:
+        self.level = max(0.0, self.level - (now - self.updated) * self.rate)
+        self.updated = now
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more request fits."""
+        self._drain(now)
+        return max(0.0, (self.level + 1 - self.capacity) / self.rate)
+
+    def take(self, now: float) -> None:
+        self._drain(now)
+        self.level += 1
+
+
 class _Bucket:
     """Several windows that every request of one API spends together, plus a 429 pause."""
 
     def __init__(self, name: BucketName, windows: Iterable[Window]) -> None:
         self.name: BucketName = name
-        # Longest window first: the short windows are taken last, right before sending.
-        self._windows = sorted(_bursts(windows), key=lambda wb: -wb[0].seconds)
-        self._limiters = [
-            AsyncLimiter(burst, burst * w.seconds / (w.limit - burst)) for w, burst in self._windows
+        self._windows = _bursts(windows)
+        self._leaky = [
+            _LeakyWindow(burst, (w.limit - burst) / w.seconds) for w, burst in self._windows
         ]
         self._longest = max(w.seconds for w, _ in self._windows)
         self._sent: deque[float] = deque()
         self._paused_until = 0.0
+        self.lock = anyio.Lock()
 
-    async def acquire(self) -> None:
-        await self._wait_out_pause()
-        for limiter in self._limiters:
-            await limiter.acquire()
-        # A 429 may have paused the bucket while this task queued for capacity.
-        await self._wait_out_pause()
-        now = time.monotonic()
+    def wait(self, now: float) -> float:
+        """Seconds until this bucket admits one more request (a pause counts too)."""
+        return max(self._paused_until - now, *(w.wait(now) for w in self._leaky))
+
+    def take(self, now: float) -> None:
+        for window in self._leaky:
+            window.take(now)
         self._sent.append(now)
         self._forget_before(now - self._longest)
-
-    async def _wait_out_pause(self) -> None:
-        # A loop, not an event: another 429 may move the deadline later while we sleep.
-        while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
-            await anyio.sleep(wait)
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
@@ -161,7 +186,7 @@ class _Bucket:
         now = time.monotonic()
         self._forget_before(now - self._longest)
         windows = []
-        for w, _ in self._windows:
+        for w, _ in sorted(self._windows, key=lambda wb: -wb[0].seconds):
             used = sum(1 for t in reversed(self._sent) if t > now - w.seconds)
             windows.append(WindowStatus(w.limit, w.seconds, used, max(0, w.limit - used)))
         return BucketStatus(self.name, tuple(windows), max(0.0, self._paused_until - now))
@@ -185,11 +210,28 @@ class RateLimiter:
         return bool(self._buckets)
 
     async def acquire(self, names: Iterable[BucketName]) -> None:
-        """Wait until every named bucket admits one more request, and spend it."""
-        for name in names:
-            bucket = self._buckets.get(name)
-            if bucket is not None:
-                await bucket.acquire()
+        """Wait until every window of every named bucket admits one more request at the same
+        instant, then spend it in all of them at that instant.
+
+        Taking capacity window by window, waiting in between, would stamp earlier windows
+        with times before the request actually leaves; such stale stamps let sends bunch up
+        and break a window the server counts. Capacity only grows while a task waits, and
+        each bucket's lock (FIFO) keeps others from taking it, so once the last bucket admits
+        the request, all of them do. A cancelled wait takes nothing.
+        """
+        buckets = [b for n in names if (b := self._buckets.get(n)) is not None]
+        async with contextlib.AsyncExitStack() as held:
+            for bucket in buckets:
+                await held.enter_async_context(bucket.lock)
+                # A loop, not an event: a 429 may push a pause later while we sleep.
+                while (wait := bucket.wait(time.monotonic())) > 0:  # noqa: ASYNC110
+                    await anyio.sleep(wait)
+            now = time.monotonic()
+            while (wait := max((b.wait(now) for b in buckets), default=0.0)) > 0:
+                await anyio.sleep(wait)  # only if a 429 paused an earlier bucket meanwhile
+                now = time.monotonic()
+            for bucket in buckets:
+                bucket.take(now)
 
     def pause(self, names: Iterable[BucketName], seconds: float) -> None:
         """Hold the named buckets for ``seconds`` (after a server 429), for every task."""

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
 import anyio
+import anyio.abc
 import pydantic
 
 from .._validation import validate_value
+from ..errors import NotFoundError
 from ..pagination import AsyncPaginator
 from ..types.envelopes import DataEnvelope
 from ..types.products import Product, ProductBatch, ProductPage
@@ -137,7 +140,8 @@ class Products(Resource):
 
         Long lists are split into requests with short URLs, sent concurrently. Products come
         back in the order asked (each id once); ids the server did not return are in
-        ``missing``.
+        ``missing``. A product asked for by UUID that the list answer cannot be matched to
+        costs one more request (the detail endpoint, which carries the UUID).
         """
         ids: builtins.list[str] = validate_value(
             _IDS, builtins.list(product_ids), "ids", indexed=True
@@ -146,17 +150,36 @@ class Products(Resource):
         include = _include(with_images, include_category, include_tcc, include_tsp)
         found: dict[str, Product] = {}
 
-        async def fetch(chunk: builtins.list[str]) -> None:
+        async def fetch_one(product_id: str) -> None:
+            with contextlib.suppress(NotFoundError):
+                found[product_id] = await self.get(product_id, **flags)
+
+        async def fetch(chunk: builtins.list[str], tg: anyio.abc.TaskGroup) -> None:
             params = {"ids": ",".join(chunk), "limit": len(chunk), **include}
             page = await self._fetch_page(params)
+            asked = set(chunk)
+            unclaimed = 0
             for product in page.data:
                 found[product.internal_id] = product
                 if product.id:
                     found[product.id] = product
+                unclaimed += product.internal_id not in asked and product.id not in asked
+            # List items carry no UUID, so a product asked for by UUID comes back under its
+            # ps_ id; only the detail endpoint tells which UUID it was.
+            if unclaimed:
+                for product_id in chunk:
+                    if product_id not in found:
+                        tg.start_soon(fetch_one, product_id)
 
+        flags = {
+            "with_images": with_images,
+            "include_category": include_category,
+            "include_tcc": include_tcc,
+            "include_tsp": include_tsp,
+        }
         async with anyio.create_task_group() as tg:
             for chunk in _id_chunks(wanted):
-                tg.start_soon(fetch, chunk)
+                tg.start_soon(fetch, chunk, tg)
         return ProductBatch(
             products=[found[i] for i in wanted if i in found],
             missing=[i for i in wanted if i not in found],
