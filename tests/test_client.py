@@ -80,12 +80,15 @@ async def test_with_options_shares_pool_and_buckets(mock: respx.MockRouter) -> N
         ps.with_options(max_retries=-1)
 
 
-async def test_key_never_logged(
-    mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_key_never_logged(mock: respx.MockRouter, caplog: pytest.LogCaptureFixture) -> None:
     mock.get("/products").mock(
-        side_effect=[httpx.Response(503), httpx.Response(200, json={"data": [], "pagination": {
-            "page": 1, "limit": 1, "total": 0, "pages": 0}})]
+        side_effect=[
+            httpx.Response(503),
+            httpx.Response(
+                200,
+                json={"data": [], "pagination": {"page": 1, "limit": 1, "total": 0, "pages": 0}},
+            ),
+        ]
     )
     caplog.set_level(logging.DEBUG)
     async with AsyncPleasureStock(KEY, base_url=BASE, rate_limits=None) as ps:

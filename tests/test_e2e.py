@@ -37,8 +37,9 @@ async def ps(sandbox: Sandbox) -> AsyncIterator[AsyncPleasureStock]:
 
 
 async def test_products_every_form(sandbox: Sandbox, ps: AsyncPleasureStock) -> None:
-    walked = [p async for p in ps.products.list(include_category=True, include_tcc=True,
-                                                 include_tsp=True)]
+    walked = [
+        p async for p in ps.products.list(include_category=True, include_tcc=True, include_tsp=True)
+    ]
     assert [p.internal_id for p in walked] == [p.internal_id for p in sandbox.products]
     assert sandbox.request_counts["GET /products"] == 2  # 1200 products, pages of 1000
     assert all(p.tsp_value is not None and p.category_name_en for p in walked)
@@ -50,7 +51,9 @@ async def test_products_every_form(sandbox: Sandbox, ps: AsyncPleasureStock) -> 
         [sandbox.products[5].internal_id, "ps_0000000000", sandbox.products[6].id]
     )
     assert [p.internal_id for p in batch.products] == [
-        sandbox.products[5].internal_id, sandbox.products[6].internal_id]
+        sandbox.products[5].internal_id,
+        sandbox.products[6].internal_id,
+    ]
     assert batch.missing == ["ps_0000000000"]
     with pytest.raises(NotFoundError):
         await ps.products.get("ps_0000000000")
@@ -62,9 +65,14 @@ async def test_sales_then_recommendations_then_orders(
     target = date(2025, 11, 3)
     products = sandbox.products[:20]
     records = [
-        SaleRecord(internal_id=p.internal_id, date=target - timedelta(days=d),
-                   quantity=(i % 5) + 1, stock_on_hand=3)
-        for i, p in enumerate(products) for d in range(10)
+        SaleRecord(
+            internal_id=p.internal_id,
+            date=target - timedelta(days=d),
+            quantity=(i % 5) + 1,
+            stock_on_hand=3,
+        )
+        for i, p in enumerate(products)
+        for d in range(10)
     ]
     result = await ps.sales.upload(records, chunk_size=50, concurrency=3)
     assert result.ok and result.processed == 200 and result.batches == 4
@@ -80,14 +88,20 @@ async def test_sales_then_recommendations_then_orders(
     assert top.recommended_quantity >= report.recommendations[-1].recommended_quantity
 
     created = await ps.orders.create(
-        [OrderItem(ps_id=r.product_internal_id, quantity=int(r.recommended_quantity))
-         for r in report.recommendations[:5]],
+        [
+            OrderItem(ps_id=r.product_internal_id, quantity=int(r.recommended_quantity))
+            for r in report.recommendations[:5]
+        ],
         external_order_id="ERP-42",
         comment="from smart reordering",
     )
-    assert created.total_orders == len({p.supplier.id for p in products
-                                        if p.internal_id in {r.product_internal_id for r in
-                                                             report.recommendations[:5]}})
+    assert created.total_orders == len(
+        {
+            p.supplier.id
+            for p in products
+            if p.internal_id in {r.product_internal_id for r in report.recommendations[:5]}
+        }
+    )
     order = created.orders[0]
     detail = await ps.orders.get(order.order_number)
     assert detail.external_order_id == "ERP-42" and detail.items
@@ -107,9 +121,16 @@ async def test_sales_then_recommendations_then_orders(
 async def test_currency_and_smart_reorder(ps: AsyncPleasureStock) -> None:
     conv = await ps.currency.convert_to_try("19.99", "GBP")
     assert conv.target_currency == "TRY" and conv.converted_amount > conv.original_amount
-    ack = await ps.smart_reordering.submit([{"ps_id": "ps_1234567890", "quantity": 15,
-                                             "current_stock": 85,
-                                             "sales_history": [5, 8, 12, 6, 9, 11, 7]}])
+    ack = await ps.smart_reordering.submit(
+        [
+            {
+                "ps_id": "ps_1234567890",
+                "quantity": 15,
+                "current_stock": 85,
+                "sales_history": [5, 8, 12, 6, 9, 11, 7],
+            }
+        ]
+    )
     assert ack.smart_reorder_id == 1 and ack.is_active
 
 
@@ -125,8 +146,15 @@ async def test_dropped_connections_are_retried_even_for_post() -> None:
     sandbox = Sandbox(rate_limits=None, products=10, faults=Faults(drop_rate=0.5, seed=3))
     async with sandbox.client(max_retries=10) as ps:
         for _ in range(10):
-            await ps.sales.submit([{"internal_id": sandbox.products[0].internal_id,
-                                    "date": "2025-11-03", "quantity": 1}])
+            await ps.sales.submit(
+                [
+                    {
+                        "internal_id": sandbox.products[0].internal_id,
+                        "date": "2025-11-03",
+                        "quantity": 1,
+                    }
+                ]
+            )
     assert sandbox.daily_sales(sandbox.products[0].internal_id)[date(2025, 11, 3)].quantity == 10
 
 
@@ -142,16 +170,26 @@ async def test_5xx_after_store_is_not_resent() -> None:
     sandbox = Sandbox(rate_limits=None, products=10, faults=Faults(error_after_store_rate=1.0))
     async with sandbox.client(max_retries=5) as ps:
         with pytest.raises(InternalServerError) as info:
-            await ps.sales.submit([{"internal_id": sandbox.products[0].internal_id,
-                                    "date": "2025-11-03", "quantity": 4}])
+            await ps.sales.submit(
+                [
+                    {
+                        "internal_id": sandbox.products[0].internal_id,
+                        "date": "2025-11-03",
+                        "quantity": 4,
+                    }
+                ]
+            )
     assert info.value.outcome_unknown
     assert sandbox.request_counts["POST /sales"] == 1
     assert sandbox.daily_sales(sandbox.products[0].internal_id)[date(2025, 11, 3)].quantity == 4
 
 
 async def test_client_limits_matching_the_server_earn_no_429() -> None:
-    limits = RateLimitConfig(standard=(Window(8, 0.4), Window(3, 0.1)),
-                             external=(Window(8, 0.4),), smart=(Window(4, 0.4),))
+    limits = RateLimitConfig(
+        standard=(Window(8, 0.4), Window(3, 0.1)),
+        external=(Window(8, 0.4),),
+        smart=(Window(4, 0.4),),
+    )
     sandbox = Sandbox(rate_limits=limits, products=10)
 
     async def call(ps: AsyncPleasureStock, n: int) -> None:
@@ -162,10 +200,9 @@ async def test_client_limits_matching_the_server_earn_no_429() -> None:
         else:
             await ps.smart_reordering.get()
 
-    async with sandbox.client(max_retries=0) as ps:
-        async with anyio.create_task_group() as tg:
-            for n in range(24):
-                tg.start_soon(call, ps, n)
+    async with sandbox.client(max_retries=0) as ps, anyio.create_task_group() as tg:
+        for n in range(24):
+            tg.start_soon(call, ps, n)
     assert sandbox.rate_limited == 0
     assert sum(sandbox.request_counts.values()) == 24
 
@@ -202,13 +239,16 @@ async def test_over_real_http(served: tuple[Sandbox, str]) -> None:
     async with AsyncPleasureStock(DEMO_API_KEY, base_url=base_url, rate_limits=None) as ps:
         assert len([p async for p in ps.products.list()]) == 50
         result = await ps.sales.upload(
-            ({"internal_id": p.internal_id, "date": "2025-11-03", "quantity": 1}
-             for p in sandbox.products),
+            (
+                {"internal_id": p.internal_id, "date": "2025-11-03", "quantity": 1}
+                for p in sandbox.products
+            ),
             chunk_size=20,
         )
         assert result.ok and result.processed == 50 and result.batches == 3
-        created = await ps.orders.create([{"ps_id": sandbox.products[0].internal_id,
-                                           "quantity": 2}])
+        created = await ps.orders.create(
+            [{"ps_id": sandbox.products[0].internal_id, "quantity": 2}]
+        )
         number = created.orders[0].order_number
         assert (await ps.orders.update_status(number, "paid")).status == "paid"
         assert (await ps.orders.get(number)).status is OrderStatus.PAID

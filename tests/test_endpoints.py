@@ -4,7 +4,7 @@ the API reference's own examples (tests/fixtures)."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import httpx
@@ -61,7 +61,7 @@ async def test_products_list_one_page(ps: AsyncPleasureStock, mock: respx.MockRo
     assert product.internal_id == "ps_1234567890"
     assert product.price == Decimal("29.99")
     assert product.supplier_id == 12
-    assert product.created_at == datetime(2024, 1, 15, 10, 30, tzinfo=timezone.utc)
+    assert product.created_at == datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
 
 
 async def test_products_list_with_category_tcc_tsp(
@@ -110,8 +110,9 @@ async def test_sales_submit_accepts_date_objects_and_omits_missing_stock(
     ps: AsyncPleasureStock, mock: respx.MockRouter
 ) -> None:
     route = mock.post("/sales").respond(json={"success": True, "processed": 1})
-    await ps.sales.submit([{"internal_id": "ps_abcdefghij", "date": date(2025, 11, 3),
-                            "quantity": 0}])
+    await ps.sales.submit(
+        [{"internal_id": "ps_abcdefghij", "date": date(2025, 11, 3), "quantity": 0}]
+    )
     assert json.loads(route.calls.last.request.content) == {
         "sales": [{"internal_id": "ps_abcdefghij", "date": "2025-11-03", "quantity": 0}]
     }
@@ -146,7 +147,7 @@ async def test_smart_reorder_submit(ps: AsyncPleasureStock, mock: respx.MockRout
     assert_external_auth(request)
     assert json.loads(request.content) == {"products": products}
     assert ack.smart_reorder_id == 123 and ack.is_active is True
-    assert ack.last_updated == datetime(2024, 3, 20, 15, 30, tzinfo=timezone.utc)
+    assert ack.last_updated == datetime(2024, 3, 20, 15, 30, tzinfo=UTC)
 
 
 async def test_currency_convert(ps: AsyncPleasureStock, mock: respx.MockRouter) -> None:
@@ -164,8 +165,10 @@ async def test_orders_create(ps: AsyncPleasureStock, mock: respx.MockRouter) -> 
     route = mock.post("/external/orders").respond(json=fixture("orders_create_response"))
     example = fixture("orders_create_request")
     created = await ps.orders.create(
-        [OrderItem(ps_id="ps_1234567890", quantity=10, custom_price=Decimal("25.50")),
-         {"ps_id": "ps_0987654321", "quantity": 5}],
+        [
+            OrderItem(ps_id="ps_1234567890", quantity=10, custom_price=Decimal("25.50")),
+            {"ps_id": "ps_0987654321", "quantity": 5},
+        ],
         external_order_id="ERP-2025-001",
         comment="Urgent order",
     )
@@ -210,7 +213,7 @@ async def test_orders_get(ps: AsyncPleasureStock, mock: respx.MockRouter) -> Non
     assert item.product_id == 567 and item.ps_id == "ps_1234567890"
     assert item.unit_price == Decimal("29.99") and item.total_price == Decimal("149.95")
     assert order.total_amount == Decimal("1549.99")
-    assert order.paid_at == datetime(2024, 3, 16, 14, 30, tzinfo=timezone.utc)
+    assert order.paid_at == datetime(2024, 3, 16, 14, 30, tzinfo=UTC)
     assert order.shipped_at is None and order.actual_delivery_date is None
 
 

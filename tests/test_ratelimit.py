@@ -58,11 +58,7 @@ def test_max_in_window_counter() -> None:
     assert max_in_window([], 1) == 0
 
 
-@given(
-    st.lists(
-        st.tuples(st.integers(2, 10_000), st.floats(0.01, 10_000)), min_size=1, max_size=4
-    )
-)
+@given(st.lists(st.tuples(st.integers(2, 10_000), st.floats(0.01, 10_000)), min_size=1, max_size=4))
 def test_every_window_sized_against_the_trap(specs: list[tuple[int, float]]) -> None:
     windows = [Window(limit, seconds) for limit, seconds in specs]
     for window, burst in _bursts(windows):
@@ -71,7 +67,7 @@ def test_every_window_sized_against_the_trap(specs: list[tuple[int, float]]) -> 
         assert burst + rate * window.seconds <= window.limit + 1e-9
     binding = min(windows, key=lambda w: w.limit / w.seconds)
     if binding.limit >= 100:
-        chosen = dict((id(w), b) for w, b in _bursts(windows))
+        chosen = {id(w): b for w, b in _bursts(windows)}
         assert (binding.limit - chosen[id(binding)]) / binding.limit >= 0.98
 
 
@@ -134,8 +130,12 @@ async def test_smart_routes_spend_two_buckets(mock: respx.MockRouter) -> None:
     mock.get("/external/orders").respond(
         json={"data": {"orders": [], "pagination": {"total": 0, "limit": 20, "offset": 0}}}
     )
-    product = {"ps_id": "ps_1234567890", "quantity": 1, "current_stock": 1,
-               "sales_history": [1] * 7}
+    product = {
+        "ps_id": "ps_1234567890",
+        "quantity": 1,
+        "current_stock": 1,
+        "sales_history": [1] * 7,
+    }
     async with AsyncPleasureStock(KEY, base_url=BASE) as ps:
         await ps.products.list()
         await ps.smart_reordering.get()
@@ -194,12 +194,11 @@ async def test_server_429_pauses_the_bucket_for_every_task(mock: respx.MockRoute
         await anyio.sleep(0.05)
         await ps.orders.list()
 
-    async with AsyncPleasureStock(KEY, base_url=BASE) as ps:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(_fetch, ps)
-            for _ in range(5):
-                tg.start_soon(later, ps)
-            tg.start_soon(other_api, ps)
+    async with AsyncPleasureStock(KEY, base_url=BASE) as ps, anyio.create_task_group() as tg:
+        tg.start_soon(_fetch, ps)
+        for _ in range(5):
+            tg.start_soon(later, ps)
+        tg.start_soon(other_api, ps)
     assert len(times) == 7  # the 429, its retry, and five others
     blocked_until = times[0] + 0.4
     assert all(t >= blocked_until - 0.01 for t in times[1:])

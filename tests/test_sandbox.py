@@ -74,7 +74,9 @@ async def test_custom_keys() -> None:
 def test_catalogue_is_deterministic_and_varied() -> None:
     a, b = Catalogue(2490, seed=1), Catalogue(2490, seed=1)
     assert [p.internal_id for p in a.products] == [p.internal_id for p in b.products]
-    assert [p.internal_id for p in a.products] != [p.internal_id for p in Catalogue(2490, 2).products]
+    assert [p.internal_id for p in a.products] != [
+        p.internal_id for p in Catalogue(2490, 2).products
+    ]
     assert len({p.internal_id for p in a.products}) == 2490
     assert all(re.fullmatch(r"ps_[a-z0-9]{10}", p.internal_id) for p in a.products)
     assert len({p.supplier.id for p in a.products}) == 8
@@ -106,8 +108,9 @@ async def test_page_limit_and_filters(sandbox: Sandbox, http: httpx.AsyncClient)
 
 async def test_ids_batch_query_mixes_id_forms(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
     a, b = sandbox.products[3], sandbox.products[9]
-    body = (await http.get(f"/products?ids={a.internal_id},{b.id},ps_0000000000",
-                           headers=STD)).json()
+    body = (
+        await http.get(f"/products?ids={a.internal_id},{b.id},ps_0000000000", headers=STD)
+    ).json()
     assert sorted(p["internal_id"] for p in body["data"]) == sorted([a.internal_id, b.internal_id])
 
 
@@ -142,8 +145,9 @@ async def test_product_detail_defaults_to_images_and_404(
 async def test_account_formula() -> None:
     sb = Sandbox(rate_limits=None, products=3, tsp_formula="TCC * 2.5 + 104", tcc_coefficient=2)
     async with raw(sb) as http:
-        p = (await http.get(f"/products/{sb.products[0].internal_id}?includeTsp=true",
-                            headers=STD)).json()["data"]
+        p = (
+            await http.get(f"/products/{sb.products[0].internal_id}?includeTsp=true", headers=STD)
+        ).json()["data"]
     tcc = sb.products[0].price * 2
     assert Decimal(str(p["tsp_value"])) == (tcc * Decimal("2.5") + 104).quantize(Decimal("0.01"))
 
@@ -187,14 +191,17 @@ async def test_sales_aggregate_sum_and_max_across_requests(
     sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
     product = sandbox.products[0]
-    a = {"internal_id": product.internal_id, "date": "2025-11-03", "quantity": 10,
-         "stock_on_hand": 500}
+    a = {
+        "internal_id": product.internal_id,
+        "date": "2025-11-03",
+        "quantity": 10,
+        "stock_on_hand": 500,
+    }
     b = {"internal_id": product.id, "date": "2025-11-03", "quantity": 5, "stock_on_hand": 300}
-    assert (await http.post("/sales", json={"sales": [a, b]}, headers=STD)).json()[
-        "processed"
-    ] == 2
-    await http.post("/sales", json={"sales": [{**a, "quantity": 1, "stock_on_hand": 20}]},
-                    headers=STD)
+    assert (await http.post("/sales", json={"sales": [a, b]}, headers=STD)).json()["processed"] == 2
+    await http.post(
+        "/sales", json={"sales": [{**a, "quantity": 1, "stock_on_hand": 20}]}, headers=STD
+    )
     day = sandbox.daily_sales(product.internal_id)[date(2025, 11, 3)]
     assert (day.quantity, day.stock_on_hand) == (16, 500)
 
@@ -202,10 +209,23 @@ async def test_sales_aggregate_sum_and_max_across_requests(
 async def test_smart_reordering_from_history(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
     product = sandbox.products[0]
     rows = [
-        {"internal_id": product.internal_id, "date": f"2025-11-{d:02d}", "quantity": q,
-         "stock_on_hand": s}
-        for d, q, s in [(1, 4, 50), (2, 6, 44), (3, 0, 0), (4, 5, 39), (5, 5, 34),
-                        (6, 4, 30), (7, 6, 24), (8, 5, 19), (9, 5, 14)]
+        {
+            "internal_id": product.internal_id,
+            "date": f"2025-11-{d:02d}",
+            "quantity": q,
+            "stock_on_hand": s,
+        }
+        for d, q, s in [
+            (1, 4, 50),
+            (2, 6, 44),
+            (3, 0, 0),
+            (4, 5, 39),
+            (5, 5, 34),
+            (6, 4, 30),
+            (7, 6, 24),
+            (8, 5, 19),
+            (9, 5, 14),
+        ]
     ]
     await http.post("/sales", json={"sales": rows}, headers=STD)
     body = (await http.get("/smart-reordering?date=2025-11-09", headers=STD)).json()
@@ -227,8 +247,12 @@ async def test_currency(http: httpx.AsyncClient) -> None:
 
 
 async def test_external_smart_reorder_validation(http: httpx.AsyncClient) -> None:
-    good = {"ps_id": "ps_1234567890", "quantity": 15, "current_stock": 85,
-            "sales_history": [5, 8, 12, 6, 9, 11, 7]}
+    good = {
+        "ps_id": "ps_1234567890",
+        "quantity": 15,
+        "current_stock": 85,
+        "sales_history": [5, 8, 12, 6, 9, 11, 7],
+    }
     ok = await http.post("/external/smart-reorder", json={"products": [good]}, headers=EXT)
     assert ok.json()["data"]["smartReorderId"] == 1 and ok.json()["data"]["isActive"]
     bad = {**good, "ps_id": "x", "sales_history": [1, 2]}
@@ -245,9 +269,11 @@ async def test_orders_grouped_by_supplier(sandbox: Sandbox, http: httpx.AsyncCli
     for p in sandbox.products:
         by_supplier.setdefault(p.supplier.id, p.internal_id)
     (s1, a), (s2, b) = list(by_supplier.items())[:2]
-    body = {"items": [{"ps_id": a, "quantity": 2}, {"ps_id": b, "quantity": 1,
-                                                    "customPrice": 9.5}],
-            "externalOrderId": "ERP-1", "comment": "Urgent"}
+    body = {
+        "items": [{"ps_id": a, "quantity": 2}, {"ps_id": b, "quantity": 1, "customPrice": 9.5}],
+        "externalOrderId": "ERP-1",
+        "comment": "Urgent",
+    }
     data = (await http.post("/external/orders", json=body, headers=EXT)).json()["data"]
     assert data["totalOrders"] == 2
     assert {o["supplierId"] for o in data["orders"]} == {s1, s2}
@@ -260,7 +286,8 @@ async def test_orders_grouped_by_supplier(sandbox: Sandbox, http: httpx.AsyncCli
 
 async def test_orders_reject_unknown_products(http: httpx.AsyncClient) -> None:
     response = await http.post(
-        "/external/orders", json={"items": [{"ps_id": "ps_0000000000", "quantity": 1}]},
+        "/external/orders",
+        json={"items": [{"ps_id": "ps_0000000000", "quantity": 1}]},
         headers=EXT,
     )
     assert response.status_code == 400 and "unknown product" in response.json()["details"][0]
@@ -269,11 +296,13 @@ async def test_orders_reject_unknown_products(http: httpx.AsyncClient) -> None:
 async def test_lifecycle_enforced(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
     item = {"ps_id": sandbox.products[0].internal_id, "quantity": 1}
     number = (await http.post("/external/orders", json={"items": [item]}, headers=EXT)).json()[
-        "data"]["orders"][0]["orderNumber"]
+        "data"
+    ]["orders"][0]["orderNumber"]
 
     async def move(status: str) -> httpx.Response:
-        return await http.put(f"/external/orders/{number}/status", json={"status": status},
-                              headers=EXT)
+        return await http.put(
+            f"/external/orders/{number}/status", json={"status": status}, headers=EXT
+        )
 
     assert (await move("delivered")).status_code == 400  # cannot skip shipping
     assert (await move("created")).status_code == 400  # set by the system only
@@ -291,7 +320,8 @@ async def test_lifecycle_enforced(sandbox: Sandbox, http: httpx.AsyncClient) -> 
 async def test_cancel_from_any_non_final(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
     item = {"ps_id": sandbox.products[0].internal_id, "quantity": 1}
     number = (await http.post("/external/orders", json={"items": [item]}, headers=EXT)).json()[
-        "data"]["orders"][0]["orderNumber"]
+        "data"
+    ]["orders"][0]["orderNumber"]
     path = f"/external/orders/{number}/status"
     assert (await http.put(path, json={"status": "paid"}, headers=EXT)).status_code == 200
     assert (await http.put(path, json={"status": "cancelled"}, headers=EXT)).status_code == 200
@@ -305,8 +335,9 @@ async def test_order_list_filter_and_paging(sandbox: Sandbox, http: httpx.AsyncC
         data = (await http.post("/external/orders", json={"items": [item]}, headers=EXT)).json()
         numbers.append(data["data"]["orders"][0]["orderNumber"])
     await http.put(f"/external/orders/{numbers[0]}/status", json={"status": "paid"}, headers=EXT)
-    body = (await http.get("/external/orders?status=created&limit=2&offset=1",
-                           headers=EXT)).json()["data"]
+    body = (await http.get("/external/orders?status=created&limit=2&offset=1", headers=EXT)).json()[
+        "data"
+    ]
     assert body["pagination"] == {"total": 4, "limit": 2, "offset": 1}
     assert [o["orderNumber"] for o in body["orders"]] == [numbers[3], numbers[2]]
     assert re.fullmatch(r"\d\d/\d\d/\d\d", body["orders"][0]["createdAt"])
@@ -351,13 +382,18 @@ async def test_webhooks_signed_and_retried() -> None:
 async def test_webhook_gives_up_after_retries() -> None:
     seen: list[tuple[bytes, dict[str, str]]] = []
     sb = Sandbox(
-        rate_limits=None, products=5, webhook_url="http://receiver/hooks",
+        rate_limits=None,
+        products=5,
+        webhook_url="http://receiver/hooks",
         webhook_transport=httpx.ASGITransport(app=receiver(99, seen)),
         webhook_retry_delays=(0.0, 0.0, 0.0),
     )
     async with raw(sb) as http:
-        await http.post("/external/orders", json={"items": [
-            {"ps_id": sb.products[0].internal_id, "quantity": 1}]}, headers=EXT)
+        await http.post(
+            "/external/orders",
+            json={"items": [{"ps_id": sb.products[0].internal_id, "quantity": 1}]},
+            headers=EXT,
+        )
         await sb.drain_webhooks()
     assert sb.webhook_deliveries[0].attempts == [500] * 4
     assert not sb.webhook_deliveries[0].delivered
@@ -365,11 +401,15 @@ async def test_webhook_gives_up_after_retries() -> None:
 
 async def test_webhook_receiver_endpoint(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
     body = b'{"event":"order.cancelled","data":{"orderId":"x","orderNumber":"O-1"}}'
-    ok = await http.post("/external/webhook", content=body, headers={
-        **EXT, **webhooks.sign(body, DEMO_WEBHOOK_SECRET)})
+    ok = await http.post(
+        "/external/webhook",
+        content=body,
+        headers={**EXT, **webhooks.sign(body, DEMO_WEBHOOK_SECRET)},
+    )
     assert ok.status_code == 200 and sandbox.received_webhooks[0].event == "order.cancelled"
-    bad = await http.post("/external/webhook", content=body, headers={
-        **EXT, **webhooks.sign(body, "another secret")})
+    bad = await http.post(
+        "/external/webhook", content=body, headers={**EXT, **webhooks.sign(body, "another secret")}
+    )
     assert bad.status_code == 400
 
 
@@ -380,14 +420,17 @@ async def test_rate_limits_enforced_per_key_and_api() -> None:
     limits = RateLimitConfig(standard=(Window(3, 60.0),), external=(Window(2, 60.0),))
     sb = Sandbox(rate_limits=limits, products=5, api_keys=["pk_a", "pk_b"])
     async with raw(sb) as http:
-        codes = [(await http.get("/products", headers={"X-API-Key": "pk_a"})).status_code
-                 for _ in range(4)]
+        codes = [
+            (await http.get("/products", headers={"X-API-Key": "pk_a"})).status_code
+            for _ in range(4)
+        ]
         assert codes == [200, 200, 200, 429]
         limited = await http.get("/products", headers={"X-API-Key": "pk_a"})
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
         assert (await http.get("/products", headers={"X-API-Key": "pk_b"})).status_code == 200
-        assert (await http.get("/external/orders",
-                               headers={"Authorization": "Bearer pk_a"})).status_code == 200
+        assert (
+            await http.get("/external/orders", headers={"Authorization": "Bearer pk_a"})
+        ).status_code == 200
     assert sb.rate_limited == 2
     assert sb.request_counts["GET /products"] == 6
 

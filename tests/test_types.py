@@ -44,17 +44,23 @@ def test_known_status_is_enum() -> None:
 )
 def test_list_dates_day_first(wire: str, expected: date) -> None:
     o = OrderSummary.model_validate(
-        {"orderId": 1, "orderNumber": "O", "status": "created", "totalAmount": 1,
-         "createdAt": wire}
+        {"orderId": 1, "orderNumber": "O", "status": "created", "totalAmount": 1, "createdAt": wire}
     )
     assert o.created_at == expected
 
 
 def test_ids_int_or_uuid() -> None:
-    a = Order.model_validate({"orderId": 1234, "orderNumber": "O", "status": "paid",
-                              "totalAmount": 1})
-    b = Order.model_validate({"orderId": "a9e312b9-d5bb-4961-8db6-7ea1007e672b",
-                              "orderNumber": "O", "status": "paid", "totalAmount": 1})
+    a = Order.model_validate(
+        {"orderId": 1234, "orderNumber": "O", "status": "paid", "totalAmount": 1}
+    )
+    b = Order.model_validate(
+        {
+            "orderId": "a9e312b9-d5bb-4961-8db6-7ea1007e672b",
+            "orderNumber": "O",
+            "status": "paid",
+            "totalAmount": 1,
+        }
+    )
     assert a.order_id == 1234 and isinstance(b.order_id, str)
 
 

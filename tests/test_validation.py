@@ -53,8 +53,9 @@ async def test_bad_sale_field_named_with_index(
 
 async def test_missing_and_unknown_fields(ps: AsyncPleasureStock, mock: respx.MockRouter) -> None:
     with pytest.raises(InputError) as info:
-        await ps.sales.submit([{"internal_id": "ps_abcdefghij", "date": "2025-11-03",
-                                "quantty": 1}])
+        await ps.sales.submit(
+            [{"internal_id": "ps_abcdefghij", "date": "2025-11-03", "quantty": 1}]
+        )
     fields = {(e.index, e.field, e.message) for e in info.value.errors}
     assert (0, "quantity", "is required") in fields
     assert (0, "quantty", "is not a known field") in fields
@@ -99,16 +100,41 @@ async def test_status_not_settable(ps: AsyncPleasureStock, status: object) -> No
 @pytest.mark.parametrize(
     ("product", "field"),
     [
-        ({"ps_id": "x_1234567890", "quantity": 1, "current_stock": 1,
-          "sales_history": [1] * 7}, "ps_id"),
-        ({"ps_id": "ps_1234567890", "quantity": -1, "current_stock": 1,
-          "sales_history": [1] * 7}, "quantity"),
-        ({"ps_id": "ps_1234567890", "quantity": 1, "current_stock": -2,
-          "sales_history": [1] * 7}, "current_stock"),
-        ({"ps_id": "ps_1234567890", "quantity": 1, "current_stock": 1,
-          "sales_history": [1] * 6}, "sales_history"),
-        ({"ps_id": "ps_1234567890", "quantity": 1, "current_stock": 1,
-          "sales_history": [1, 2, 3, "x", 5, 6, 7]}, "sales_history.3"),
+        (
+            {"ps_id": "x_1234567890", "quantity": 1, "current_stock": 1, "sales_history": [1] * 7},
+            "ps_id",
+        ),
+        (
+            {
+                "ps_id": "ps_1234567890",
+                "quantity": -1,
+                "current_stock": 1,
+                "sales_history": [1] * 7,
+            },
+            "quantity",
+        ),
+        (
+            {
+                "ps_id": "ps_1234567890",
+                "quantity": 1,
+                "current_stock": -2,
+                "sales_history": [1] * 7,
+            },
+            "current_stock",
+        ),
+        (
+            {"ps_id": "ps_1234567890", "quantity": 1, "current_stock": 1, "sales_history": [1] * 6},
+            "sales_history",
+        ),
+        (
+            {
+                "ps_id": "ps_1234567890",
+                "quantity": 1,
+                "current_stock": 1,
+                "sales_history": [1, 2, 3, "x", 5, 6, 7],
+            },
+            "sales_history.3",
+        ),
     ],
 )
 async def test_bad_smart_reorder_products(
@@ -131,8 +157,10 @@ async def test_get_many_names_bad_id_index(ps: AsyncPleasureStock) -> None:
     assert info.value.errors[0].index == 1
 
 
-@pytest.mark.parametrize(("amount", "currency"), [(-1, "EUR"), (True, "EUR"), ("x", "EUR"),
-                                                  (1, "JPY"), (float("nan"), "USD")])
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [(-1, "EUR"), (True, "EUR"), ("x", "EUR"), (1, "JPY"), (float("nan"), "USD")],
+)
 async def test_bad_currency_arguments(
     ps: AsyncPleasureStock, amount: object, currency: str
 ) -> None:

@@ -53,10 +53,35 @@ FlexibleId = int | str
 NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
 """A count: an int (never a bool, a float or a string) that is zero or more."""
 
-PsId = Annotated[str, Field(pattern=PS_ID_PATTERN)]
+
+class _Matching:
+    """A string matching ``pattern``, with ``message`` instead of pydantic's regex dump."""
+
+    def __init__(self, pattern: str, message: str) -> None:
+        self.pattern = pattern
+        self.message = message
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.custom_error_schema(
+            core_schema.str_schema(pattern=self.pattern, strict=True),
+            custom_error_type="id_format",
+            custom_error_message=self.message,
+        )
+
+
+PsId = Annotated[str, _Matching(PS_ID_PATTERN, "must be 'ps_' followed by 10 letters or digits")]
 """A PleasureStock product id in ``ps_`` form: ``ps_`` and 10 letters or digits."""
 
-ProductId = Annotated[str, Field(pattern=PRODUCT_ID_PATTERN)]
+ProductId = Annotated[
+    str,
+    _Matching(
+        PRODUCT_ID_PATTERN,
+        "must be a ps_ id (ps_ and 10 letters or digits) or a UUID "
+        "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+    ),
+]
 """A product id in ``ps_XXXXXXXXXX`` or UUID form."""
 
 _DAY_FIRST = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")

@@ -1,0 +1,429 @@
+"""sales.upload: batching, validation modes, failure accounting, journal, memory."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+import respx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pleasurestock_async import AsyncPleasureStock
+from pleasurestock_async.errors import SalesUploadError
+from pleasurestock_async.types import SaleRecord
+from pleasurestock_async.uploads import UploadProgress
+
+from .conftest import BASE, KEY
+
+Sent = list[list[dict[str, Any]]]
+
+
+def record(n: int, **over: Any) -> dict[str, Any]:
+    row = {
+        "internal_id": f"ps_{n % 10_000:010d}",
+        "date": (date(2025, 1, 1) + timedelta(days=n // 10_000)).isoformat(),
+        "quantity": n % 13,
+        "stock_on_hand": n % 50,
+    }
+    row.update(over)
+    return row
+
+
+def recording(
+    sent: Sent, respond: Callable[[int, list[dict[str, Any]]], httpx.Response] | None = None
+) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        batch = json.loads(request.content)["sales"]
+        sent.append(batch)
+        if respond is not None:
+            return respond(len(sent) - 1, batch)
+        return httpx.Response(200, json={"success": True, "processed": len(batch)})
+
+    return handler
+
+
+async def test_2500_records_make_batches_of_1000_1000_500(
+    ps: AsyncPleasureStock, mock: respx.MockRouter
+) -> None:
+    sent: Sent = []
+    mock.post("/sales").mock(side_effect=recording(sent))
+    records = [record(n) for n in range(2500)]
+    result = await ps.sales.upload(records)
+    assert sorted(len(b) for b in sent) == [500, 1000, 1000]
+    flat = Counter(json.dumps(r, sort_keys=True) for b in sent for r in b)
+    assert flat == Counter(json.dumps(r, sort_keys=True) for r in records)
+    assert result.ok and result.processed == 2500 and result.accepted == 2500
+    assert result.batches == 3 and result.read == 2500
+
+
+async def test_models_dicts_and_async_iterables(
+    ps: AsyncPleasureStock, mock: respx.MockRouter
+) -> None:
+    sent: Sent = []
+    mock.post("/sales").mock(side_effect=recording(sent))
+
+    async def source() -> AsyncIterator[SaleRecord | dict[str, Any]]:
+        for n in range(30):
+            yield (
+                SaleRecord.model_validate(record(n)) if n % 2 else record(n, date=date(2025, 2, 1))
+            )
+
+    result = await ps.sales.upload(source(), chunk_size=7, concurrency=2)
+    assert result.ok and result.batches == 5
+    assert sorted(len(b) for b in sent) == [2, 7, 7, 7, 7]
+    assert all(r["date"] in ("2025-01-01", "2025-02-01") for b in sent for r in b)
+
+
+async def test_chunking_is_deterministic(ps: AsyncPleasureStock, mock: respx.MockRouter) -> None:
+    first: Sent = []
+    second: Sent = []
+    route = mock.post("/sales").mock(side_effect=recording(first))
+    records = [record(n) for n in range(95)]
+    await ps.sales.upload(records, chunk_size=10, concurrency=4)
+    route.side_effect = recording(second)
+    await ps.sales.upload(records, chunk_size=10, concurrency=4)
+    assert sorted(map(json.dumps, first)) == sorted(map(json.dumps, second))
+
+
+async def test_invalid_record_raise_stops_before_its_batch(
+    ps: AsyncPleasureStock, mock: respx.MockRouter
+) -> None:
+    sent: Sent = []
+    mock.post("/sales").mock(side_effect=recording(sent))
+    records = [record(n) for n in range(50)]
+    records[23] = record(23, quantity=-4)
+    with pytest.raises(SalesUploadError) as info:
+        await ps.sales.upload(records, chunk_size=10, concurrency=2)
+    err = info.value
+    assert err.reason == "invalid_record"
+    assert [(e.index, e.field) for e in err.errors] == [(23, "quantity")]
+    assert "index 23" in str(err) and "quantity" in str(err)
+    # batches 0-9 and 10-19 went; the batch holding record 23 and everything after did not
+    assert sorted(r["quantity"] for b in sent for r in b) == sorted(n % 13 for n in range(20))
+    assert err.result.accepted == 20 and err.result.batches == 2
+
+
+async def test_invalid_records_skip_mode(ps: AsyncPleasureStock, mock: respx.MockRouter) -> None:
+    sent: Sent = []
+    mock.post("/sales").mock(side_effect=recording(sent))
+    records = [record(n) for n in range(30)]
+    records[3] = record(3, internal_id="bad")
+    records[17] = record(17, date="2025-02-30", quantity=True)
+    records[29] = "not even a mapping"  # type: ignore[call-overload]
+    result = await ps.sales.upload(records, chunk_size=10, on_invalid="skip")
+    assert sorted((e.index, e.field) for e in result.rejected) == [
+        (3, "internal_id"),
+        (17, "date"),
+        (17, "quantity"),
+        (29, "value"),
+    ]
+    assert all(e.message for e in result.rejected)
+    assert sum(len(b) for b in sent) == 27 and result.accepted == 27
+    assert [len(b) for b in sent] == [10, 10, 7]
+    assert not result.ok
+
+
+async def test_server_400_mapped_to_input_indices(
+    ps: AsyncPleasureStock, mock: respx.MockRouter
+) -> None:
+    sent: Sent = []
+
+    def respond(i: int, batch: list[dict[str, Any]]) -> httpx.Response:
+        if batch[0]["quantity"] == 10 % 13:  # the batch starting at input 10
+            return httpx.Response(
+                400,
+                json={
+                    "error": "Validation errors",
+                    "processed": 0,
+                    "errors": [
+                        {
+                            "index": 4,
+                            "error": "Product not found",
+                            "expected": "a known id",
+                            "received": batch[4]["internal_id"],
+                        }
+                    ],
+                },
+            )
+        return httpx.Response(200, json={"success": True, "processed": len(batch)})
+
+    mock.post("/sales").mock(side_effect=recording(sent, respond))
+    records = [record(n) for n in range(30)]
+    records[12] = record(12, quantity=999)  # shifts nothing: still valid
+    result = await ps.sales.upload(records, chunk_size=10, on_invalid="skip")
+    (failed,) = result.failed_batches
+    assert failed.outcome == "rejected_by_server"
+    assert (failed.first_index, failed.last_index) == (10, 19)
+    assert [(e.index, e.error) for e in failed.record_errors] == [(14, "Product not found")]
+    assert failed.record_errors[0].received == records[14]["internal_id"]
+    assert len(failed.records) == 10 and result.accepted == 20 and result.processed == 20
+
+
+async def test_server_400_indices_skip_left_out_records(
+    ps: AsyncPleasureStock, mock: respx.MockRouter
+) -> None:
+    def respond(i: int, batch: list[dict[str, Any]]) -> httpx.Response:
+        return httpx.Response(
+            400,
+            json={
+                "error": "Validation errors",
+                "processed": 0,
+                "errors": [
+                    {"index": 2, "error": "Product not found", "expected": None, "received": None}
+                ],
+            },
+        )
+
+    mock.post("/sales").mock(side_effect=recording([], respond))
+    records = [record(n) for n in range(5)]
+    records[1] = record(1, quantity=-1)  # left out: batch position 2 is input index 3
+    result = await ps.sales.upload(records, on_invalid="skip")
+    assert result.failed_batches[0].record_errors[0].index == 3
+
+
+async def test_500_on_one_batch_others_succeed(
+    ps: AsyncPleasureStock, mock: respx.MockRouter
+) -> None:
+    def respond(i: int, batch: list[dict[str, Any]]) -> httpx.Response:
+        if batch[0]["quantity"] == 20 % 13:
+            return httpx.Response(500, json={"error": "boom"})
+        return httpx.Response(200, json={"success": True, "processed": len(batch)})
+
+    sent: Sent = []
+    mock.post("/sales").mock(side_effect=recording(sent, respond))
+    result = await ps.with_options(max_retries=3).sales.upload(
+        [record(n) for n in range(50)], chunk_size=10
+    )
+    assert len(sent) == 5  # the failed batch was not resent
+    (failed,) = result.failed_batches
+    assert failed.outcome == "unknown" and failed.error.outcome_unknown  # type: ignore[attr-defined]
+    assert (failed.first_index, failed.last_index) == (20, 29)
+    assert result.accepted == 40 and result.failed_records == 10 and not result.ok
+
+
+async def test_401_stops_everything(ps: AsyncPleasureStock, mock: respx.MockRouter) -> None:
+    sent: Sent = []
+    mock.post("/sales").mock(
+        side_effect=recording(sent, lambda i, b: httpx.Response(401, json={"error": "nope"}))
+    )
+    with pytest.raises(SalesUploadError) as info:
+        await ps.sales.upload([record(n) for n in range(10_000)], chunk_size=100, concurrency=4)
+    assert info.value.reason == "authentication"
+    assert len(sent) <= 4  # at most the requests already in flight
+    result = info.value.result
+    assert result.accepted == 0
+    assert all(f.outcome == "not_sent" for f in result.failed_batches)
+    assert result.read < 10_000
+
+
+async def test_progress_reports(ps: AsyncPleasureStock, mock: respx.MockRouter) -> None:
+    mock.post("/sales").mock(side_effect=recording([]))
+    seen: list[UploadProgress] = []
+    await ps.sales.upload([record(n) for n in range(45)], chunk_size=10, progress=seen.append)
+    assert len(seen) == 5
+    assert seen[-1].accepted == 45 and seen[-1].read == 45 and seen[-1].batches_done == 5
+    assert [p.accepted for p in seen] == sorted(p.accepted for p in seen)
+
+
+async def test_merge_duplicates(ps: AsyncPleasureStock, mock: respx.MockRouter) -> None:
+    sent: Sent = []
+    mock.post("/sales").mock(side_effect=recording(sent))
+    a = {"internal_id": "ps_abcdefghij", "date": "2025-11-03"}
+    records = [
+        {**a, "quantity": 10, "stock_on_hand": 500},
+        {"internal_id": "ps_0123456789", "date": "2025-11-03", "quantity": 1},
+        {**a, "quantity": 5, "stock_on_hand": 300},
+        {**a, "quantity": 1},
+    ]
+    result = await ps.sales.upload(records, merge_duplicates=True)
+    assert sent == [
+        [
+            {**a, "quantity": 16, "stock_on_hand": 500},
+            {"internal_id": "ps_0123456789", "date": "2025-11-03", "quantity": 1},
+        ]
+    ]
+    assert result.accepted == 2 and result.read == 4
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"chunk_size": 0}, {"chunk_size": 1001}, {"concurrency": 0}, {"on_invalid": "ignore"}],
+)
+async def test_bad_options(ps: AsyncPleasureStock, kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        await ps.sales.upload([record(1)], **kwargs)
+
+
+# -- journal --------------------------------------------------------------------------------------
+
+
+async def test_journal_makes_a_cancelled_upload_exactly_once(tmp_path: Path) -> None:
+    journal = tmp_path / "upload.sqlite"
+    received: Counter[str] = Counter()
+    cancel_after = anyio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        batch = json.loads(request.content)["sales"]
+        received[json.dumps(batch)] += 1
+        if sum(received.values()) >= 4:
+            cancel_after.set()
+            await anyio.sleep(0.5)  # the cancel lands while these requests are in flight
+        return httpx.Response(200, json={"success": True, "processed": len(batch)})
+
+    records = [record(n) for n in range(1000)]
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with AsyncPleasureStock(KEY, base_url=BASE, rate_limits=None, http_client=http) as ps:
+        async with anyio.create_task_group() as tg:
+
+            async def run() -> None:
+                await ps.sales.upload(records, chunk_size=50, concurrency=3, journal=journal)
+
+            tg.start_soon(run)
+            await cancel_after.wait()
+            tg.cancel_scope.cancel()
+        first_run = sum(received.values())
+        assert 0 < first_run < 20
+
+        second = await ps.sales.upload(records, chunk_size=50, concurrency=3, journal=journal)
+        third = await ps.sales.upload(records, chunk_size=50, concurrency=3, journal=journal)
+    await http.aclose()
+
+    # Every batch reached the server exactly once over both runs: the ones in flight at the
+    # cancel were held back as unresolved, not resent.
+    assert len(received) == 20 and max(received.values()) == 1
+    assert second.unresolved_batches and not second.ok
+    assert second.skipped_batches + len(second.unresolved_batches) + second.batches == 20
+    unresolved = {(e.first_index, e.last_index) for e in second.unresolved_batches}
+    first_run_spans = {_span(k, records) for k in list(received)[:first_run]}
+    assert unresolved <= first_run_spans
+    assert third.batches == 0 and third.skipped_batches + len(third.unresolved_batches) == 20
+
+
+def _span(batch_json: str, records: list[dict[str, Any]]) -> tuple[int, int]:
+    batch = json.loads(batch_json)
+    first = records.index(batch[0])
+    return first, first + len(batch) - 1
+
+
+async def test_journal_resend_unknown_and_not_sent(tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite"
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        batch = json.loads(request.content)["sales"]
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise httpx.ReadTimeout("slow", request=request)  # outcome unknown
+        return httpx.Response(200, json={"success": True, "processed": len(batch)})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with AsyncPleasureStock(KEY, base_url=BASE, rate_limits=None, http_client=http) as ps:
+        records = [record(n) for n in range(30)]
+        first = await ps.sales.upload(records, chunk_size=10, concurrency=1, journal=journal)
+        assert [f.outcome for f in first.failed_batches] == ["unknown"]
+        again = await ps.sales.upload(records, chunk_size=10, concurrency=1, journal=journal)
+        assert again.batches == 0 and len(again.unresolved_batches) == 1
+        assert again.skipped_batches == 2 and again.processed == 20
+        forced = await ps.sales.upload(
+            records, chunk_size=10, concurrency=1, journal=journal, resend_unknown=True
+        )
+        assert forced.batches == 1 and forced.ok and forced.processed == 30
+    await http.aclose()
+    assert len(calls) == 4
+
+
+async def test_journal_refuses_another_input(tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite"
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, json={"processed": 10}))
+    )
+    async with AsyncPleasureStock(KEY, base_url=BASE, rate_limits=None, http_client=http) as ps:
+        await ps.sales.upload([record(n) for n in range(10)], journal=journal)
+        with pytest.raises(SalesUploadError) as info:
+            await ps.sales.upload([record(n + 1) for n in range(10)], journal=journal)
+    await http.aclose()
+    assert info.value.reason == "journal_mismatch"
+
+
+# -- properties -----------------------------------------------------------------------------------
+
+
+_ROWS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "internal_id": st.sampled_from(
+                ["ps_abcdefghij", "ps_0123456789", "nope", "db57e260-b151-4bf1-ac63-175baef9f96d"]
+            ),
+            "date": st.sampled_from(["2025-11-03", "2025-11-04", "2025-13-01"]),
+            "quantity": st.integers(-1, 20),
+        }
+    ),
+    max_size=60,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=_ROWS, chunk=st.integers(1, 17), workers=st.integers(1, 5))
+async def test_sent_multiset_equals_valid_input(
+    rows: list[dict[str, Any]], chunk: int, workers: int
+) -> None:
+    sent: Sent = []
+    http = httpx.AsyncClient(transport=httpx.MockTransport(recording(sent)))
+    async with AsyncPleasureStock(KEY, base_url=BASE, rate_limits=None, http_client=http) as ps:
+        result = await ps.sales.upload(
+            rows, chunk_size=chunk, concurrency=workers, on_invalid="skip"
+        )
+    await http.aclose()
+    valid = [
+        r
+        for r in rows
+        if r["internal_id"] != "nope" and r["date"] != "2025-13-01" and r["quantity"] >= 0
+    ]
+    assert Counter(json.dumps(r, sort_keys=True) for b in sent for r in b) == Counter(
+        json.dumps(r, sort_keys=True) for r in valid
+    )
+    assert all(len(b) == chunk for b in sent[:-1]) or len(sent) <= workers
+    assert result.accepted == len(valid) and len({e.index for e in result.rejected}) == len(
+        rows
+    ) - len(valid)
+
+
+# -- memory ----------------------------------------------------------------------------------------
+
+
+async def _peak_for(count: int) -> int:
+    async def source() -> AsyncIterator[dict[str, Any]]:
+        for n in range(count):
+            yield {"internal_id": "ps_abcdefghij", "date": "2025-11-03", "quantity": n % 7}
+
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, json={"processed": 1000}))
+    )
+    async with AsyncPleasureStock(KEY, base_url=BASE, rate_limits=None, http_client=http) as ps:
+        tracemalloc.start()
+        try:
+            result = await ps.sales.upload(source(), concurrency=4)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    await http.aclose()
+    assert result.read == count and result.batches == -(-count // 1000)
+    return peak
+
+
+async def test_memory_is_bounded_for_a_million_records() -> None:
+    small = await _peak_for(100_000)
+    large = await _peak_for(1_000_000)
+    assert large < 30 * 1024 * 1024
+    assert large < small * 1.5  # flat: ten times the records, not ten times the memory
