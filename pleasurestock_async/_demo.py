@@ -1,0 +1,164 @@
+"""The main job, end to end: sync sales, read recommendations, order, follow an order through
+its lifecycle, and receive its webhooks. Runs against the sandbox unless told otherwise."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from . import webhooks
+from ._client import AsyncPleasureStock
+from ._ratelimit import RateLimitConfig, Window
+from .types import OrderItem, OrderStatus, Product
+from .uploads import SalesUploadResult, UploadProgress
+
+__all__ = ["DEMO_LIMITS", "DemoReport", "WebhookInbox", "run_demo", "simulated_sales"]
+
+DEMO_LIMITS = RateLimitConfig(
+    standard=(Window(20_000, 3600.0), Window(2_000, 60.0), Window(100, 1.0)),
+    external=(Window(20_000, 3600.0), Window(2_000, 60.0), Window(100, 1.0)),
+    smart=(Window(1_000, 3600.0), Window(100, 60.0), Window(10, 1.0)),
+)
+"""The sandbox plan the demo runs on: the vendor's published limits would spread 225 sales
+batches over more than two minutes (100 requests a minute), so the demo's sandbox and client
+both use these larger windows. Plans differ; the client is configured to match."""
+
+LIFECYCLE = (OrderStatus.PAID, OrderStatus.ON_THE_WAY, OrderStatus.DELIVERED, OrderStatus.ACCEPTED)
+
+
+@dataclass
+class DemoReport:
+    """What the demo did, for its summary table."""
+
+    products: int = 0
+    upload: SalesUploadResult | None = None
+    upload_seconds: float = 0.0
+    recommendations: int = 0
+    ordered_products: int = 0
+    orders: list[str] = field(default_factory=list)
+    lifecycle: list[str] = field(default_factory=list)
+    webhooks_received: int = 0
+    webhooks_verified: int = 0
+    webhook_duplicates: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+
+
+class WebhookInbox:
+    """A receiver as a user would write one: raw body, verify, dedupe, answer fast."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.events: list[webhooks.WebhookEvent] = []
+        self.rejected = 0
+        self.duplicates = 0
+        self._seen = webhooks.EventDeduplicator()
+
+    def app(self) -> Any:
+        """A Starlette app with ``POST /webhooks``."""
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        async def receive(request: Request) -> Response:
+            body = await request.body()
+            try:
+                event = webhooks.construct_event(body, request.headers, self.secret)
+            except webhooks.WebhookVerificationError:
+                self.rejected += 1
+                return Response(status_code=400)
+            if self._seen.first_time(event):
+                self.events.append(event)
+            else:
+                self.duplicates += 1
+            return Response(status_code=204)
+
+        return Starlette(routes=[Route("/webhooks", receive, methods=["POST"])])
+
+
+async def simulated_sales(
+    products: list[Product], days: int, end: date, seed: int = 90
+) -> AsyncIterator[dict[str, Any]]:
+    """``days`` days of plausible sales for each product, ending on ``end``: a few products
+    sell fast, most slowly; stock runs down, is restocked, and sometimes runs out."""
+    rng = random.Random(seed)
+    for product in products:
+        rate = rng.choice((0.2, 0.5, 1, 1, 2, 3, 5, 8))
+        stock = rng.randrange(20, 200)
+        for offset in range(days - 1, -1, -1):
+            sold = min(stock, int(rng.expovariate(1 / rate))) if stock else 0
+            stock -= sold
+            if stock == 0 and rng.random() < 0.3:
+                stock = rng.randrange(20, 200)
+            yield {
+                "internal_id": product.internal_id,
+                "date": (end - timedelta(days=offset)).isoformat(),
+                "quantity": sold,
+                "stock_on_hand": stock,
+            }
+
+
+async def run_demo(
+    ps: AsyncPleasureStock,
+    *,
+    days: int = 90,
+    top: int = 12,
+    end: date | None = None,
+    inbox: WebhookInbox | None = None,
+    drain_webhooks: Callable[[], Any] | None = None,
+    on_progress: Callable[[UploadProgress], None] | None = None,
+    say: Callable[[str], None] = print,
+) -> DemoReport:
+    """Run the main job with ``ps`` and return what happened."""
+    report = DemoReport()
+    started = time.perf_counter()
+    end = end or date.today() - timedelta(days=1)
+
+    say("1/5 Reading the catalogue")
+    products = [p async for p in ps.products.list()]
+    report.products = len(products)
+
+    say(f"2/5 Syncing {days} days of sales for {len(products)} products")
+    t0 = time.perf_counter()
+    report.upload = await ps.sales.upload(
+        simulated_sales(products, days, end), concurrency=4, progress=on_progress
+    )
+    report.upload_seconds = time.perf_counter() - t0
+
+    say("3/5 Reading smart reordering recommendations")
+    recommendations = (await ps.smart_reordering.get(end)).recommendations
+    report.recommendations = len(recommendations)
+
+    chosen = recommendations[:top]
+    say(f"4/5 Ordering the top {len(chosen)} recommendations")
+    if chosen:
+        created = await ps.orders.create(
+            [
+                OrderItem(ps_id=r.product_internal_id, quantity=int(r.recommended_quantity))
+                for r in chosen
+            ],
+            external_order_id=f"DEMO-{end:%Y%m%d}",
+            comment="Smart reordering, top recommendations",
+        )
+        report.ordered_products = len(chosen)
+        report.orders = [o.order_number for o in created.orders]
+
+        first = created.orders[0].order_number
+        say(f"5/5 Walking {first} through its lifecycle")
+        for status in LIFECYCLE:
+            done = await ps.orders.update_status(first, status, comment=f"demo: {status.value}")
+            report.lifecycle.append(str(done.status))
+
+    if drain_webhooks is not None:
+        await drain_webhooks()
+    if inbox is not None:
+        report.webhooks_received = len(inbox.events) + inbox.duplicates + inbox.rejected
+        report.webhooks_verified = len(inbox.events)
+        report.webhook_duplicates = inbox.duplicates
+    report.seconds = time.perf_counter() - started
+    return report
