@@ -71,7 +71,11 @@ class Settings:
 
     @property
     def out(self) -> Console:
-        return Console(soft_wrap=True)
+        # Piped output is read by programs and people alike: never wrap it at 80 columns.
+        console = Console(soft_wrap=True)
+        if not console.is_terminal:
+            console.width = 200
+        return console
 
     @property
     def err(self) -> Console:
@@ -81,10 +85,7 @@ class Settings:
     async def client(self) -> AsyncIterator[AsyncPleasureStock]:
         """A client for the chosen target: a real API, or an in-process sandbox."""
         if self.sandbox:
-            from ._demo import DEMO_LIMITS
-            from .sandbox import Sandbox
-
-            async with Sandbox(rate_limits=DEMO_LIMITS) as sandbox, sandbox.client() as ps:
+            async with sandbox_client() as ps:
                 yield ps
             return
         key = os.environ.get(self.api_key_env)
@@ -95,6 +96,16 @@ class Settings:
             )
         async with AsyncPleasureStock(key, base_url=self.base_url) as ps:
             yield ps
+
+
+@asynccontextmanager
+async def sandbox_client() -> AsyncIterator[AsyncPleasureStock]:
+    """A client on a fresh in-process sandbox (what ``--sandbox`` uses)."""
+    from ._demo import DEMO_LIMITS
+    from .sandbox import Sandbox
+
+    async with Sandbox(rate_limits=DEMO_LIMITS) as sandbox, sandbox.client() as ps:
+        yield ps
 
 
 def _run(func: Callable[P, Awaitable[int | None]]) -> Callable[P, None]:
@@ -801,7 +812,7 @@ async def currency(ctx: click.Context, amount: str, currency: str) -> int:
     settings.out.print(
         _dump(conv)
         if settings.json
-        else f"{conv.original_amount} {conv.original_currency} = {conv.converted_amount} TRY "
+        else f"{conv.original_amount} {conv.original_currency} = {conv.converted_amount:.2f} TRY "
         f"(rate {conv.exchange_rate})",
         highlight=False,
     )

@@ -182,7 +182,7 @@ class _Upload:
         self.resend_unknown = resend_unknown
         self.merge_duplicates = merge_duplicates
         self.result = SalesUploadResult()
-        self.stopping = False
+        self.stopping = False  # set by auth failures and journal mismatches: send nothing more
         self.abort: SalesUploadError | None = None
         self._seq = itertools.count()
         self._done = 0
@@ -230,8 +230,8 @@ class _Upload:
                 if rows and not self.stopping:
                     await out.send(_Batch(next(self._seq), rows, sources))
             except (PleasureStockError, ValueError, OSError) as exc:
-                # The input itself failed (a reader's error): stop feeding, let sent batches land.
-                self.stopping = True
+                # The input itself failed (a reader's error): stop reading; the batches already
+                # cut from the records before it are valid and still go out.
                 self.abort = SalesUploadError(
                     f"reading the input failed after {self.result.read} records: {exc}",
                     reason="input_error",
@@ -241,7 +241,6 @@ class _Upload:
 
     def _stop_invalid(self, bad: list[InputErrorDetail], first_bad: int) -> None:
         first = [e for e in bad if e.index == first_bad]
-        self.stopping = True
         self.abort = SalesUploadError(
             f"invalid sale record at index {first_bad}: "
             + "; ".join(f"{e.field}: {e.message} (got {e.value!r})" for e in first)
