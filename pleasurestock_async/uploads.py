@@ -7,9 +7,10 @@ requests), so a batch whose fate is unknown is reported, never silently resent.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from os import PathLike
@@ -132,6 +133,50 @@ class _Batch:
     sources: list[int]  # input index of each row (of the first row merged into it)
 
 
+class _Pending:
+    """Valid rows waiting to fill a batch, with each row's input index; merges rows of one
+    product and day within a batch when asked."""
+
+    def __init__(self, size: int, merge: bool) -> None:
+        self.size = size
+        self.merge = merge
+        self.rows: list[SaleRow] = []
+        self.sources: list[int] = []
+        self.keys: dict[tuple[str, date], int] = {}
+
+    def add(
+        self, rows: list[SaleRow], positions: list[int], start: int, contiguous: bool
+    ) -> Iterator[tuple[list[SaleRow], list[int]]]:
+        """Take rows (at ``start`` + ``positions`` in the input); yield every batch filled."""
+        if not self.merge:
+            self.rows.extend(rows)
+            if contiguous:
+                self.sources.extend(range(start, start + len(rows)))
+            else:
+                self.sources.extend(start + p for p in positions)
+            while len(self.rows) >= self.size:
+                yield self.rows[: self.size], self.sources[: self.size]
+                del self.rows[: self.size], self.sources[: self.size]
+            return
+        for row, pos in zip(rows, positions, strict=True):
+            key = (row["internal_id"], row["date"])
+            at = self.keys.get(key)
+            if at is not None:
+                _merge(self.rows[at], row)
+                continue
+            self.keys[key] = len(self.rows)
+            self.rows.append(row)
+            self.sources.append(start + pos)
+            if len(self.rows) == self.size:
+                yield self.rest()
+
+    def rest(self) -> tuple[list[SaleRow], list[int]]:
+        """The rows not yet in a batch (and start afresh)."""
+        rows, sources = self.rows, self.sources
+        self.rows, self.sources, self.keys = [], [], {}
+        return rows, sources
+
+
 class _StopSendingError(Exception):
     """Raised by the pre-send hook once the upload is stopping: the request stays unsent."""
 
@@ -186,15 +231,14 @@ class _Upload:
         self.abort: SalesUploadError | None = None
         self._seq = itertools.count()
         self._done = 0
+        self._invalid = 0
 
     # -- producing batches -------------------------------------------------------------------
 
     async def produce(
         self, records: Iterable[Any] | AsyncIterable[Any], out: MemoryObjectSendStream[_Batch]
     ) -> None:
-        rows: list[SaleRow] = []
-        sources: list[int] = []
-        merged: dict[tuple[str, date], int] = {}
+        pending = _Pending(self.chunk_size, self.merge_duplicates)
         async with out:
             try:
                 async for chunk in _chunks(records, self.chunk_size):
@@ -204,29 +248,20 @@ class _Upload:
                     self.result.read += len(chunk)
                     valid, positions, bad = validate_rows(chunk, start)
                     stop_at = None
-                    if bad:
-                        if self.on_invalid == "raise":
-                            stop_at = min(e.index for e in bad if e.index is not None) - start
-                        else:
-                            self.result.rejected.extend(bad)
-                    for row, pos in zip(valid, positions, strict=True):
-                        if stop_at is not None and pos > stop_at:
-                            break
-                        key = (row["internal_id"], row["date"])
-                        if self.merge_duplicates and key in merged:
-                            _merge(rows[merged[key]], row)
-                            continue
-                        if self.merge_duplicates:
-                            merged[key] = len(rows)
-                        rows.append(row)
-                        sources.append(start + pos)
-                        if len(rows) == self.chunk_size:
-                            await out.send(_Batch(next(self._seq), rows, sources))
-                            rows, sources, merged = [], [], {}
+                    if bad and self.on_invalid == "raise":
+                        stop_at = min(e.index for e in bad if e.index is not None) - start
+                        keep = bisect.bisect_left(positions, stop_at)
+                        valid, positions = valid[:keep], positions[:keep]
+                    elif bad:
+                        self.result.rejected.extend(bad)
+                        self._invalid += len({e.index for e in bad})
+                    for rows, sources in pending.add(valid, positions, start, not bad):
+                        await out.send(_Batch(next(self._seq), rows, sources))
                     if stop_at is not None:
-                        # Only now: the full batches before the bad record go out first.
+                        # Only now: the full batches before the bad record went out first.
                         self._stop_invalid(bad, start + stop_at)
                         return
+                rows, sources = pending.rest()
                 if rows and not self.stopping:
                     await out.send(_Batch(next(self._seq), rows, sources))
             except (PleasureStockError, ValueError, OSError) as exc:
@@ -259,8 +294,9 @@ class _Upload:
 
     async def send(self, batch: _Batch) -> None:
         body = encode_sales(batch.rows)
-        digest = hashlib.sha256(body).hexdigest()
-        if self.journal is not None and not self._journal_allows(batch, digest):
+        if self.journal is not None and not self._journal_allows(
+            batch, hashlib.sha256(body).hexdigest()
+        ):
             return
         if self.stopping:
             self._fail(batch, _not_sent_error(), "not_sent", BatchState.NOT_SENT)
@@ -379,7 +415,7 @@ class _Upload:
                     read=self.result.read,
                     accepted=self.result.accepted,
                     failed=self.result.failed_records,
-                    invalid=len({e.index for e in self.result.rejected}),
+                    invalid=self._invalid,
                     batches_done=self._done,
                 )
             )

@@ -184,7 +184,10 @@ _RECORDS = st.fixed_dictionaries(
         "date": st.one_of(st.dates().map(str), st.dates(), st.text(max_size=12)),
         "quantity": st.one_of(st.integers(-5, 10**6), st.booleans(), st.floats()),
     },
-    optional={"stock_on_hand": st.one_of(st.none(), st.integers(-5, 10**6))},
+    optional={
+        "stock_on_hand": st.one_of(st.none(), st.integers(-5, 10**6)),
+        "warehouse": st.just("A"),  # an unknown key: refused, never silently dropped
+    },
 )
 
 

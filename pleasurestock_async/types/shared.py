@@ -120,11 +120,15 @@ class _SaleDateSchema:
     ) -> core_schema.CoreSchema:
         return core_schema.union_schema(
             [
-                core_schema.date_schema(strict=True),
                 core_schema.chain_schema(
-                    [core_schema.str_schema(pattern=_ISO_DAY), core_schema.date_schema()]
+                    [
+                        core_schema.str_schema(pattern=_ISO_DAY, strict=True),
+                        core_schema.date_schema(),
+                    ]
                 ),
+                core_schema.date_schema(strict=True),
             ],
+            mode="left_to_right",
             custom_error_type="sale_date",
             custom_error_message="must be a date or a 'YYYY-MM-DD' string",
         )
