@@ -149,19 +149,25 @@ class HTTPPipeline:
         retry = self.retry
         attempt = 0
         while True:
-            await self.limiter.acquire(buckets)
-            if before_send is not None:
-                before_send()
+            lease = await self.limiter.acquire(buckets)
             try:
+                if before_send is not None:
+                    before_send()
                 response = await self.http.send(request)
             except httpx.TransportError as exc:
-                if attempt < retry.max_retries and retry.retries_exception(method, exc):
+                failure: httpx.TransportError | None = exc
+            else:
+                failure = None
+            finally:
+                lease.release()
+            if failure is not None:
+                if attempt < retry.max_retries and retry.retries_exception(method, failure):
                     wait = retry.backoff(attempt)
-                    self._log_retry(request, attempt, wait, type(exc).__name__)
+                    self._log_retry(request, attempt, wait, type(failure).__name__)
                     await anyio.sleep(wait)
                     attempt += 1
                     continue
-                raise self._transport_error(request, exc) from exc
+                raise self._transport_error(request, failure) from failure
             if response.is_success:
                 return response
             status = response.status_code

@@ -67,13 +67,13 @@ def test_sliding_windows_are_exact_and_greedy(
 ) -> None:
     """Simulated time: FIFO requests arriving after ``gaps`` are admitted at the earliest
     instant every window allows, and no window ever holds more than its limit."""
-    bucket = _Bucket("standard", [Window(limit, seconds) for limit, seconds in windows], 0.0)
+    bucket = _Bucket("standard", [Window(limit, seconds) for limit, seconds in windows])
     admitted: list[float] = []
     arrival = now = 0.0
     for gap in gaps:
         arrival += gap
         now = max(now, arrival)
-        before = [(w.window.limit, w.span, list(w.stamps)) for w in bucket.windows]
+        before = [(w.window.limit, w.seconds, [t for (t,) in w.stamps]) for w in bucket.windows]
         while (wait := bucket.wait(now)) > 0:
             now += wait
         if now > arrival and admitted and now > admitted[-1]:
@@ -235,6 +235,29 @@ async def test_cancelled_waiters_leave_no_phantom_capacity(mock: respx.MockRoute
                 tg.start_soon(_fetch, ps)
     assert len(times) == sent_before + 8
     assert max_in_window(times, 0.5) <= 4
+
+
+async def test_a_slot_is_held_for_a_window_after_the_answer(mock: respx.MockRouter) -> None:
+    """The server may count a request as late as its answer leaves: the slot stays taken for
+    a full window after the answer, so the next request cannot land in the same window."""
+    arrived: list[float] = []
+    answered: list[float] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        arrived.append(time.monotonic())
+        if len(arrived) == 1:
+            await anyio.sleep(0.25)  # a slow answer
+        answered.append(time.monotonic())
+        return httpx.Response(200, json=PAGE)
+
+    mock.get("/products").mock(side_effect=handler)
+    limits = config(standard=(Window(1, 0.3),))
+    async with AsyncPleasureStock(KEY, base_url=BASE, rate_limits=limits) as ps:
+        async with anyio.create_task_group() as tg:
+            for _ in range(2):
+                tg.start_soon(_fetch, ps)
+    assert answered[0] - arrived[0] >= 0.25 - EPS
+    assert arrived[1] >= answered[0] + 0.3 - EPS
 
 
 async def test_limits_switched_off(mock: respx.MockRouter) -> None:

@@ -33,7 +33,7 @@ class ServerLimits:
     def _for(self, key: str, bucket: BucketName) -> list[SlidingWindow]:
         found = self._windows.get((key, bucket))
         if found is None:
-            found = [SlidingWindow(w, allowance=0.0) for w in self.config.windows()[bucket]]
+            found = [SlidingWindow(w) for w in self.config.windows()[bucket]]
             self._windows[(key, bucket)] = found
         return found
 
