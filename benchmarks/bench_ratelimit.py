@@ -4,9 +4,9 @@ sliding windows per API the way the vendor describes, over real HTTP on loopback
 The windows are the vendor's shape scaled down in time so a run takes seconds, not hours:
 standard 150 per 10 s, 40 per 1 s, 8 per 0.1 s; external twice that (as with the vendor's
 numbers, each short window allows more than the next longer one, so every limit is reachable).
-The client is given the same windows. Printed: 429s received (target 0), and for each window
-the most requests the server saw in any span of that length, against the limit (target: within 5%, i.e. the budget
-is used, not wasted), plus what arrived in each whole long window.
+The client is given the same windows. Printed: 429s received (target 0); for each window the
+most requests the server saw in any span of that length, against the limit (target: within
+5%, the budget used, not wasted); and what arrived in each whole long window.
 """
 
 from __future__ import annotations
