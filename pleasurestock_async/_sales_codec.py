@@ -7,7 +7,7 @@ and serialised straight to JSON bytes; :class:`SaleRecord` instances are accepte
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired
+from typing import Any, NotRequired, cast
 
 import pydantic
 import pydantic_core
@@ -71,8 +71,9 @@ def _as_row_input(record: object) -> object:
 def validate_rows(
     records: Sequence[SaleRecord | Mapping[str, Any]], first_index: int = 0
 ) -> tuple[list[SaleRow], list[int], list[InputErrorDetail]]:
-    """Validate ``records``. Returns the valid rows, their positions within ``records``, and
-    one error per bad field (indices are ``first_index`` + position).
+    """Validate ``records``. Returns the valid records as row dicts (the caller's own dicts
+    where they were dicts already), their positions within ``records``, and one error per bad
+    field (indices are ``first_index`` + position).
 
     The whole list is validated in one pydantic-core call, with no Python work per record;
     only a list that fails is converted (SaleRecords, ``stock_on_hand=None``) and, if it still
@@ -85,7 +86,8 @@ def validate_rows(
         except pydantic.ValidationError:
             rows = None
         if rows is not None and sum(map(len, inputs)) == sum(map(len, rows)):
-            return rows, list(range(len(rows))), []
+            # Valid as given: send the records themselves; the copies are dropped at once.
+            return cast(list[SaleRow], list(inputs)), list(range(len(rows))), []
         if attempt == 0:  # perhaps only SaleRecords, or dicts with stock_on_hand=None
             inputs = [_as_row_input(r) for r in records]
     valid: list[SaleRow] = []
@@ -93,7 +95,8 @@ def validate_rows(
     errors: list[InputErrorDetail] = []
     for pos, item in enumerate(inputs):
         try:
-            valid.append(_ROW.validate_python(item))
+            _ROW.validate_python(item)
+            valid.append(item)
             positions.append(pos)
         except pydantic.ValidationError as exc:
             errors.extend(details_of(exc, index=first_index + pos))

@@ -12,9 +12,8 @@ import hashlib
 import itertools
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from os import PathLike
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -142,7 +141,7 @@ class _Pending:
         self.merge = merge
         self.rows: list[SaleRow] = []
         self.sources: list[int] = []
-        self.keys: dict[tuple[str, date], int] = {}
+        self.keys: dict[tuple[str, str], int] = {}
 
     def add(
         self, rows: list[SaleRow], positions: list[int], start: int, contiguous: bool
@@ -159,13 +158,13 @@ class _Pending:
                 del self.rows[: self.size], self.sources[: self.size]
             return
         for row, pos in zip(rows, positions, strict=True):
-            key = (row["internal_id"], row["date"])
+            key = (row["internal_id"], str(row["date"]))  # a date or its ISO string
             at = self.keys.get(key)
             if at is not None:
                 _merge(self.rows[at], row)
                 continue
             self.keys[key] = len(self.rows)
-            self.rows.append(row)
+            self.rows.append(cast(SaleRow, dict(row)))  # a copy: merging must not touch input
             self.sources.append(start + pos)
             if len(self.rows) == self.size:
                 yield self.rest()

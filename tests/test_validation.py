@@ -203,7 +203,8 @@ def test_codec_agrees_with_model(records: list[dict[str, object]]) -> None:
             assert any(e.index == pos for e in bad)
         else:
             row = rows[positions.index(pos)]
-            assert row["internal_id"] == model.internal_id and row["date"] == model.date
+            assert row["internal_id"] == model.internal_id
+            assert str(row["date"]) == model.date.isoformat()
             assert row["quantity"] == model.quantity
     assert len(rows) + len({e.index for e in bad}) == len(records)
 
