@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -232,6 +233,29 @@ def served() -> Iterator[tuple[Sandbox, str]]:
     yield sandbox, f"http://127.0.0.1:{port}/api/v1"
     server.should_exit = True
     thread.join(10)
+
+
+async def test_one_client_shared_by_many_tasks_over_http(
+    served: tuple[Sandbox, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """1,000 concurrent tasks share one client (its pool of 100 connections); with debug
+    logging of httpx and httpcore on, the key appears in no log line."""
+    sandbox, base_url = served
+    caplog.set_level(logging.DEBUG)
+    async with AsyncPleasureStock(DEMO_API_KEY, base_url=base_url, rate_limits=None) as ps:
+        results: list[object] = []
+
+        async def call(n: int) -> None:
+            results.append(await ps.currency.convert_to_try(n, "USD"))
+
+        async with anyio.create_task_group() as tg:
+            for n in range(1000):
+                tg.start_soon(call, n)
+        pool = ps._http.http._transport._pool  # type: ignore[attr-defined]
+        assert len(pool.connections) <= 100
+    assert len(results) == 1000
+    assert sandbox.request_counts["GET /currency/convert-to-try"] == 1000
+    assert caplog.records and DEMO_API_KEY not in caplog.text
 
 
 async def test_over_real_http(served: tuple[Sandbox, str]) -> None:
