@@ -436,7 +436,25 @@ async def upload_sales(
     resend_unknown: bool = False,
     merge_duplicates: bool = False,
 ) -> SalesUploadResult:
-    """Upload sales of any size; see :meth:`pleasurestock_async.resources.Sales.upload`."""
+    """Upload any number of records: validated as read, sent in batches of ``chunk_size``
+    by ``concurrency`` tasks, memory bounded by about ``concurrency * chunk_size`` records.
+
+    ``records`` is a list, iterable or async iterable of :class:`SaleRecord` or dicts.
+    ``on_invalid="raise"`` stops before the batch holding an invalid record is sent and
+    raises :class:`SalesUploadError` (with ``.result``); ``"skip"`` leaves it out and lists
+    it in ``result.rejected``. ``progress`` is called as batches finish.
+
+    ``journal`` names an SQLite file that makes reruns exactly-once: batches the server
+    acknowledged are skipped, those never sent are sent, and those that may have arrived
+    (a crash or timeout mid-request) are listed in ``unresolved_batches`` and resent only
+    with ``resend_unknown=True``. Rerun with the same input in the same order.
+
+    ``merge_duplicates`` combines rows of one product and day within a batch as the server
+    would (quantity summed, stock_on_hand maximum): fewer records, same stored result; the
+    server's per-record errors then point at the first merged row.
+
+    Called as ``ps.sales.upload(records, ...)``.
+    """
     if not 1 <= chunk_size <= MAX_BATCH:
         raise ValueError(f"chunk_size must be between 1 and {MAX_BATCH}, got {chunk_size}")
     if not 1 <= concurrency <= MAX_CONCURRENCY:

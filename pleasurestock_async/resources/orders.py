@@ -33,7 +33,7 @@ WALK_PAGE_SIZE = 100
 _ORDER_NUMBER = pydantic.TypeAdapter(
     str, config=pydantic.ConfigDict(str_min_length=1, str_max_length=100)
 )
-_TEXT = pydantic.TypeAdapter(str | None, config=pydantic.ConfigDict(str_max_length=1000))
+_TEXT = pydantic.TypeAdapter(str, config=pydantic.ConfigDict(str_max_length=1000))
 _STATUS = pydantic.TypeAdapter(OrderStatus)
 
 
@@ -41,6 +41,16 @@ def _next_offset(page: DataEnvelope[OrderList], params: dict[str, Any]) -> dict[
     got = page.data.pagination
     offset = got.offset + len(page.data.orders)
     return None if offset >= got.total else {**params, "offset": offset}
+
+
+def _references(external_order_id: str | None, comment: str | None) -> dict[str, str]:
+    """The optional ``externalOrderId`` and ``comment`` of a request body, validated."""
+    out: dict[str, str] = {}
+    if external_order_id is not None:
+        out["externalOrderId"] = validate_value(_TEXT, external_order_id, "external_order_id")
+    if comment is not None:
+        out["comment"] = validate_value(_TEXT, comment, "comment")
+    return out
 
 
 def _order_path(order_number: str) -> str:
@@ -66,14 +76,9 @@ class Orders(Resource):
         if not valid:
             raise InputError("order items", [InputErrorDetail(None, "items", "is empty", [])])
         payload: dict[str, Any] = {
-            "items": [i.model_dump(mode="json", by_alias=True, exclude_none=True) for i in valid]
+            "items": [i.model_dump(mode="json", by_alias=True, exclude_none=True) for i in valid],
+            **_references(external_order_id, comment),
         }
-        if external_order_id is not None:
-            payload["externalOrderId"] = validate_value(
-                _TEXT, external_order_id, "external_order_id"
-            )
-        if comment is not None:
-            payload["comment"] = validate_value(_TEXT, comment, "comment")
         envelope = await self._http.request(
             "POST",
             "/external/orders",
@@ -135,13 +140,7 @@ class Orders(Resource):
                 "status",
                 [InputErrorDetail(None, "status", f"must be one of {allowed}", status)],
             )
-        payload: dict[str, Any] = {"status": new_status.value}
-        if external_order_id is not None:
-            payload["externalOrderId"] = validate_value(
-                _TEXT, external_order_id, "external_order_id"
-            )
-        if comment is not None:
-            payload["comment"] = validate_value(_TEXT, comment, "comment")
+        payload = {"status": new_status.value, **_references(external_order_id, comment)}
         envelope = await self._http.request(
             "PUT",
             _order_path(order_number) + "/status",

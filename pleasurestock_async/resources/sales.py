@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
-from os import PathLike
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._sales_codec import MAX_BATCH, encode_sales, validate_rows
 from ..errors import InputError, InputErrorDetail
 from ..types.sales import SaleRecord, SalesSubmitResult
-from ..uploads import OnInvalid, ProgressCallback, SaleInput, SalesUploadResult, upload_sales
+from ..uploads import upload_sales
 from ._base import Resource
 
 __all__ = ["Sales"]
@@ -51,43 +50,5 @@ class Sales(Resource):
             "POST", "/sales", SalesSubmitResult, body=body, before_send=before_send
         )
 
-    async def upload(
-        self,
-        records: Iterable[SaleInput] | AsyncIterable[SaleInput],
-        *,
-        chunk_size: int = MAX_BATCH,
-        concurrency: int = 4,
-        on_invalid: OnInvalid = "raise",
-        progress: ProgressCallback | None = None,
-        journal: str | PathLike[str] | None = None,
-        resend_unknown: bool = False,
-        merge_duplicates: bool = False,
-    ) -> SalesUploadResult:
-        """Upload any number of records: validated as read, sent in batches of ``chunk_size``
-        by ``concurrency`` tasks, memory bounded by about ``concurrency * chunk_size`` records.
-
-        ``records`` is a list, iterable or async iterable of :class:`SaleRecord` or dicts.
-        ``on_invalid="raise"`` stops before the batch holding an invalid record is sent and
-        raises :class:`SalesUploadError` (with ``.result``); ``"skip"`` leaves it out and lists
-        it in ``result.rejected``. ``progress`` is called as batches finish.
-
-        ``journal`` names an SQLite file that makes reruns exactly-once: batches the server
-        acknowledged are skipped, those never sent are sent, and those that may have arrived
-        (a crash or timeout mid-request) are listed in ``unresolved_batches`` and resent only
-        with ``resend_unknown=True``. Rerun with the same input in the same order.
-
-        ``merge_duplicates`` combines rows of one product and day within a batch as the server
-        would (quantity summed, stock_on_hand maximum): fewer records, same stored result; the
-        server's per-record errors then point at the first merged row.
-        """
-        return await upload_sales(
-            self,
-            records,
-            chunk_size=chunk_size,
-            concurrency=concurrency,
-            on_invalid=on_invalid,
-            progress=progress,
-            journal=journal,
-            resend_unknown=resend_unknown,
-            merge_duplicates=merge_duplicates,
-        )
+    upload = upload_sales
+    """Upload any number of records; see :func:`pleasurestock_async.uploads.upload_sales`."""

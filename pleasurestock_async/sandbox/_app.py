@@ -579,8 +579,8 @@ class SandboxApp:
             }
         )
 
-    def _summary(self, o: SandboxOrder) -> dict[str, Any]:
-        custom = sum(1 for line in o.lines if line.custom)
+    def _header(self, o: SandboxOrder) -> dict[str, Any]:
+        """The fields an order has in both the list and the detail."""
         return {
             "orderId": o.order_id,
             "orderNumber": o.number,
@@ -588,6 +588,12 @@ class SandboxApp:
             "externalOrderId": o.external_order_id,
             "status": o.status.value,
             "statusDisplay": self._display(o.status),
+        }
+
+    def _summary(self, o: SandboxOrder) -> dict[str, Any]:
+        custom = sum(1 for line in o.lines if line.custom)
+        return {
+            **self._header(o),
             "supplierName": o.supplier.name,
             "totalAmount": f"{o.total:.2f}",
             "currency": o.supplier.currency,
@@ -612,12 +618,7 @@ class SandboxApp:
             {
                 "success": True,
                 "data": {
-                    "orderId": o.order_id,
-                    "orderNumber": o.number,
-                    "deliveryId": o.delivery_id,
-                    "externalOrderId": o.external_order_id,
-                    "status": o.status.value,
-                    "statusDisplay": self._display(o.status),
+                    **self._header(o),
                     "supplier": {"id": o.supplier.uuid, "name": o.supplier.name},
                     "hasCustomItems": any(line.custom for line in o.lines),
                     "items": [

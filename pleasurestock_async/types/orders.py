@@ -105,8 +105,8 @@ class StatusDisplay(CamelModel):
     css_class: str | None = None
 
 
-class OrderSummary(CamelModel):
-    """An order as listed by ``GET /external/orders`` (dates are day precision)."""
+class _OrderHeader(CamelModel):
+    """What an order shows in the list and in its detail alike."""
 
     order_id: FlexibleId
     order_number: str
@@ -114,11 +114,16 @@ class OrderSummary(CamelModel):
     external_order_id: str | None = None
     status: StatusValue
     status_display: StatusDisplay | None = None
-    supplier_name: str | None = None
     total_amount: Money
     currency: str | None = None
-    items_count: int | None = None
     has_custom_items: bool | None = None
+
+
+class OrderSummary(_OrderHeader):
+    """An order as listed by ``GET /external/orders`` (dates are day precision)."""
+
+    supplier_name: str | None = None
+    items_count: int | None = None
     custom_items_count: int | None = None
     catalog_items_count: int | None = None
     created_at: DayFirstDate | None = None
@@ -161,20 +166,11 @@ class OrderLineItem(CamelModel):
     image_url: str | None = None
 
 
-class Order(CamelModel):
+class Order(_OrderHeader):
     """An order's full detail, from ``GET /external/orders/{orderNumber}``."""
 
-    order_id: FlexibleId
-    order_number: str
-    delivery_id: str | None = None
-    external_order_id: str | None = None
-    status: StatusValue
-    status_display: StatusDisplay | None = None
     supplier: Supplier | None = None
-    has_custom_items: bool | None = None
     items: list[OrderLineItem] = Field(default_factory=list)
-    total_amount: Money
-    currency: str | None = None
     estimated_delivery_date: datetime | date | None = None
     actual_delivery_date: datetime | date | None = None
     created_at: datetime | None = None
