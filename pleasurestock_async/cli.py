@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any, ParamSpec, TypeVar
 
 import anyio
+import anyio.to_thread
 import click
 from rich.console import Console
 from rich.progress import (
@@ -32,6 +33,7 @@ from rich.progress import (
     Progress,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -200,9 +202,10 @@ def sales() -> None:
 class _Reporter:
     """A live bar on a terminal; plain periodic lines (no control characters) otherwise."""
 
-    def __init__(self, console: Console, every: float = 5.0) -> None:
+    def __init__(self, console: Console, every: float = 5.0, total: int | None = None) -> None:
         self.console = console
         self.every = every
+        self.total = total
         self._started = time.monotonic()
         self._last = 0.0
         self._progress: Progress | None = None
@@ -220,10 +223,12 @@ class _Reporter:
                     "  failed {task.fields[failed]}  invalid {task.fields[invalid]}"
                 ),
                 TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
                 console=self.console,
             )
             self._task = self._progress.add_task(
-                "push", total=None, rate="-", accepted=0, failed=0, invalid=0
+                "push", total=self.total, rate="-", accepted=0, failed=0, invalid=0
             )
             with self._progress:
                 yield self
@@ -236,7 +241,7 @@ class _Reporter:
         if self._progress is not None:
             self._progress.update(
                 self._task,
-                completed=p.accepted + p.failed,
+                completed=p.read,
                 rate=rate,
                 accepted=p.accepted,
                 failed=p.failed,
@@ -244,12 +249,29 @@ class _Reporter:
             )
         elif time.monotonic() - self._last >= self.every:
             self._last = time.monotonic()
+            eta = ""
+            if self.total and p.read:
+                eta = f" eta={max(0.0, (self.total - p.read) * elapsed / p.read):.0f}s"
             self.console.print(
                 f"progress: read={p.read} accepted={p.accepted} failed={p.failed} "
-                f"invalid={p.invalid} rate={rate}/s",
+                f"invalid={p.invalid} rate={rate}/s{eta}",
                 highlight=False,
                 markup=False,
             )
+
+
+async def _count_records(path: str) -> int | None:
+    """About how many records a file holds (its non-blank lines, less a CSV header), for the
+    ETA; None for standard input, which cannot be read twice."""
+    if path == "-":
+        return None
+
+    def count() -> int:
+        with Path(path).open("rb") as f:
+            lines = sum(1 for line in f if line.strip())
+        return lines - (0 if path.endswith((".jsonl", ".ndjson")) else 1)
+
+    return await anyio.to_thread.run_sync(count)
 
 
 def _open_sales(path: str, fmt: str | None, on_error: str) -> SalesFile:
@@ -378,7 +400,7 @@ async def _push_one(
     on_invalid: str,
     resend_unknown: bool,
 ) -> int:
-    reporter = _Reporter(settings.err)
+    reporter = _Reporter(settings.err, total=await _count_records(path))
     async with settings.client() as ps:
         try:
             with reporter.running():
