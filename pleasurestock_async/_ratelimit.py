@@ -17,7 +17,8 @@ The server counts a request when it arrives, somewhere between the moment the cl
 and the moment the answer came back. So a request holds its slot from when it is sent until a
 full window after its answer: the next request that needs the slot cannot arrive inside the
 server's window, however the network delays either of them. (Stamping only the send time let
-loopback jitter through: 23 of 1,077 requests got 429s in ``benchmarks/bench_ratelimit.py``.)
+loopback jitter through: 23 of 1,077 requests got 429s in ``benchmarks/bench_ratelimit.py``; and
+freeing the slot of a request still in flight a window after sending cost 2 of 1,100.)
 
 A request spends every window of its buckets at one instant (see :meth:`RateLimiter.acquire`):
 taking windows one after another, each with its own wait, stamps the earlier ones too early and
@@ -27,6 +28,7 @@ lets the server's windows overflow (what ``aiolimiter``'s limiters would do, so 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -111,12 +113,17 @@ class BucketStatus:
         return self.paused_for > 0
 
 
+_IN_FLIGHT = math.inf
+
+
 class SlidingWindow:
     """The last ``limit`` requests, each until ``seconds`` after its stamp.
 
-    A stamp is a one-item list so that :class:`Lease` can move it to the answer's time. Stamps
-    then need not be in order; only the oldest is checked for expiry, which can make a task
-    wait a little longer than needed (answers come back nearly in order), never less.
+    A stamp is a one-item list so that :class:`Lease` can set it when the answer arrives; a
+    request still in flight is stamped infinitely late, so it holds its slot however long it
+    takes. Stamps then need not be in order; only the oldest is checked for expiry, which can
+    make a task wait a little longer than needed (answers come back nearly in order), never
+    less.
     """
 
     __slots__ = ("seconds", "stamps", "window")
@@ -137,9 +144,9 @@ class SlidingWindow:
             return 0.0
         return self.stamps[0][0] + self.seconds - now
 
-    def take(self, now: float) -> list[float]:
-        """Count one request at ``now``; returns its stamp."""
-        stamp = [now]
+    def take(self, now: float, *, in_flight: bool = False) -> list[float]:
+        """Count one request at ``now`` (or, ``in_flight``, until its lease is released)."""
+        stamp = [_IN_FLIGHT if in_flight else now]
         self.stamps.append(stamp)
         return stamp
 
@@ -163,8 +170,8 @@ class _Bucket:
         """Seconds until this bucket admits one more request (a pause counts too)."""
         return max(self.paused_until - now, *(w.wait(now) for w in self.windows))
 
-    def take(self, now: float) -> list[list[float]]:
-        return [window.take(now) for window in self.windows]
+    def take(self) -> list[list[float]]:
+        return [window.take(0.0, in_flight=True) for window in self.windows]
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)
@@ -179,19 +186,22 @@ class _Bucket:
 
 
 class Lease:
-    """One request's slots. :meth:`release` moves them to the moment its answer arrived, so
-    they stay taken for a full window after the server can have counted the request."""
+    """One request's slots, held while it is in flight. :meth:`release` stamps them with the
+    moment its answer arrived, so they stay taken for a full window after the last moment the
+    server can have counted the request."""
 
-    __slots__ = ("_stamps",)
+    __slots__ = ("_limiter", "_stamps")
 
-    def __init__(self, stamps: list[list[float]]) -> None:
+    def __init__(self, stamps: list[list[float]], limiter: RateLimiter) -> None:
         self._stamps = stamps
+        self._limiter = limiter
 
     def release(self) -> None:
         """Call when the answer (or the failure) has arrived."""
         now = time.monotonic()
         for stamp in self._stamps:
-            stamp[0] = max(stamp[0], now)
+            stamp[0] = now
+        self._limiter._answered()
 
 
 class RateLimiter:
@@ -207,6 +217,7 @@ class RateLimiter:
             if config
             else {}
         )
+        self._answer: anyio.Event | None = None
 
     @property
     def enabled(self) -> bool:
@@ -226,14 +237,26 @@ class RateLimiter:
         async with contextlib.AsyncExitStack() as held:
             for bucket in buckets:
                 await held.enter_async_context(bucket.lock)
-                # A loop, not an event: a 429 may push a pause later while we sleep.
-                while (wait := bucket.wait(time.monotonic())) > 0:  # noqa: ASYNC110
-                    await anyio.sleep(wait)
-            now = time.monotonic()
-            while (wait := max((b.wait(now) for b in buckets), default=0.0)) > 0:
-                await anyio.sleep(wait)  # only if a 429 paused an earlier bucket meanwhile
-                now = time.monotonic()
-            return Lease([stamp for bucket in buckets for stamp in bucket.take(now)])
+                while (wait := bucket.wait(time.monotonic())) > 0:
+                    await self._sleep(wait)
+            while (wait := max((b.wait(time.monotonic()) for b in buckets), default=0.0)) > 0:
+                await self._sleep(wait)  # only if a 429 paused an earlier bucket meanwhile
+            return Lease([stamp for bucket in buckets for stamp in bucket.take()], self)
+
+    async def _sleep(self, wait: float) -> None:
+        """Sleep ``wait`` seconds; an infinite wait (a slot held by a request in flight) ends
+        when some request's answer arrives."""
+        if wait != _IN_FLIGHT:
+            await anyio.sleep(wait)
+            return
+        if self._answer is None:
+            self._answer = anyio.Event()
+        await self._answer.wait()
+
+    def _answered(self) -> None:
+        if self._answer is not None:
+            self._answer.set()
+            self._answer = None
 
     def pause(self, names: Iterable[BucketName], seconds: float) -> None:
         """Hold the named buckets for ``seconds`` (after a server 429), for every task."""

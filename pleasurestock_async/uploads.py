@@ -22,6 +22,7 @@ from ._journal import BatchState, Journal, JournalEntry
 from ._sales_codec import MAX_BATCH, SaleRow, encode_sales, validate_rows
 from .errors import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     AuthenticationError,
     BadRequestError,
@@ -349,6 +350,9 @@ class _Upload:
                 "unknown" if unknown else "not_sent",
                 BatchState.UNKNOWN if unknown else BatchState.NOT_SENT,
             )
+        except APIResponseValidationError as exc:
+            # A 2xx whose body we cannot read: the server most likely stored the batch.
+            self._fail(batch, exc, "unknown", BatchState.UNKNOWN)
         else:
             self.result.processed += answer.processed
             self.result.accepted += len(batch.rows)

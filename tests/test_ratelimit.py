@@ -83,7 +83,8 @@ def test_sliding_windows_are_exact_and_greedy(
                 sum(1 for t in stamps if t + span > earlier) >= limit
                 for limit, span, stamps in before
             )
-        bucket.take(now)
+        for window in bucket.windows:  # an instant request: answered as it is sent
+            window.take(now)
         admitted.append(now)
     for limit, seconds in windows:
         assert max_in_window(admitted, seconds) <= limit
@@ -258,6 +259,29 @@ async def test_a_slot_is_held_for_a_window_after_the_answer(mock: respx.MockRout
                 tg.start_soon(_fetch, ps)
     assert answered[0] - arrived[0] >= 0.25 - EPS
     assert arrived[1] >= answered[0] + 0.3 - EPS
+
+
+async def test_a_request_in_flight_holds_its_slot(mock: respx.MockRouter) -> None:
+    """However long a request takes, its slot is not reused until a window after its answer
+    (were it freed a window after sending, a late arrival would share the server's window)."""
+    arrived: list[float] = []
+    answered: list[float] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        arrived.append(time.monotonic())
+        if len(arrived) == 1:
+            await anyio.sleep(0.35)  # longer than the window
+        answered.append(time.monotonic())
+        return httpx.Response(200, json=PAGE)
+
+    mock.get("/products").mock(side_effect=handler)
+    limits = config(standard=(Window(1, 0.1),))
+    async with AsyncPleasureStock(KEY, base_url=BASE, rate_limits=limits) as ps:
+        async with anyio.create_task_group() as tg:
+            for _ in range(2):
+                tg.start_soon(_fetch, ps)
+        assert ps.rate_limits.status()["standard"].windows[0].used == 1
+    assert arrived[1] >= answered[0] + 0.1 - EPS
 
 
 async def test_limits_switched_off(mock: respx.MockRouter) -> None:

@@ -210,6 +210,16 @@ async def test_500_on_one_batch_others_succeed(
     assert result.accepted == 40 and result.failed_records == 10 and not result.ok
 
 
+async def test_unreadable_success_is_unknown(
+    ps: AsyncPleasureStock, mock: respx.MockRouter
+) -> None:
+    mock.post("/sales").respond(200, text="<html>ok</html>")
+    result = await ps.sales.upload([record(n) for n in range(5)])
+    (failed,) = result.failed_batches
+    assert failed.outcome == "unknown"
+    assert result.accepted == 0
+
+
 async def test_401_stops_everything(ps: AsyncPleasureStock, mock: respx.MockRouter) -> None:
     sent: Sent = []
     mock.post("/sales").mock(
