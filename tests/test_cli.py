@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from pleasurestock_async import AsyncPleasureStock, cli, webhooks
 from pleasurestock_async.cli import EXIT_AUTH, EXIT_INVALID, EXIT_PARTIAL
+from pleasurestock_async.cli import _common as cli_common
 from pleasurestock_async.sandbox import DEMO_API_KEY, Faults, Sandbox
 
 
@@ -26,7 +27,7 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Sandbox:
         async with shared.client() as ps:
             yield ps
 
-    monkeypatch.setattr(cli, "sandbox_client", client)
+    monkeypatch.setattr(cli_common, "sandbox_client", client)
     return shared
 
 
@@ -142,7 +143,7 @@ def test_partial_failure_exit_code(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         async with failing.client() as ps:
             yield ps
 
-    monkeypatch.setattr(cli, "sandbox_client", client)
+    monkeypatch.setattr(cli_common, "sandbox_client", client)
     path = sales_csv(tmp_path / "s.csv", failing)
     result = run("--sandbox", "sales", "push", str(path))
     assert result.exit_code == EXIT_PARTIAL
@@ -172,7 +173,7 @@ def test_wrong_key_is_an_auth_failure(monkeypatch: pytest.MonkeyPatch, sandbox: 
         async with sandbox.client(api_key="pk_wrong") as ps:
             yield ps
 
-    monkeypatch.setattr(cli, "sandbox_client", client)
+    monkeypatch.setattr(cli_common, "sandbox_client", client)
     result = run("--sandbox", "orders", "list")
     assert result.exit_code == EXIT_AUTH and "pk_wrong" not in result.output
 

@@ -1,0 +1,247 @@
+"""``pleasurestock webhook``, ``demo`` and ``sandbox``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .. import webhooks
+from .._client import API_KEY_ENV
+from ._common import (
+    EXIT_INVALID,
+    EXIT_PARTIAL,
+    Reporter,
+    Settings,
+    dump,
+    run_async,
+    settings_of,
+)
+
+
+@click.group()
+def webhook() -> None:
+    """Webhook tools for debugging receivers."""
+
+
+@webhook.command("verify")
+@click.option(
+    "--secret-env",
+    required=True,
+    metavar="VAR",
+    help="Environment variable holding the webhook secret.",
+)
+@click.option("--signature", required=True, help="The X-Webhook-Signature header.")
+@click.option("--timestamp", required=True, help="The X-Webhook-Timestamp header.")
+@click.option(
+    "--tolerance",
+    type=float,
+    default=webhooks.DEFAULT_TOLERANCE,
+    show_default=True,
+    help="Seconds of clock difference allowed.",
+)
+@click.pass_context
+def webhook_verify(
+    ctx: click.Context, secret_env: str, signature: str, timestamp: str, tolerance: float
+) -> None:
+    """Verify a webhook body read from stdin and print its event.
+
+    \b
+    Example:
+      pleasurestock webhook verify --secret-env WEBHOOK_SECRET \\
+        --signature "sha256=..." --timestamp 1736850600 < body.json
+    """
+    settings = settings_of(ctx)
+    secret = os.environ.get(secret_env)
+    if not secret:
+        raise click.UsageError(f"the variable {secret_env} is not set")
+    body = sys.stdin.buffer.read()
+    headers = {webhooks.SIGNATURE_HEADER: signature, webhooks.TIMESTAMP_HEADER: timestamp}
+    try:
+        event = webhooks.construct_event(body, headers, secret, tolerance=tolerance)
+    except webhooks.WebhookVerificationError as exc:
+        settings.err.print(f"not verified: {exc}", highlight=False)
+        sys.exit(EXIT_INVALID)
+    settings.out.print(
+        dump(event) if settings.json else f"verified {event.event} ({webhooks.dedupe_key(event)})",
+        highlight=False,
+    )
+
+
+@click.command()
+@click.option("--days", default=90, show_default=True, type=click.IntRange(7, 365))
+@click.option(
+    "--top",
+    default=12,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="How many recommendations to order.",
+)
+@click.option(
+    "--i-understand-this-writes",
+    "confirmed",
+    is_flag=True,
+    help="Needed with --base-url: the demo writes sales and orders to that account.",
+)
+@click.pass_context
+@run_async
+async def demo(ctx: click.Context, days: int, top: int, confirmed: bool) -> int:
+    """The main job end to end, against the built-in sandbox (no account needed).
+
+    \b
+    Syncs DAYS of sales for every product, reads the recommendations, orders the top
+    ones, walks an order through its lifecycle and verifies its webhooks.
+    Example:
+      python -m pleasurestock_async demo
+    """
+    from .._demo import DEMO_LIMITS, WebhookInbox, run_demo
+
+    settings = settings_of(ctx)
+
+    def say(text: str) -> None:
+        settings.err.print(text, highlight=False)
+
+    reporter = Reporter(settings.err, every=1.0)
+    if settings.base_url and not settings.sandbox:
+        if not confirmed:
+            raise click.UsageError(
+                "the demo writes simulated sales and orders; against "
+                "--base-url add --i-understand-this-writes"
+            )
+        async with settings.client() as ps:
+            with reporter.running():
+                report = await run_demo(ps, days=days, top=top, on_progress=reporter, say=say)
+        _demo_summary(settings, report)
+        return 0
+
+    import httpx
+
+    from ..sandbox import DEMO_WEBHOOK_SECRET, Sandbox
+
+    inbox = WebhookInbox(DEMO_WEBHOOK_SECRET)
+    say("Starting the sandbox (in-process; no account, no network)")
+    async with (
+        Sandbox(
+            rate_limits=DEMO_LIMITS,
+            webhook_url="http://receiver.localhost/webhooks",
+            webhook_transport=httpx.ASGITransport(app=inbox.app()),
+            webhook_retry_delays=(0.2, 0.4, 0.8),
+        ) as sandbox,
+        sandbox.client() as ps,
+    ):
+        with reporter.running():
+            report = await run_demo(
+                ps,
+                days=days,
+                top=top,
+                inbox=inbox,
+                drain_webhooks=sandbox.drain_webhooks,
+                on_progress=reporter,
+                say=say,
+            )
+        report.requests = sum(sandbox.request_counts.values())
+        budget = ps.rate_limits.status()
+    _demo_summary(settings, report, budget)
+    ok = report.upload is not None and report.upload.ok and report.webhooks_verified > 0
+    return 0 if ok else EXIT_PARTIAL
+
+
+def _demo_summary(settings: Settings, report: Any, budget: Any = None) -> None:
+    upload = report.upload
+    rows = [
+        ("products in catalogue", f"{report.products:,}"),
+        ("sales rows sent", f"{upload.accepted:,} in {upload.batches} batches"),
+        ("rows the server processed", f"{upload.processed:,}"),
+        (
+            "upload time",
+            f"{report.upload_seconds:.1f} s "
+            f"({upload.accepted / max(report.upload_seconds, 1e-9):,.0f} rows/s)",
+        ),
+        (
+            "invalid / failed / unresolved",
+            f"{len(upload.rejected)} / {len(upload.failed_batches)} / "
+            f"{len(upload.unresolved_batches)}",
+        ),
+        ("recommendations", f"{report.recommendations:,}"),
+        ("orders created", f"{len(report.orders)} for {report.ordered_products} products"),
+        ("lifecycle", " -> ".join(["created", *report.lifecycle])),
+        (
+            "webhooks verified",
+            f"{report.webhooks_verified} of {report.webhooks_received} "
+            f"received ({report.webhook_duplicates} duplicates)",
+        ),
+        ("requests", f"{report.requests:,}" if report.requests else "-"),
+        ("total time", f"{report.seconds:.1f} s"),
+    ]
+    if budget:
+        for name, status in budget.items():
+            hour = status.windows[0]
+            rows.append(
+                (f"{name} budget used", f"{hour.used} of {hour.limit} per {hour.seconds:g} s")
+            )
+    if settings.json:
+        settings.out.print(dump(dict(rows)), highlight=False)
+        return
+    table = Table("PleasureStock demo", "result", title="Summary")
+    for key, value in rows:
+        table.add_row(key, value)
+    settings.out.print(table)
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option(
+    "--api-key",
+    "api_key",
+    envvar=API_KEY_ENV,
+    help=f"Key the sandbox accepts (default: ${API_KEY_ENV}, else the demo key).",
+)
+@click.option("--products", default=2490, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--rate-limits/--no-rate-limits",
+    default=True,
+    show_default=True,
+    help="Enforce the vendor's published windows per key.",
+)
+@click.option("--webhook-url", help="Where to post signed order events.")
+def sandbox_command(
+    host: str,
+    port: int,
+    api_key: str | None,
+    products: int,
+    rate_limits: bool,
+    webhook_url: str | None,
+) -> None:
+    """Serve a local PleasureStock over HTTP under /api/v1.
+
+    \b
+    Example:
+      pleasurestock sandbox --port 8765
+      curl -H "X-API-Key: pk_sandbox_demo_key" http://127.0.0.1:8765/api/v1/products?limit=2
+    """
+    import uvicorn
+
+    from .._ratelimit import DEFAULT_RATE_LIMITS
+    from ..sandbox import DEMO_API_KEY, DEMO_WEBHOOK_SECRET, Sandbox
+
+    key = api_key or DEMO_API_KEY
+    app = Sandbox(
+        products=products,
+        api_keys=[key],
+        rate_limits=DEFAULT_RATE_LIMITS if rate_limits else None,
+        webhook_url=webhook_url,
+    ).app
+    err = Console(stderr=True)
+    err.print(f"PleasureStock sandbox on http://{host}:{port}/api/v1", highlight=False)
+    if key == DEMO_API_KEY:
+        err.print(f"API key: {DEMO_API_KEY}  (the public demo key)", highlight=False)
+    else:
+        err.print(f"API key: from ${API_KEY_ENV}", highlight=False)
+    if webhook_url:
+        err.print(f"webhooks to {webhook_url}, secret {DEMO_WEBHOOK_SECRET}", highlight=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
