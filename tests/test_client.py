@@ -95,3 +95,20 @@ async def test_key_never_logged(mock: respx.MockRouter, caplog: pytest.LogCaptur
         await ps.with_options(max_retries=1).products.list()
     assert "retrying GET /api/v1/products" in caplog.text
     assert KEY not in caplog.text
+
+
+async def test_timeouts_reach_every_request(mock: respx.MockRouter) -> None:
+    seen: list[dict[str, float | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return httpx.Response(
+            200, json={"data": [], "pagination": {"page": 1, "limit": 1, "total": 0, "pages": 0}}
+        )
+
+    mock.get("/products").mock(side_effect=handler)
+    async with AsyncPleasureStock(KEY, base_url=BASE, timeout=12.0, rate_limits=None) as ps:
+        await ps.products.list()
+        await ps.with_options(timeout=httpx.Timeout(3.0, connect=1.0)).products.list()
+    assert seen[0]["read"] == 12.0
+    assert seen[1]["read"] == 3.0 and seen[1]["connect"] == 1.0

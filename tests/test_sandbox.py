@@ -4,6 +4,7 @@ validation does not hide the server's)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
@@ -447,3 +448,11 @@ async def test_fault_after_store_keeps_the_data() -> None:
     async with raw(sb) as http:
         assert (await http.post("/sales", json={"sales": [row]}, headers=STD)).status_code == 500
     assert sb.daily_sales(row["internal_id"])[date(2025, 11, 3)].quantity == 3
+
+
+async def test_fault_latency() -> None:
+    sb = Sandbox(rate_limits=None, products=5, faults=Faults(latency=0.2))
+    async with raw(sb) as http:
+        start = time.monotonic()
+        assert (await http.get("/products", headers=STD)).status_code == 200
+    assert time.monotonic() - start >= 0.2
