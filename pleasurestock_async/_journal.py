@@ -112,14 +112,6 @@ class Journal:
             (state, processed, error, time.time(), seq),
         )
 
-    def entries(self) -> list[JournalEntry]:
-        """Every batch, in order."""
-        rows = self._db.execute(
-            "SELECT seq, digest, first_index, last_index, records, state, processed, error "
-            "FROM batches ORDER BY seq"
-        ).fetchall()
-        return [_entry(r) for r in rows]
-
     def close(self) -> None:
         """Close the file."""
         self._db.close()

@@ -208,13 +208,9 @@ class SandboxState:
     ) -> OrderStatus:
         """Apply a lifecycle step; returns the old status or raises :class:`TransitionError`."""
         old = order.status
-        allowed = NEXT_STATUSES[old] | (
-            {OrderStatus.CANCELLED}
-            if old not in (OrderStatus.ACCEPTED, OrderStatus.CANCELLED)
-            else set()
-        )
+        allowed = NEXT_STATUSES[old] | (set() if old.is_final else {OrderStatus.CANCELLED})
         if new not in allowed:
-            if not allowed:
+            if old.is_final:
                 raise TransitionError(f"order {order.number} is {old.value}, a final status")
             options = ", ".join(sorted(s.value for s in allowed))
             raise TransitionError(
