@@ -47,6 +47,11 @@ def sales_csv(path: Path, sandbox: Sandbox, bad: dict[int, str] | None = None) -
 
 def test_help_has_examples() -> None:
     for command in (
+        [],
+        ["sales"],
+        ["products"],
+        ["orders"],
+        ["webhook"],
         ["sales", "push"],
         ["products", "export"],
         ["orders", "list"],

@@ -36,7 +36,12 @@ _EXPORT_FIELDS = {
 
 @click.group()
 def products() -> None:
-    """The product catalogue."""
+    """The product catalogue.
+
+    \b
+    Example:
+      pleasurestock products export --include category,tcc,tsp -o catalogue.csv
+    """
 
 
 @products.command("export")

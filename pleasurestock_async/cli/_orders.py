@@ -17,7 +17,12 @@ from ._common import (
 
 @click.group()
 def orders() -> None:
-    """Orders placed through the external B2B API."""
+    """Orders placed through the external B2B API.
+
+    \b
+    Example:
+      pleasurestock orders list --status created
+    """
 
 
 @orders.command("list")

@@ -29,7 +29,12 @@ from ._common import (
 
 @click.group()
 def sales() -> None:
-    """Sales history: push files of daily sales."""
+    """Sales history: push files of daily sales.
+
+    \b
+    Example:
+      pleasurestock sales push sales.csv --journal sales.journal
+    """
 
 
 async def _count_records(path: str) -> int | None:

@@ -25,7 +25,12 @@ from ._common import (
 
 @click.group()
 def webhook() -> None:
-    """Webhook tools for debugging receivers."""
+    """Webhook tools for debugging receivers.
+
+    \b
+    Example:
+      pleasurestock webhook verify --secret-env WEBHOOK_SECRET --signature ... --timestamp ...
+    """
 
 
 @webhook.command("verify")
