@@ -73,12 +73,22 @@ def _wire_params(params: Mapping[str, Any] | None) -> dict[str, str | int | floa
 
 
 _STATUS_ERRORS: dict[int, type[errors.APIStatusError]] = {
-    400: errors.BadRequestError,
     401: errors.AuthenticationError,
     403: errors.PermissionDeniedError,
     404: errors.NotFoundError,
-    429: errors.RateLimitError,
 }
+
+
+def _record_errors(items: list[Any]) -> list[RecordError]:
+    """The server's per-record errors; an item not of the documented shape is left out rather
+    than hiding the error it came with."""
+    found = []
+    for item in items:
+        try:
+            found.append(RecordError.model_validate(item))
+        except pydantic.ValidationError:
+            continue
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,11 +222,7 @@ class HTTPPipeline:
         status = response.status_code
         if status == 400:
             raw_errors = body.get("errors") if isinstance(body, dict) else None
-            record_errors = (
-                [RecordError.model_validate(e) for e in raw_errors if isinstance(e, dict)]
-                if isinstance(raw_errors, list)
-                else []
-            )
+            record_errors = _record_errors(raw_errors if isinstance(raw_errors, list) else [])
             processed = body.get("processed") if isinstance(body, dict) else None
             return errors.BadRequestError(
                 message,

@@ -116,3 +116,25 @@ async def test_key_echoed_by_server_is_scrubbed(
         await ps.products.list()
     assert KEY not in str(info.value) and KEY not in repr(info.value)
     assert KEY not in info.value.message and KEY not in str(info.value.details)
+
+
+async def test_malformed_record_errors_do_not_hide_the_error(
+    ps: AsyncPleasureStock, mock: respx.MockRouter
+) -> None:
+    mock.post("/sales").respond(
+        400,
+        json={
+            "error": "Validation errors",
+            "errors": [
+                {"index": 2, "error": "Invalid quantity"},
+                {"oops": 1},
+                "text",
+                {"index": "x"},
+            ],
+        },
+    )
+    with pytest.raises(BadRequestError) as info:
+        await ps.sales.submit(
+            [{"internal_id": "ps_abcdefghij", "date": "2025-11-03", "quantity": 1}]
+        )
+    assert [(e.index, e.error) for e in info.value.errors] == [(2, "Invalid quantity")]
