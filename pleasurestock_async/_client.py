@@ -83,7 +83,8 @@ class AsyncPleasureStock:
             raise ConfigurationError(f"max_retries must be 0 or more, got {max_retries}")
         url = _checked_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
         self._owns_http = http_client is None
-        http = http_client or httpx.AsyncClient(limits=_POOL, timeout=_as_timeout(timeout))
+        timeouts = _as_timeout(timeout)
+        http = http_client or httpx.AsyncClient(limits=_POOL, timeout=timeouts)
         self._setup(
             HTTPPipeline(
                 http=http,
@@ -91,7 +92,7 @@ class AsyncPleasureStock:
                 api_key=ApiKey(key),
                 limiter=RateLimiter(rate_limits),
                 retry=RetryPolicy(max_retries=max_retries),
-                timeout=_as_timeout(timeout),
+                timeout=timeouts,
             )
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import itertools
 import json
 import re
 import sys
@@ -103,7 +104,9 @@ class SalesFile:
         )
         try:
             rows = self._csv_rows(handle) if self.kind == "csv" else self._jsonl_rows(handle)
-            while block := await anyio.to_thread.run_sync(_take, rows, _BLOCK):
+            while block := await anyio.to_thread.run_sync(
+                lambda: list(itertools.islice(rows, _BLOCK))
+            ):
                 for record in block:
                     yield record
         finally:
@@ -168,15 +171,6 @@ class SalesFile:
                 continue
             self._note(line)
             yield record
-
-
-def _take(rows: Iterator[dict[str, Any]], n: int) -> list[dict[str, Any]]:
-    out = []
-    for record in rows:
-        out.append(record)
-        if len(out) == n:
-            break
-    return out
 
 
 def read_sales_csv(path: str | PathLike[str], *, on_error: OnError = "raise") -> SalesFile:

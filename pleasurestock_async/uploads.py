@@ -188,9 +188,10 @@ def _merge(into: SaleRow, row: SaleRow) -> None:
         into["stock_on_hand"] = max(stocks)
 
 
-async def _chunks(
+async def chunked(
     records: Iterable[Any] | AsyncIterable[Any], size: int
 ) -> AsyncIterator[list[Any]]:
+    """``records`` (sync or async) in lists of ``size``; the last may be shorter."""
     if isinstance(records, AsyncIterable):
         chunk: list[Any] = []
         async for record in records:
@@ -241,7 +242,7 @@ class _Upload:
         pending = _Pending(self.chunk_size, self.merge_duplicates)
         async with out:
             try:
-                async for chunk in _chunks(records, self.chunk_size):
+                async for chunk in chunked(records, self.chunk_size):
                     if self.stopping:
                         return
                     start = self.result.read

@@ -7,7 +7,7 @@ from decimal import Decimal
 import click
 from rich.table import Table
 
-from ..types import OrderItem, OrderStatus
+from ..types import SETTABLE_STATUSES, OrderItem, OrderStatus
 from ._common import (
     dump,
     run_async,
@@ -108,7 +108,7 @@ async def orders_show(ctx: click.Context, order_number: str) -> int:
 @click.argument("order_number")
 @click.argument(
     "status",
-    type=click.Choice(sorted(s.value for s in OrderStatus if s is not OrderStatus.CREATED)),
+    type=click.Choice(sorted(s.value for s in SETTABLE_STATUSES)),
 )
 @click.option("--comment", help="A note stored with the change.")
 @click.option("--external-order-id", help="Your reference for the order.")

@@ -58,14 +58,12 @@ def _open_sales(path: str, fmt: str | None, on_error: str) -> SalesFile:
 
 
 async def _validate_only(source: SalesFile) -> list[dict[str, Any]]:
-    from .._sales_codec import validate_rows
+    from .._sales_codec import MAX_BATCH, validate_rows
+    from ..uploads import chunked
 
     problems: list[dict[str, Any]] = []
-    chunk: list[Any] = []
     index = 0
-
-    def check() -> None:
-        nonlocal index
+    async for chunk in chunked(source, MAX_BATCH):
         _, _, bad = validate_rows(chunk, index)
         problems.extend(
             {
@@ -77,13 +75,6 @@ async def _validate_only(source: SalesFile) -> list[dict[str, Any]]:
             for e in bad
         )
         index += len(chunk)
-        chunk.clear()
-
-    async for record in source:
-        chunk.append(record)
-        if len(chunk) == 1000:
-            check()
-    check()
     problems.extend(
         {"line": s.line, "field": None, "reason": s.reason, "value": None} for s in source.skipped
     )

@@ -152,7 +152,13 @@ class Products(Resource):
 
         async def fetch_one(product_id: str) -> None:
             with contextlib.suppress(NotFoundError):
-                found[product_id] = await self.get(product_id, **flags)
+                found[product_id] = await self.get(
+                    product_id,
+                    with_images=with_images,
+                    include_category=include_category,
+                    include_tcc=include_tcc,
+                    include_tsp=include_tsp,
+                )
 
         async def fetch(chunk: builtins.list[str], tg: anyio.abc.TaskGroup) -> None:
             params = {"ids": ",".join(chunk), "limit": len(chunk), **include}
@@ -171,12 +177,6 @@ class Products(Resource):
                     if product_id not in found:
                         tg.start_soon(fetch_one, product_id)
 
-        flags = {
-            "with_images": with_images,
-            "include_category": include_category,
-            "include_tcc": include_tcc,
-            "include_tsp": include_tsp,
-        }
         async with anyio.create_task_group() as tg:
             for chunk in _id_chunks(wanted):
                 tg.start_soon(fetch, chunk, tg)
