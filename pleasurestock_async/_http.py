@@ -181,20 +181,19 @@ class HTTPPipeline:
             if response.is_success:
                 return response
             status = response.status_code
+            server_wait = (
+                parse_retry_after(response.headers.get("Retry-After")) if status == 429 else None
+            )
             if attempt < retry.max_retries and retry.retries_status(method, status):
-                wait = retry.backoff(attempt)
+                wait = retry.backoff(attempt) if server_wait is None else server_wait
                 if status == 429:
-                    server_wait = parse_retry_after(response.headers.get("Retry-After"))
-                    wait = wait if server_wait is None else server_wait
                     self.limiter.pause(buckets, wait)
                 self._log_retry(request, attempt, wait, f"HTTP {status}")
                 await anyio.sleep(wait)
                 attempt += 1
                 continue
-            if status == 429:
-                server_wait = parse_retry_after(response.headers.get("Retry-After"))
-                if server_wait:
-                    self.limiter.pause(buckets, server_wait)
+            if server_wait:
+                self.limiter.pause(buckets, server_wait)
             raise self._status_error(response)
 
     def _log_retry(self, request: httpx.Request, attempt: int, wait: float, reason: str) -> None:
