@@ -1,18 +1,95 @@
 """Async Python SDK for the PleasureStock B2B API."""
 
 from . import errors, types, webhooks
-from ._client import DEFAULT_BASE_URL, AsyncPleasureStock
-from ._ratelimit import DEFAULT_RATE_LIMITS, BucketStatus, RateLimitConfig, Window, WindowStatus
+from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RATE_LIMIT_WAIT, AsyncPleasureStock
+from ._logging import setup_logging as _setup_logging
+from ._options import NOT_GIVEN, NotGiven, RequestOptions
+from ._response import APIResponse
 from ._version import __version__
-from .pagination import AsyncPaginator
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ClientClosedError,
+    ConfigurationError,
+    InputError,
+    InternalServerError,
+    NotFoundError,
+    PaginationError,
+    PermissionDeniedError,
+    PleasureStockError,
+    RateLimitError,
+    RateLimitWaitError,
+    SalesSyncError,
+    SalesUploadError,
+    StateLockedError,
+)
+from .pagination import AsyncPage, AsyncPaginator, OffsetPage, PageNumberPage
+from .ratelimit import (
+    DEFAULT_RATE_LIMITS,
+    BucketStatus,
+    MemoryRateLimiter,
+    RateLimitConfig,
+    RateLimiter,
+    Window,
+    WindowStatus,
+)
+from .types.uploads import (
+    FailedBatch,
+    SalesSyncResult,
+    SalesUploadResult,
+    SyncProgress,
+    UnresolvedBatch,
+    UploadProgress,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RATE_LIMIT_WAIT",
     "DEFAULT_RATE_LIMITS",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIResponse",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncPage",
     "AsyncPaginator",
     "AsyncPleasureStock",
+    "AuthenticationError",
+    "BadRequestError",
     "BucketStatus",
+    "ClientClosedError",
+    "ConfigurationError",
+    "FailedBatch",
+    "InputError",
+    "InternalServerError",
+    "MemoryRateLimiter",
+    "NotFoundError",
+    "NotGiven",
+    "OffsetPage",
+    "PageNumberPage",
+    "PaginationError",
+    "PermissionDeniedError",
+    "PleasureStockError",
     "RateLimitConfig",
+    "RateLimitError",
+    "RateLimitWaitError",
+    "RateLimiter",
+    "RequestOptions",
+    "SalesSyncError",
+    "SalesSyncResult",
+    "SalesUploadError",
+    "SalesUploadResult",
+    "StateLockedError",
+    "SyncProgress",
+    "UnresolvedBatch",
+    "UploadProgress",
     "Window",
     "WindowStatus",
     "__version__",
@@ -20,3 +97,5 @@ __all__ = [
     "types",
     "webhooks",
 ]
+
+_setup_logging()

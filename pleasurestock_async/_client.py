@@ -1,24 +1,51 @@
-"""``AsyncPleasureStock``: configuration, lifecycle, and the resources as attributes."""
+"""``AsyncPleasureStock``: configuration, lifecycle, copies, and the resources as attributes."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from types import TracebackType
+from typing import Any
 
 import httpx
 
-from ._http import ApiKey, HTTPPipeline
-from ._ratelimit import DEFAULT_RATE_LIMITS, RateLimitConfig, RateLimiter
-from ._retry import RetryPolicy
+from ._apikey import ApiKey, guard_logs
+from ._http import (
+    MAX_RESPONSE_BYTES,
+    ClientSettings,
+    HTTPPipeline,
+    Lifecycle,
+    as_timeout,
+    check_retries,
+    check_seconds,
+)
+from ._options import NOT_GIVEN, NotGiven
+from ._retry import DEFAULT_MAX_RETRY_AFTER
 from .errors import ConfigurationError
-from .resources import Currency, Orders, Products, Sales, SmartReordering
+from .ratelimit import DEFAULT_RATE_LIMITS, MemoryRateLimiter, RateLimitConfig, RateLimiter
+from .resources import (
+    Currency,
+    CurrencyWithRawResponse,
+    Orders,
+    OrdersWithRawResponse,
+    Products,
+    ProductsWithRawResponse,
+    Sales,
+    SalesWithRawResponse,
+    SmartReordering,
+    SmartReorderingWithRawResponse,
+)
 
-__all__ = ["DEFAULT_BASE_URL", "AsyncPleasureStock"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RATE_LIMIT_WAIT", "AsyncPleasureStock"]
 
 DEFAULT_BASE_URL = "https://pleasurestock.com/api/v1"
 API_KEY_ENV = "PLEASURESTOCK_API_KEY"
 BASE_URL_ENV = "PLEASURESTOCK_BASE_URL"
+
+DEFAULT_MAX_RATE_LIMIT_WAIT = 3600.0
+"""The longest a call waits for a rate-limit slot by default: the longest window. Give a web
+handler a short one (``options={"max_rate_limit_wait": 1}``) so it fails fast instead."""
 
 _POOL = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30)
 """Enough connections for the fastest rate the limits allow; thousands of tasks share them."""
@@ -33,8 +60,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _checked_base_url(base_url: str) -> str:
-    url = httpx.URL(base_url)
+def _checked_base_url(base_url: object) -> str:
+    if not isinstance(base_url, str):
+        raise ConfigurationError(f"base_url must be a str, got {type(base_url).__name__}")
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"base_url is not a URL: {base_url!r} ({exc})") from None
     if url.scheme not in ("https", "http") or not url.host:
         raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
     if url.scheme == "http" and not _is_loopback(url.host):
@@ -45,17 +77,45 @@ def _checked_base_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def _as_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
-    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+def _checked_headers(headers: object) -> dict[str, str]:
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise ConfigurationError("default_headers must be a mapping of str to str")
+    if any(k.lower() in ("x-api-key", "authorization") for k in headers):
+        raise ConfigurationError("default_headers cannot set X-API-Key or Authorization")
+    return dict(headers)
 
 
 class AsyncPleasureStock:
-    """The async PleasureStock client. Create one and share it among all tasks.
+    """The async PleasureStock client. Create one per event loop and share it among its tasks:
+    its connection pool and rate-limit windows are shared too.
 
-    ``api_key`` defaults to ``$PLEASURESTOCK_API_KEY``; ``base_url`` to
-    ``$PLEASURESTOCK_BASE_URL`` or the production API. ``rate_limits`` holds the client-side
-    windows per API (``None`` switches them off). An injected ``http_client`` is used as is and
-    never closed by this client.
+    Args:
+        api_key: Defaults to ``$PLEASURESTOCK_API_KEY``. Sent as ``X-API-Key`` to the standard
+            API and as ``Authorization: Bearer`` to ``/external/...``; never shown anywhere.
+        base_url: Defaults to ``$PLEASURESTOCK_BASE_URL``, else the production API. Plain
+            ``http://`` only for loopback addresses.
+        timeout: Seconds (or an :class:`httpx.Timeout`) for each phase of an attempt;
+            ``None`` for none.
+        attempt_timeout: Seconds one attempt may take in all, connecting to the last byte,
+            however slowly a server drips it. Default: ``timeout`` when that is one number
+            (300 s for an :class:`httpx.Timeout`); ``None`` for no bound.
+        max_retries: Retries per request (only where a retry cannot double-count).
+        max_rate_limit_wait: The longest a call waits for a rate-limit slot before it raises
+            :class:`~pleasurestock_async.errors.RateLimitWaitError` (``None``: no bound).
+        max_retry_after: The longest pause a server's ``Retry-After`` can impose.
+        max_response_bytes: The largest answer read (decoded); larger ones fail the attempt.
+        strict_response_validation: Fail on a response field that does not have its
+            documented type (default: leave it out or keep it as sent, with a warning).
+        rate_limits: The windows to keep (the vendor's published limits by default; ``None``
+            to keep none). Ignored when ``rate_limiter`` is given.
+        rate_limiter: A limiter of yours (for example a
+            :class:`~pleasurestock_async.ratelimit.RedisRateLimiter` shared by many workers).
+        default_headers: Headers sent with every request.
+        http_client: An :class:`httpx.AsyncClient` of yours, used as is and never closed here.
     """
 
     products: Products
@@ -69,34 +129,72 @@ class AsyncPleasureStock:
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: float | httpx.Timeout | None = 30.0,
+        attempt_timeout: float | NotGiven | None = NOT_GIVEN,
         max_retries: int = 2,
-        http_client: httpx.AsyncClient | None = None,
+        max_rate_limit_wait: float | None = DEFAULT_MAX_RATE_LIMIT_WAIT,
+        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        strict_response_validation: bool = False,
         rate_limits: RateLimitConfig | None = DEFAULT_RATE_LIMITS,
+        rate_limiter: RateLimiter | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        _lifecycle: Lifecycle | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-        if not key:
+        raw_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        if raw_key is None or raw_key == "":
             raise ConfigurationError(
                 f"no API key: pass api_key=... or set the {API_KEY_ENV} environment variable"
             )
-        if max_retries < 0:
-            raise ConfigurationError(f"max_retries must be 0 or more, got {max_retries}")
+        key = ApiKey(raw_key)
         url = _checked_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
-        self._owns_http = http_client is None
-        timeouts = _as_timeout(timeout)
-        http = http_client or httpx.AsyncClient(limits=_POOL, timeout=timeouts)
-        self._setup(
-            HTTPPipeline(
-                http=http,
-                base_url=url,
-                api_key=ApiKey(key),
-                limiter=RateLimiter(rate_limits),
-                retry=RetryPolicy(max_retries=max_retries),
-                timeout=timeouts,
+        timeouts = as_timeout(timeout)
+        if not isinstance(attempt_timeout, NotGiven):
+            attempt_timeout = check_seconds(attempt_timeout, "attempt_timeout")
+        max_retry_after_s = check_seconds(max_retry_after, "max_retry_after", allow_none=False)
+        assert max_retry_after_s is not None
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise ConfigurationError(
+                f"max_response_bytes must be an int >= 1, got {max_response_bytes!r}"
             )
+        if not isinstance(strict_response_validation, bool):
+            raise ConfigurationError("strict_response_validation must be True or False")
+        if rate_limits is not None and not isinstance(rate_limits, RateLimitConfig):
+            raise ConfigurationError(
+                f"rate_limits must be a RateLimitConfig or None, got {type(rate_limits).__name__}"
+            )
+        if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
+            raise ConfigurationError("rate_limiter must implement the RateLimiter protocol")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ConfigurationError("http_client must be an httpx.AsyncClient")
+        settings = ClientSettings(
+            timeout=timeouts,
+            attempt_timeout=attempt_timeout,
+            max_retries=check_retries(max_retries),
+            max_rate_limit_wait=check_seconds(max_rate_limit_wait, "max_rate_limit_wait"),
+            max_retry_after=max_retry_after_s,
+            max_response_bytes=max_response_bytes,
+            strict_response_validation=strict_response_validation,
         )
-
-    def _setup(self, pipeline: HTTPPipeline) -> None:
+        self._owns_http = http_client is None
+        self._owns_limiter = rate_limiter is None
+        self._is_copy = _lifecycle is not None
+        self._rate_limits = rate_limits
+        pipeline = HTTPPipeline(
+            http=http_client or httpx.AsyncClient(limits=_POOL, timeout=timeouts),
+            base_url=url,
+            api_key=key,
+            limiter=rate_limiter or MemoryRateLimiter(rate_limits),
+            settings=settings,
+            lifecycle=_lifecycle or Lifecycle(),
+            default_headers=_checked_headers(default_headers),
+        )
+        guard_logs(key)
         self._http = pipeline
         self.products = Products(pipeline)
         self.sales = Sales(pipeline)
@@ -104,22 +202,96 @@ class AsyncPleasureStock:
         self.currency = Currency(pipeline)
         self.orders = Orders(pipeline)
 
-    def with_options(
-        self, *, max_retries: int | None = None, timeout: float | httpx.Timeout | None = None
+    def copy(
+        self,
+        *,
+        api_key: str | NotGiven = NOT_GIVEN,
+        base_url: str | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
+        attempt_timeout: float | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        max_rate_limit_wait: float | NotGiven | None = NOT_GIVEN,
+        max_retry_after: float | NotGiven = NOT_GIVEN,
+        max_response_bytes: int | NotGiven = NOT_GIVEN,
+        strict_response_validation: bool | NotGiven = NOT_GIVEN,
+        rate_limiter: RateLimiter | NotGiven = NOT_GIVEN,
+        default_headers: Mapping[str, str] | NotGiven = NOT_GIVEN,
     ) -> AsyncPleasureStock:
-        """A client for some calls with another retry budget or timeout. It shares this
-        client's connections and rate-limit buckets, and closing it closes nothing."""
-        if max_retries is not None and max_retries < 0:
-            raise ConfigurationError(f"max_retries must be 0 or more, got {max_retries}")
-        clone = object.__new__(AsyncPleasureStock)
-        clone._owns_http = False
-        clone._setup(
-            self._http.with_options(
-                max_retries=max_retries,
-                timeout=None if timeout is None else _as_timeout(timeout),
-            )
+        """A client with some settings changed, built through the constructor.
+
+        It shares this client's connection pool and (for the same key) its rate-limit state;
+        closing it closes nothing, and it is closed when this client is. ``timeout=None``
+        turns the timeout off; an argument left out keeps this client's value.
+
+        Example::
+
+            fast = ps.copy(timeout=2.0, max_retries=0, max_rate_limit_wait=0)
+        """
+        s = self._http.settings
+        same_key = isinstance(api_key, NotGiven) or ApiKey(api_key) == self._http.api_key
+        limiter: RateLimiter | None
+        if not isinstance(rate_limiter, NotGiven):
+            limiter = rate_limiter
+        elif same_key:
+            limiter = self._http.limiter
+        else:
+            limiter = None  # another key: its own windows
+        options: dict[str, Any] = {
+            "api_key": self._http.api_key.reveal() if isinstance(api_key, NotGiven) else api_key,
+            "base_url": self.base_url if isinstance(base_url, NotGiven) else base_url,
+            "timeout": s.timeout if isinstance(timeout, NotGiven) else timeout,
+            "attempt_timeout": (
+                (NOT_GIVEN if not isinstance(timeout, NotGiven) else s.attempt_timeout)
+                if isinstance(attempt_timeout, NotGiven)
+                else attempt_timeout
+            ),
+            "max_retries": s.max_retries if isinstance(max_retries, NotGiven) else max_retries,
+            "max_rate_limit_wait": (
+                s.max_rate_limit_wait
+                if isinstance(max_rate_limit_wait, NotGiven)
+                else max_rate_limit_wait
+            ),
+            "max_retry_after": (
+                s.max_retry_after if isinstance(max_retry_after, NotGiven) else max_retry_after
+            ),
+            "max_response_bytes": (
+                s.max_response_bytes
+                if isinstance(max_response_bytes, NotGiven)
+                else max_response_bytes
+            ),
+            "strict_response_validation": (
+                s.strict_response_validation
+                if isinstance(strict_response_validation, NotGiven)
+                else strict_response_validation
+            ),
+            "rate_limits": self._rate_limits,
+            "rate_limiter": limiter,
+            "default_headers": (
+                self._http.default_headers
+                if isinstance(default_headers, NotGiven)
+                else default_headers
+            ),
+        }
+        clone = AsyncPleasureStock(
+            http_client=self._http.http, _lifecycle=self._http.lifecycle, **options
         )
+        clone._owns_limiter = limiter is None
         return clone
+
+    with_options = copy
+    """The same as :meth:`copy` (the name other SDKs use)."""
+
+    @property
+    def with_raw_response(self) -> AsyncPleasureStockWithRawResponse:
+        """The same methods, each returning an :class:`APIResponse` (status, headers, elapsed,
+        ``.parse()``).
+
+        Example::
+
+            raw = await ps.with_raw_response.products.get("ps_vj31ucxsab")
+            raw.headers, raw.status_code, raw.parse().price
+        """
+        return AsyncPleasureStockWithRawResponse(self)
 
     @property
     def base_url(self) -> str:
@@ -129,19 +301,38 @@ class AsyncPleasureStock:
     @property
     def max_retries(self) -> int:
         """Retries allowed per request."""
-        return self._http.retry.max_retries
+        return self._http.settings.max_retries
 
     @property
-    def rate_limits(self) -> RateLimiter:
-        """The client-side buckets: ``ps.rate_limits.status()`` tells each window's use."""
+    def timeout(self) -> httpx.Timeout:
+        """The per-phase timeouts of each attempt."""
+        return self._http.settings.timeout
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The rate limiter: ``await ps.rate_limiter.status()`` tells each window's use."""
         return self._http.limiter
 
+    @property
+    def is_closed(self) -> bool:
+        """Whether the client (or the client it was copied from) is closed."""
+        return self._http.lifecycle.closed
+
     async def aclose(self) -> None:
-        """Close the connection pool (unless it was injected)."""
+        """Close the connection pool and the rate limiter (unless they were given, or this is
+        a copy); using the client afterwards raises :class:`ClientClosedError`."""
+        if self._is_copy:  # the pool and the lifecycle belong to the original
+            if self._owns_limiter:
+                await self._http.limiter.aclose()
+            return
+        self._http.lifecycle.closed = True
         if self._owns_http:
             await self._http.http.aclose()
+        if self._owns_limiter:
+            await self._http.limiter.aclose()
 
     async def __aenter__(self) -> AsyncPleasureStock:
+        self._http.lifecycle.check()
         return self
 
     async def __aexit__(
@@ -154,3 +345,14 @@ class AsyncPleasureStock:
 
     def __repr__(self) -> str:
         return f"AsyncPleasureStock(base_url={self.base_url!r}, api_key=[redacted])"
+
+
+class AsyncPleasureStockWithRawResponse:
+    """``ps.with_raw_response``: every one-request method returns an :class:`APIResponse`."""
+
+    def __init__(self, client: AsyncPleasureStock) -> None:
+        self.products = ProductsWithRawResponse(client.products)
+        self.sales = SalesWithRawResponse(client.sales)
+        self.smart_reordering = SmartReorderingWithRawResponse(client.smart_reordering)
+        self.currency = CurrencyWithRawResponse(client.currency)
+        self.orders = OrdersWithRawResponse(client.orders)

@@ -12,9 +12,9 @@ from typing import Any
 
 from . import webhooks
 from ._client import AsyncPleasureStock
-from ._ratelimit import RateLimitConfig, Window
+from .ratelimit import RateLimitConfig, Window
 from .types import OrderItem, OrderStatus, Product
-from .uploads import SalesUploadResult, UploadProgress
+from .types.uploads import SalesUploadResult, UploadProgress
 
 __all__ = ["DEMO_LIMITS", "DemoReport", "WebhookInbox", "run_demo", "simulated_sales"]
 

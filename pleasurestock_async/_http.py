@@ -1,65 +1,612 @@
-"""The one request pipeline: rate-limit buckets -> send -> retry decision -> error -> parse."""
+"""The one request pipeline: rate-limit slot -> send -> retry decision -> error or parse.
+
+Every resource method names its :class:`Endpoint` (route, API and rate buckets); the pipeline
+never guesses them from the path. Retries wrap acquire + send, so a retry spends budget like
+any request. Each attempt is bounded in time as a whole (not only per read) and in size.
+"""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+import math
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 import anyio
 import httpx
 import pydantic
 
 from . import errors
-from ._ratelimit import BucketName, RateLimiter
-from ._retry import RetryPolicy, parse_retry_after
-from .types.shared import RecordError
+from ._apikey import REDACTED, ApiKey
+from ._options import NOT_GIVEN, NotGiven, RequestOptions
+from ._parse import read_model
+from ._response import RawCapture, capture, capturing
+from ._retry import RetryPolicy, is_idempotent, never_sent, parse_retry_after
+from .ratelimit import BucketName, RateLimiter
 
-__all__ = ["ApiKey", "HTTPPipeline", "buckets_for"]
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "AttemptHooks",
+    "ClientSettings",
+    "Endpoint",
+    "HTTPPipeline",
+    "Lifecycle",
+    "external",
+    "standard",
+]
 
 log = logging.getLogger("pleasurestock_async")
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
-_REDACTED = "[redacted]"
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+"""The largest answer read by default (decoded): a page of 1,000 products is about 1 MB."""
+
+UNBOUNDED_PHASES_ATTEMPT = 300.0
+"""The whole-attempt bound when per-phase timeouts are given as an :class:`httpx.Timeout`."""
+
+_HOLD_MARGIN = 5.0
+"""Seconds past an attempt's deadline that its rate-limit slot is still held."""
+
+_AUTH_HEADERS = frozenset({"x-api-key", "authorization"})
+_DROPPED_ON_COPY = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+Api = Literal["standard", "external"]
 
 
-class ApiKey:
-    """Holds the API key so that no repr, str or log line can show it."""
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One route of the API: its method, path template, API (which auth scheme) and the rate
+    buckets it spends (its API's, and the smart-reordering bucket for ``smart`` routes)."""
 
-    __slots__ = ("_value",)
+    method: Literal["GET", "POST", "PUT"]
+    path: str
+    api: Api
+    smart: bool = False
+    buckets: tuple[BucketName, ...] = field(init=False)
 
-    def __init__(self, value: str) -> None:
-        self._value = value
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "buckets", ("smart", self.api) if self.smart else (self.api,))
 
-    def reveal(self) -> str:
-        """The key itself, for the auth header only."""
-        return self._value
+    @property
+    def idempotent(self) -> bool:
+        """Whether sending it twice is harmless (GET, PUT)."""
+        return is_idempotent(self.method)
 
-    def scrub(self, text: str) -> str:
-        """``text`` with every occurrence of the key replaced."""
-        return text.replace(self._value, _REDACTED) if self._value else text
+    def render(self, **params: str) -> str:
+        """The path with ``{name}`` placeholders filled in, each value percent-encoded."""
+        return self.path.format(**{k: quote(v, safe="") for k, v in params.items()})
 
-    def __repr__(self) -> str:
-        return f"ApiKey({_REDACTED})"
-
-    __str__ = __repr__
-
-
-def buckets_for(path: str) -> tuple[BucketName, ...]:
-    """The rate buckets a request to ``path`` spends (the smart bucket first: it is scarcest)."""
-    api: BucketName = "external" if path.startswith("/external/") else "standard"
-    if path.startswith(("/smart-reordering", "/external/smart-reorder")):
-        return ("smart", api)
-    return (api,)
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
 
 
-def _auth_headers(path: str, key: ApiKey) -> dict[str, str]:
-    if path.startswith("/external/"):
-        return {"Authorization": f"Bearer {key.reveal()}"}
-    return {"X-API-Key": key.reveal()}
+def standard(method: Literal["GET", "POST", "PUT"], path: str, *, smart: bool = False) -> Endpoint:
+    """A route of the standard API (``X-API-Key``)."""
+    return Endpoint(method, path, "standard", smart)
+
+
+def external(method: Literal["GET", "POST", "PUT"], path: str, *, smart: bool = False) -> Endpoint:
+    """A route of the external B2B API (``Authorization: Bearer``)."""
+    return Endpoint(method, path, "external", smart)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """A client's defaults for every call (a call's ``options`` override them)."""
+
+    timeout: httpx.Timeout
+    attempt_timeout: float | NotGiven | None
+    max_retries: int
+    max_rate_limit_wait: float | None
+    max_retry_after: float
+    max_response_bytes: int
+    strict_response_validation: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """The settings of one call, resolved."""
+
+    timeout: httpx.Timeout
+    attempt_timeout: float | None
+    retry: RetryPolicy
+    max_rate_limit_wait: float | None
+    extra_headers: Mapping[str, str]
+    extra_query: Mapping[str, Any]
+
+
+def as_timeout(value: object, name: str = "timeout") -> httpx.Timeout:
+    """A number of seconds, ``None`` or an :class:`httpx.Timeout` as an :class:`httpx.Timeout`."""
+    if isinstance(value, httpx.Timeout):
+        return value
+    if value is None:
+        return httpx.Timeout(None)
+    return httpx.Timeout(check_seconds(value, name, allow_none=False))
+
+
+def check_seconds(value: object, name: str, *, allow_none: bool = True) -> float | None:
+    """``value`` as seconds (a finite number >= 0), or a :class:`ConfigurationError`."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise errors.ConfigurationError(f"{name} must be a finite number of seconds, got {value!r}")
+    if value < 0:
+        raise errors.ConfigurationError(f"{name} must be 0 or more, got {value!r}")
+    return float(value)
+
+
+def check_retries(value: object, name: str = "max_retries") -> int:
+    """``value`` as a retry count (an int >= 0), or a :class:`ConfigurationError`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise errors.ConfigurationError(f"{name} must be an int >= 0, got {value!r}")
+    return value
+
+
+def whole_attempt(timeout: httpx.Timeout, attempt_timeout: float | NotGiven | None) -> float | None:
+    """The bound on one attempt as a whole: as given, else the single number of ``timeout``."""
+    if not isinstance(attempt_timeout, NotGiven):
+        return attempt_timeout
+    phases = {timeout.connect, timeout.read, timeout.write, timeout.pool}
+    if phases == {None}:
+        return None
+    if len(phases) == 1:
+        return phases.pop()
+    return UNBOUNDED_PHASES_ATTEMPT
+
+
+class Lifecycle:
+    """Whether a client (and every copy of it) is closed, and which event loop it runs in."""
+
+    __slots__ = ("_loop", "closed")
+
+    def __init__(self) -> None:
+        self.closed = False
+        self._loop: object = None
+
+    def check(self) -> None:
+        """Raise if the client is closed or runs in another event loop than before."""
+        if self.closed:
+            raise errors.ClientClosedError(
+                "the client is closed (its async with block ended, or aclose() was called); "
+                "create a new AsyncPleasureStock"
+            )
+        loop = _current_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise errors.EventLoopMismatchError(
+                "this client was first used in another event loop: its connections and rate "
+                "limits belong to that loop. Create one AsyncPleasureStock per event loop."
+            )
+
+
+def _current_loop() -> object:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    trio: Any = sys.modules.get("trio")  # running under trio means it is imported
+    if trio is None:
+        return None
+    try:
+        return trio.lowlevel.current_trio_token()
+    except RuntimeError:
+        return None
+
+
+class AttemptHooks:
+    """Told about each attempt of a request, for callers that record what the server may
+    have (the sales journal and sync state). The defaults do nothing."""
+
+    def before_send(self) -> None:
+        """The rate limit admitted an attempt; its bytes leave next. Raising here stops the
+        request unsent."""
+
+    def not_stored(self) -> None:
+        """An attempt certainly did not reach the server's storage (never sent, or answered
+        429); another attempt may follow."""
+
+
+_NO_HOOKS = AttemptHooks()
+
+
+class _TooLargeError(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the answer is larger than max_response_bytes={limit:,}")
+
+
+class _DeadlineError(Exception):
+    def __init__(self, seconds: float | None) -> None:
+        super().__init__(f"the attempt took longer than attempt_timeout={seconds:g} s")
+
+
+@dataclass(slots=True)
+class _Answer:
+    response: httpx.Response
+    content: bytes
+    elapsed: float
+    retries: int
+
+
+class HTTPPipeline:
+    """Sends every request of a client and its copies."""
+
+    def __init__(
+        self,
+        *,
+        http: httpx.AsyncClient,
+        base_url: str,
+        api_key: ApiKey,
+        limiter: RateLimiter,
+        settings: ClientSettings,
+        lifecycle: Lifecycle,
+        default_headers: Mapping[str, str],
+    ) -> None:
+        self.http = http
+        self.base_url = base_url
+        self.api_key = api_key
+        self.limiter = limiter
+        self.settings = settings
+        self.lifecycle = lifecycle
+        self.default_headers = dict(default_headers)
+
+    # -- the public way in ----------------------------------------------------------------------
+
+    async def request(
+        self,
+        endpoint: Endpoint,
+        cast_to: type[M],
+        *,
+        path_params: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        body: bytes | None = None,
+        options: RequestOptions | None = None,
+        hooks: AttemptHooks | None = None,
+    ) -> M:
+        """Send one API request, retrying as the policy allows, and parse the typed result."""
+        answer = await self._send(endpoint, path_params, params, body, options, hooks)
+        response = answer.response
+        if capturing():
+            capture(
+                RawCapture(
+                    self._redacted(response, answer.content),
+                    timedelta(seconds=answer.elapsed),
+                    answer.retries,
+                )
+            )
+        try:
+            return read_model(
+                cast_to,
+                answer.content,
+                strict=self.settings.strict_response_validation,
+                what=str(endpoint),
+                scrub=self.api_key.scrub,
+            )
+        except pydantic.ValidationError as exc:
+            raise errors.APIResponseValidationError(
+                f"the answer is not a {cast_to.__name__}: {self.api_key.scrub(str(exc))}",
+                response=self._redacted(response, answer.content),
+                outcome_unknown=not endpoint.idempotent,
+            ) from None
+
+    # -- settings -------------------------------------------------------------------------------
+
+    def _call(self, options: RequestOptions | None) -> _Call:
+        s = self.settings
+        if not options:
+            return _Call(
+                s.timeout,
+                whole_attempt(s.timeout, s.attempt_timeout),
+                RetryPolicy(max_retries=s.max_retries),
+                s.max_rate_limit_wait,
+                {},
+                {},
+            )
+        if not isinstance(options, Mapping):
+            raise errors.ConfigurationError(
+                f"options must be a dict of request options, got {type(options).__name__}"
+            )
+        unknown = set(options) - set(RequestOptions.__annotations__)
+        if unknown:
+            raise errors.ConfigurationError(
+                f"unknown request option(s): {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(RequestOptions.__annotations__)}"
+            )
+        timeout = as_timeout(options["timeout"]) if "timeout" in options else s.timeout
+        attempt: float | NotGiven | None = s.attempt_timeout
+        if "attempt_timeout" in options:
+            attempt = check_seconds(options["attempt_timeout"], "attempt_timeout")
+        elif "timeout" in options:
+            attempt = NOT_GIVEN
+        retries = (
+            check_retries(options["max_retries"]) if "max_retries" in options else s.max_retries
+        )
+        wait = (
+            check_seconds(options["max_rate_limit_wait"], "max_rate_limit_wait")
+            if "max_rate_limit_wait" in options
+            else s.max_rate_limit_wait
+        )
+        headers = dict(options.get("extra_headers") or {})
+        if any(str(name).lower() in _AUTH_HEADERS for name in headers):
+            raise errors.ConfigurationError(
+                "extra_headers cannot set X-API-Key or Authorization: the client sends the key"
+            )
+        return _Call(
+            timeout,
+            whole_attempt(timeout, attempt),
+            RetryPolicy(max_retries=retries),
+            wait,
+            headers,
+            dict(options.get("extra_query") or {}),
+        )
+
+    def _build(
+        self,
+        endpoint: Endpoint,
+        path_params: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        call: _Call,
+    ) -> httpx.Request:
+        headers = {**self.default_headers, **call.extra_headers}
+        if endpoint.api == "external":
+            headers["Authorization"] = f"Bearer {self.api_key.reveal()}"
+        else:
+            headers["X-API-Key"] = self.api_key.reveal()
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        path = endpoint.render(**path_params) if path_params else endpoint.path
+        return self.http.build_request(
+            endpoint.method,
+            self.base_url + path,
+            params={**_wire_params(params), **_wire_params(call.extra_query)},
+            content=body,
+            headers=headers,
+            extensions={"timeout": call.timeout.as_dict()},
+        )
+
+    # -- sending --------------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        endpoint: Endpoint,
+        path_params: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        body: bytes | None,
+        options: RequestOptions | None,
+        hooks: AttemptHooks | None,
+    ) -> _Answer:
+        self.lifecycle.check()
+        call = self._call(options)
+        hooks = hooks or _NO_HOOKS
+        request = self._build(endpoint, path_params, params, body, call)
+        retry = call.retry
+        hold = None if call.attempt_timeout is None else call.attempt_timeout + _HOLD_MARGIN
+        attempt = 0
+        while True:
+            waited_from = time.perf_counter()
+            lease = await self.limiter.acquire(
+                endpoint.buckets, max_wait=call.max_rate_limit_wait, hold_for=hold
+            )
+            started = time.perf_counter()
+            response: httpx.Response | None = None
+            content = b""
+            failure: Exception | None = None
+            try:
+                hooks.before_send()
+                with anyio.fail_after(call.attempt_timeout):
+                    response = await self.http.send(request, stream=True)
+                    try:
+                        content = await self._read(response)
+                    finally:
+                        await response.aclose()
+            except TimeoutError:
+                failure = _DeadlineError(call.attempt_timeout)
+            except (httpx.HTTPError, _TooLargeError) as exc:
+                failure = exc
+            finally:
+                await lease.release()
+            elapsed = time.perf_counter() - started
+            self._log(request, response, failure, elapsed, attempt, started - waited_from)
+
+            if failure is not None and (response is None or response.is_success):
+                if response is None and never_sent(failure):
+                    hooks.not_stored()
+                if attempt < retry.max_retries and _retries_failure(
+                    retry, request.method, failure, response
+                ):
+                    await self._backoff(request, retry, attempt, _reason(failure))
+                    attempt += 1
+                    continue
+                raise self._failure_error(request, response, content, failure, retry) from (
+                    failure if isinstance(failure, httpx.HTTPError) else None
+                )
+            assert response is not None
+            if failure is None and response.is_success:
+                return _Answer(response, content, elapsed, attempt)
+
+            status = response.status_code
+            if status == 429:
+                hooks.not_stored()
+                wait = parse_retry_after(
+                    response.headers.get("Retry-After"), cap=self.settings.max_retry_after
+                )
+                pause = retry.backoff(attempt) if wait is None else wait
+                await self.limiter.pause(endpoint.buckets, pause)
+                limit = call.max_rate_limit_wait
+                if attempt < retry.max_retries and (limit is None or pause <= limit):
+                    log.warning(
+                        "%s %s answered 429: every request of the %s bucket pauses %.1f s "
+                        "(retry %d of %d)",
+                        request.method,
+                        request.url.path,
+                        "/".join(endpoint.buckets),
+                        pause,
+                        attempt + 1,
+                        retry.max_retries,
+                    )
+                    attempt += 1
+                    continue
+                raise self._status_error(response, content, failure, retry, wait)
+            if attempt < retry.max_retries and retry.retries_status(request.method, status):
+                await self._backoff(request, retry, attempt, f"HTTP {status}")
+                attempt += 1
+                continue
+            raise self._status_error(response, content, failure, retry, None)
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        """The decoded body, at most ``max_response_bytes`` of it."""
+        limit = self.settings.max_response_bytes
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise _TooLargeError(limit)
+            chunks.append(chunk)
+        content = b"".join(chunks)
+        # What Response.aread() does too: later .content/.json() on this response work.
+        response._content = content
+        return content
+
+    async def _backoff(
+        self, request: httpx.Request, retry: RetryPolicy, attempt: int, reason: str
+    ) -> None:
+        wait = retry.backoff(attempt)
+        log.warning(
+            "retrying %s %s in %.2f s (retry %d of %d): %s",
+            request.method,
+            request.url.path,
+            wait,
+            attempt + 1,
+            retry.max_retries,
+            reason,
+        )
+        await anyio.sleep(wait)
+
+    # -- errors ---------------------------------------------------------------------------------
+
+    def _failure_error(
+        self,
+        request: httpx.Request,
+        response: httpx.Response | None,
+        content: bytes,
+        failure: Exception,
+        retry: RetryPolicy,
+    ) -> errors.APIError:
+        """The error for an attempt that gave no usable answer."""
+        unknown = retry.outcome_unknown(request.method, failure)
+        what = self.api_key.scrub(str(failure)) or type(failure).__name__
+        if response is not None and isinstance(failure, httpx.DecodingError | _TooLargeError):
+            return errors.APIResponseValidationError(
+                f"the answer ({response.status_code}) could not be read: {what}",
+                response=self._redacted(response, b""),
+                outcome_unknown=unknown,
+            )
+        message = f"{request.method} {request.url.path} failed: {type(failure).__name__}: {what}"
+        timed_out = isinstance(failure, httpx.TimeoutException | _DeadlineError)
+        cls = errors.APITimeoutError if timed_out else errors.APIConnectionError
+        return cls(message, request=self._redacted_request(request), outcome_unknown=unknown)
+
+    def _status_error(
+        self,
+        response: httpx.Response,
+        content: bytes,
+        failure: Exception | None,
+        retry: RetryPolicy,
+        retry_after: float | None,
+    ) -> errors.APIStatusError:
+        copy = self._redacted(response, content)
+        error = errors.make_status_error(
+            copy,
+            scrub=self.api_key.scrub_json,
+            outcome_unknown=retry.outcome_unknown(response.request.method, response.status_code),
+            retry_after=retry_after,
+        )
+        if failure is not None:  # the error's own body could not be read
+            error.add_note(f"its body could not be read: {self.api_key.scrub(str(failure))}")
+        return error
+
+    def _redacted_request(self, request: httpx.Request) -> httpx.Request:
+        """A copy of ``request`` whose auth headers read ``[redacted]``."""
+        headers = [
+            (k, REDACTED if k.lower() in _AUTH_HEADERS else self.api_key.scrub(v))
+            for k, v in request.headers.items()
+        ]
+        return httpx.Request(
+            request.method,
+            request.url,
+            headers=headers,
+            content=request.content,
+            extensions=request.extensions,
+        )
+
+    def _redacted(self, response: httpx.Response, content: bytes) -> httpx.Response:
+        """A copy of ``response`` (its decoded body, headers scrubbed) tied to a redacted copy
+        of its request: errors and raw responses may be logged or kept, so they hold no key."""
+        headers = [
+            (k, self.api_key.scrub(v))
+            for k, v in response.headers.items()
+            if k.lower() not in _DROPPED_ON_COPY
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=content,
+            request=self._redacted_request(response.request),
+            extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
+        )
+
+    def _log(
+        self,
+        request: httpx.Request,
+        response: httpx.Response | None,
+        failure: Exception | None,
+        elapsed: float,
+        attempt: int,
+        waited: float,
+    ) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
+        outcome = (
+            str(response.status_code)
+            if response is not None and failure is None
+            else type(failure).__name__
+        )
+        notes = []
+        if attempt:
+            notes.append(f"retry {attempt}")
+        if waited >= 0.001:
+            notes.append(f"waited {waited:.3f} s for a rate-limit slot")
+        log.info(
+            "%s %s -> %s in %.3f s%s",
+            request.method,
+            request.url.path,
+            outcome,
+            elapsed,
+            f" ({', '.join(notes)})" if notes else "",
+        )
+
+
+def _retries_failure(
+    retry: RetryPolicy, method: str, failure: Exception, response: httpx.Response | None
+) -> bool:
+    """A failure without a usable answer: retried for idempotent methods, and for any
+    method when the request never left."""
+    if response is None and isinstance(failure, httpx.HTTPError):
+        return retry.retries_exception(method, failure)
+    return is_idempotent(method)
+
+
+def _reason(failure: Exception) -> str:
+    return type(failure).__name__
 
 
 def _wire_params(params: Mapping[str, Any] | None) -> dict[str, str | int | float]:
@@ -70,200 +617,3 @@ def _wire_params(params: Mapping[str, Any] | None) -> dict[str, str | int | floa
             continue
         out[name] = ("true" if value else "false") if isinstance(value, bool) else value
     return out
-
-
-_STATUS_ERRORS: dict[int, type[errors.APIStatusError]] = {
-    401: errors.AuthenticationError,
-    403: errors.PermissionDeniedError,
-    404: errors.NotFoundError,
-}
-
-
-def _record_errors(items: list[Any]) -> list[RecordError]:
-    """The server's per-record errors; an item not of the documented shape is left out rather
-    than hiding the error it came with."""
-    found = []
-    for item in items:
-        try:
-            found.append(RecordError.model_validate(item))
-        except pydantic.ValidationError:
-            continue
-    return found
-
-
-@dataclass(frozen=True, slots=True)
-class HTTPPipeline:
-    """Sends every request of a client. Immutable: ``with_options`` derives a copy."""
-
-    http: httpx.AsyncClient
-    base_url: str
-    api_key: ApiKey
-    limiter: RateLimiter
-    retry: RetryPolicy
-    timeout: httpx.Timeout
-
-    def with_options(
-        self, *, max_retries: int | None = None, timeout: httpx.Timeout | None = None
-    ) -> HTTPPipeline:
-        """A copy with another retry budget or timeout, sharing the pool and the buckets."""
-        retry = self.retry if max_retries is None else replace(self.retry, max_retries=max_retries)
-        return replace(self, retry=retry, timeout=timeout or self.timeout)
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        cast_to: type[M],
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: bytes | None = None,
-        before_send: Callable[[], None] | None = None,
-    ) -> M:
-        """Send one API request, retrying as the policy allows, and parse the typed result.
-
-        ``before_send`` runs after the rate limit admits an attempt, right before the bytes
-        leave; an exception from it stops the request unsent.
-        """
-        response = await self._send_with_retries(
-            method, path, params=params, body=body, before_send=before_send
-        )
-        try:
-            return cast_to.model_validate_json(response.content)
-        except pydantic.ValidationError as exc:
-            raise errors.APIResponseValidationError(
-                f"the response did not match {cast_to.__name__}: {self.api_key.scrub(str(exc))}",
-                response=response,
-            ) from None
-
-    async def _send_with_retries(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None,
-        body: bytes | None,
-        before_send: Callable[[], None] | None,
-    ) -> httpx.Response:
-        buckets = buckets_for(path)
-        headers = _auth_headers(path, self.api_key)
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        request = self.http.build_request(
-            method,
-            self.base_url + path,
-            params=_wire_params(params),
-            content=body,
-            headers=headers,
-            extensions={"timeout": self.timeout.as_dict()},
-        )
-        retry = self.retry
-        attempt = 0
-        while True:
-            lease = await self.limiter.acquire(buckets)
-            try:
-                if before_send is not None:
-                    before_send()
-                response = await self.http.send(request)
-            except httpx.TransportError as exc:
-                failure: httpx.TransportError | None = exc
-            else:
-                failure = None
-            finally:
-                lease.release()
-            if failure is not None:
-                if attempt < retry.max_retries and retry.retries_exception(method, failure):
-                    wait = retry.backoff(attempt)
-                    self._log_retry(request, attempt, wait, type(failure).__name__)
-                    await anyio.sleep(wait)
-                    attempt += 1
-                    continue
-                raise self._transport_error(request, failure) from failure
-            if response.is_success:
-                return response
-            status = response.status_code
-            server_wait = (
-                parse_retry_after(response.headers.get("Retry-After")) if status == 429 else None
-            )
-            if attempt < retry.max_retries and retry.retries_status(method, status):
-                wait = retry.backoff(attempt) if server_wait is None else server_wait
-                if status == 429:
-                    self.limiter.pause(buckets, wait)
-                self._log_retry(request, attempt, wait, f"HTTP {status}")
-                await anyio.sleep(wait)
-                attempt += 1
-                continue
-            if server_wait:
-                self.limiter.pause(buckets, server_wait)
-            raise self._status_error(response)
-
-    def _log_retry(self, request: httpx.Request, attempt: int, wait: float, reason: str) -> None:
-        log.warning(
-            "retrying %s %s in %.2fs (retry %d of %d): %s",
-            request.method,
-            request.url.path,
-            wait,
-            attempt + 1,
-            self.retry.max_retries,
-            reason,
-        )
-
-    def _transport_error(
-        self, request: httpx.Request, exc: httpx.TransportError
-    ) -> errors.APIConnectionError:
-        unknown = self.retry.outcome_unknown(request.method, exc)
-        what = self.api_key.scrub(str(exc)) or type(exc).__name__
-        message = f"{request.method} {request.url.path} failed: {type(exc).__name__}: {what}"
-        cls = errors.APITimeoutError if isinstance(exc, httpx.TimeoutException) else None
-        return (cls or errors.APIConnectionError)(message, request=request, outcome_unknown=unknown)
-
-    def _status_error(self, response: httpx.Response) -> errors.APIStatusError:
-        body, message, details = self._error_body(response)
-        status = response.status_code
-        if status == 400:
-            raw_errors = body.get("errors") if isinstance(body, dict) else None
-            record_errors = _record_errors(raw_errors if isinstance(raw_errors, list) else [])
-            processed = body.get("processed") if isinstance(body, dict) else None
-            return errors.BadRequestError(
-                message,
-                response=response,
-                body=body,
-                details=details,
-                errors=record_errors,
-                processed=processed if isinstance(processed, int) else None,
-            )
-        if status == 429:
-            return errors.RateLimitError(
-                message,
-                response=response,
-                body=body,
-                details=details,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
-        if status >= 500:
-            return errors.InternalServerError(
-                message,
-                response=response,
-                body=body,
-                details=details,
-                outcome_unknown=self.retry.outcome_unknown(response.request.method, status),
-            )
-        cls = _STATUS_ERRORS.get(status, errors.APIStatusError)
-        return cls(message, response=response, body=body, details=details)
-
-    def _error_body(self, response: httpx.Response) -> tuple[object, str, list[Any]]:
-        """The parsed body, the server's message and details, with the key scrubbed."""
-        scrub = self.api_key.scrub
-        text = response.text
-        try:
-            body: object = json.loads(text)
-        except ValueError:
-            kind = response.headers.get("Content-Type", "no content type")
-            snippet = " ".join(text.split())[:200]
-            return scrub(text), scrub(f"non-JSON response ({kind}): {snippet!r}"), []
-        if not isinstance(body, dict):
-            return body, scrub(f"unexpected error body: {text[:200]!r}"), []
-        parts = [str(body[k]) for k in ("error", "message") if isinstance(body.get(k), str)]
-        message = ": ".join(dict.fromkeys(parts)) or response.reason_phrase or "error"
-        raw_details = body.get("details")
-        details = raw_details if isinstance(raw_details, list) else []
-        return body, scrub(message), [scrub(d) if isinstance(d, str) else d for d in details]

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 import pydantic
 
 from .errors import InputError, InputErrorDetail
 
-__all__ = ["details_of", "validate_each", "validate_value"]
+__all__ = [
+    "check_flag",
+    "check_int",
+    "check_sequence",
+    "check_text",
+    "details_of",
+    "validate_each",
+    "validate_value",
+]
 
 T = TypeVar("T")
 
@@ -69,3 +77,37 @@ def validate_each(model: type[T], records: Iterable[object], what: str) -> list[
     if bad:
         raise InputError(what, bad)
     return good
+
+
+def check_int(name: str, value: object, *, low: int = 0, high: int | None = None) -> int:
+    """An int argument within bounds, or :class:`InputError` naming it."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError.single(name, "must be an int", value)
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise InputError.single(name, f"must be {bound}", value)
+    return value
+
+
+def check_flag(name: str, value: object) -> bool | None:
+    """A ``bool | None`` argument, or :class:`InputError` naming it."""
+    if value is not None and not isinstance(value, bool):
+        raise InputError.single(name, "must be True, False or None", value)
+    return value
+
+
+def check_text(name: str, value: object, *, max_length: int = 1000) -> str:
+    """A non-empty str argument of bounded length, or :class:`InputError` naming it."""
+    if not isinstance(value, str):
+        raise InputError.single(name, "must be a str", value)
+    if not value or len(value) > max_length:
+        raise InputError.single(name, f"must be 1 to {max_length} characters", value)
+    return value
+
+
+def check_sequence(name: str, value: object) -> Sequence[Any]:
+    """A list or tuple argument (a generator or a lone dict is refused: it would be read
+    partly or wrongly), or :class:`InputError` naming it."""
+    if not isinstance(value, list | tuple):
+        raise InputError.single(name, f"must be a list or tuple, not {type(value).__name__}", value)
+    return value

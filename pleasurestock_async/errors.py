@@ -1,37 +1,51 @@
-"""Exceptions raised by the SDK.
+"""Exceptions raised by the SDK, and the one function that maps an error status to its class.
 
-Every exception derives from :class:`PleasureStockError`. None of them ever holds the API key:
-messages are built from the method, the path and the server's own words only.
+Every exception derives from :class:`PleasureStockError`; every failure of a request to the API
+derives from :class:`APIError`. None of them ever holds the API key: messages, bodies, headers
+and per-record errors are scrubbed before an error is built, and the request and response an
+error carries are copies with the auth headers redacted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
 if TYPE_CHECKING:
     from .types.shared import RecordError
+    from .types.uploads import SalesSyncResult, SalesUploadResult
 
 __all__ = [
     "APIConnectionError",
+    "APIError",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
+    "EventLoopMismatchError",
     "InputError",
     "InputErrorDetail",
     "InternalServerError",
     "NotFoundError",
+    "PaginationError",
     "PermissionDeniedError",
     "PleasureStockError",
     "RateLimitError",
+    "RateLimitWaitError",
+    "RequestTooLargeError",
+    "SalesSyncError",
     "SalesUploadError",
+    "StateLockedError",
+    "UploadStopReason",
     "WebhookVerificationError",
+    "make_status_error",
 ]
 
 _UNKNOWN_OUTCOME_HINT = (
@@ -40,6 +54,17 @@ _UNKNOWN_OUTCOME_HINT = (
     "server's state before sending it again."
 )
 
+_MAX_SHOWN_VALUE = 80
+"""Characters of a bad value shown in a message; the whole value stays on the error."""
+
+
+def shorten(value: Any) -> str:
+    """``repr(value)``, cut to a readable length (a 10 MB value must not flood a log)."""
+    text = repr(value)
+    if len(text) <= _MAX_SHOWN_VALUE:
+        return text
+    return f"{text[: _MAX_SHOWN_VALUE - 20]}...({len(text):,} chars)"
+
 
 class PleasureStockError(Exception):
     """Base class of every error raised by pleasurestock-async."""
@@ -47,6 +72,18 @@ class PleasureStockError(Exception):
 
 class ConfigurationError(PleasureStockError, ValueError):
     """The client was configured wrongly (missing key, insecure base URL, bad limits)."""
+
+
+class ClientClosedError(PleasureStockError, RuntimeError):
+    """The client was used after ``aclose()`` (or after its ``async with`` block ended)."""
+
+
+class EventLoopMismatchError(PleasureStockError, RuntimeError):
+    """The client was used from another event loop than the one it first ran in.
+
+    Its connections and rate-limit state belong to that loop: create one client per event
+    loop (per thread that runs one).
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +101,7 @@ class InputErrorDetail:
 
     def __str__(self) -> str:
         where = f"[{self.index}]." if self.index is not None else ""
-        return f"{where}{self.field}: {self.message} (got {self.value!r})"
+        return f"{where}{self.field}: {self.message} (got {shorten(self.value)})"
 
 
 class InputError(PleasureStockError, ValueError):
@@ -76,8 +113,47 @@ class InputError(PleasureStockError, ValueError):
         more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
         super().__init__(f"invalid {what}: {shown}{more}")
 
+    @classmethod
+    def single(cls, field: str, message: str, value: Any = None) -> InputError:
+        """An error about one argument."""
+        return cls(field, [InputErrorDetail(None, field, message, value)])
 
-class APIConnectionError(PleasureStockError):
+
+class RateLimitWaitError(PleasureStockError):
+    """The next rate-limit slot is further away than the call may wait (``max_rate_limit_wait``).
+
+    Nothing was sent. ``bucket`` and ``window`` name what is full, ``wait`` is how many
+    seconds until it frees (``free_at`` as a Unix time), ``max_wait`` the allowed wait.
+    """
+
+    def __init__(
+        self, *, bucket: str, window: str, wait: float, free_at: float, max_wait: float
+    ) -> None:
+        self.bucket = bucket
+        self.window = window
+        self.wait = wait
+        self.free_at = free_at
+        self.max_wait = max_wait
+        super().__init__(
+            f"the {bucket} rate limit ({window}) frees a slot in {wait:.1f} s, longer than "
+            f"max_rate_limit_wait={max_wait:g} s; nothing was sent"
+        )
+
+
+class StateLockedError(PleasureStockError):
+    """Another run holds the journal or sync state file; running both could double-count."""
+
+
+class APIError(PleasureStockError):
+    """A request to the API failed. ``request`` is the request (auth headers redacted)."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        self.message = message
+        self.request = request
+        super().__init__(message)
+
+
+class APIConnectionError(APIError):
     """The request could not be completed at the transport level.
 
     ``outcome_unknown`` is true when the request may have reached the server (a read timeout
@@ -87,21 +163,24 @@ class APIConnectionError(PleasureStockError):
     def __init__(
         self, message: str, *, request: httpx.Request | None = None, outcome_unknown: bool = False
     ) -> None:
-        self.request = request
         self.outcome_unknown = outcome_unknown
-        super().__init__(message + (_UNKNOWN_OUTCOME_HINT if outcome_unknown else ""))
+        super().__init__(
+            message + (_UNKNOWN_OUTCOME_HINT if outcome_unknown else ""), request=request
+        )
+        self.message = message
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out (connecting, waiting for a pooled connection, or reading)."""
+    """The request timed out (connecting, waiting for a connection, reading, or its total
+    per-attempt deadline)."""
 
 
-class APIStatusError(PleasureStockError):
+class APIStatusError(APIError):
     """The server answered with a 4xx or 5xx status.
 
     ``message`` is the server's explanation, ``details`` its list of details (if any),
-    ``body`` the parsed JSON body (or the raw text when it was not JSON), ``response`` the
-    :class:`httpx.Response`.
+    ``body`` the parsed JSON body (or the text when it was not JSON), ``response`` the
+    :class:`httpx.Response` (a copy: auth headers redacted, body decoded).
     """
 
     status_code: int
@@ -116,7 +195,6 @@ class APIStatusError(PleasureStockError):
         outcome_unknown: bool = False,
     ) -> None:
         self.status_code = response.status_code
-        self.message = message
         self.details: list[Any] = details or []
         self.body = body
         self.response = response
@@ -125,14 +203,16 @@ class APIStatusError(PleasureStockError):
         text = f"{request.method} {request.url.path} -> {response.status_code}: {message}"
         if self.details:
             text += f" (details: {self.details})"
-        super().__init__(text + (_UNKNOWN_OUTCOME_HINT if outcome_unknown else ""))
+        super().__init__(text + (_UNKNOWN_OUTCOME_HINT if outcome_unknown else ""), request=request)
+        self.message = message
 
 
 class BadRequestError(APIStatusError):
     """400: the server rejected the request.
 
     ``errors`` lists the server's per-record validation errors (``index``, ``error``,
-    ``expected``, ``received``) and ``processed`` how many records it accepted.
+    ``expected``, ``received``) and ``processed`` how many records it accepted (None when
+    the body did not say).
     """
 
     def __init__(
@@ -149,7 +229,7 @@ class BadRequestError(APIStatusError):
         self.processed = processed
         if self.errors:
             shown = "; ".join(
-                f"[{e.index}] {e.error} (received {e.received!r})" for e in self.errors[:5]
+                f"[{e.index}] {e.error} (received {shorten(e.received)})" for e in self.errors[:5]
             )
             more = f"; and {len(self.errors) - 5} more" if len(self.errors) > 5 else ""
             message = f"{message}: {shown}{more}"
@@ -168,8 +248,13 @@ class NotFoundError(APIStatusError):
     """404: the resource does not exist."""
 
 
+class RequestTooLargeError(APIStatusError):
+    """413: the request body is larger than the server accepts."""
+
+
 class RateLimitError(APIStatusError):
-    """429: too many requests. ``retry_after`` is the server's wait in seconds, or None."""
+    """429: too many requests. ``retry_after`` is the server's wait in seconds (capped, see
+    ``max_retry_after``), or None when it gave none."""
 
     def __init__(
         self,
@@ -188,30 +273,86 @@ class InternalServerError(APIStatusError):
     """5xx: the server failed."""
 
 
-class APIResponseValidationError(PleasureStockError):
-    """A successful response did not have the documented shape (for example, a proxy's HTML)."""
+class APIResponseValidationError(APIError):
+    """A successful response could not be read: not the documented shape (with
+    ``strict_response_validation``), not JSON, corrupt, or larger than ``max_response_bytes``.
 
-    def __init__(self, message: str, *, response: httpx.Response) -> None:
+    ``outcome_unknown`` is true for a non-idempotent request: the server answered 2xx, so it
+    most likely processed it, but the answer does not say how.
+    """
+
+    def __init__(
+        self, message: str, *, response: httpx.Response, outcome_unknown: bool = False
+    ) -> None:
         self.response = response
+        self.outcome_unknown = outcome_unknown
         request = response.request
-        super().__init__(f"{request.method} {request.url.path}: {message}")
+        super().__init__(
+            f"{request.method} {request.url.path}: {message}"
+            + (_UNKNOWN_OUTCOME_HINT if outcome_unknown else ""),
+            request=request,
+        )
+        self.message = message
+
+
+class PaginationError(APIError):
+    """A listing did not advance (the server repeated a page, or went on past the pages it
+    announced); walking it further would never end."""
+
+
+UploadStopReason = Literal[
+    "invalid_record",
+    "input_error",
+    "progress_error",
+    "authentication",
+    "journal_mismatch",
+    "interrupted",
+]
+"""Why an upload or sync stopped early:
+
+- ``invalid_record``: with ``on_invalid="raise"``, a record failed validation;
+- ``input_error``: reading the input failed (a broken file, an iterator that raised);
+- ``progress_error``: the ``progress`` callback raised;
+- ``authentication``: the server refused the key (401/403): nothing more was sent;
+- ``journal_mismatch``: the journal holds a different input under this job;
+- ``interrupted``: cancelled (Ctrl-C, a signal, a task group); batches in flight were waited
+  for (bounded) and recorded.
+"""
 
 
 class SalesUploadError(PleasureStockError):
-    """A sales upload stopped early. ``reason`` says why (``"invalid_record"``,
-    ``"authentication"``, ``"journal_mismatch"``); ``result`` tells exactly what was sent and
-    acknowledged before it stopped; ``errors`` lists the invalid values, if that was the cause.
-    """
+    """A sales upload stopped early. ``reason`` says why (see :data:`UploadStopReason`);
+    ``result`` tells exactly what was sent and acknowledged before it stopped; ``errors``
+    lists the invalid values, if that was the cause."""
 
     def __init__(
         self,
         message: str,
         *,
-        reason: str,
-        result: Any,
+        reason: UploadStopReason,
+        result: SalesUploadResult,
         errors: Sequence[InputErrorDetail] = (),
     ) -> None:
-        self.reason = reason
+        self.reason: UploadStopReason = reason
+        self.result = result
+        self.errors: list[InputErrorDetail] = list(errors)
+        super().__init__(message)
+
+
+class SalesSyncError(PleasureStockError):
+    """A sales sync stopped early. ``reason`` says why (see :data:`UploadStopReason`);
+    ``result`` tells what was sent, acknowledged and left uncertain, all of it recorded in
+    the state file."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: UploadStopReason,
+        result: SalesSyncResult,
+        errors: Sequence[InputErrorDetail] = (),
+    ) -> None:
+        self.reason: UploadStopReason = reason
         self.result = result
         self.errors: list[InputErrorDetail] = list(errors)
         super().__init__(message)
@@ -219,3 +360,80 @@ class SalesUploadError(PleasureStockError):
 
 class WebhookVerificationError(PleasureStockError):
     """A webhook's signature, timestamp or payload failed verification. The reason says which."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    413: RequestTooLargeError,
+}
+
+
+def _error_fields(
+    response: httpx.Response, scrub: Callable[[Any], Any]
+) -> tuple[object, str, list[Any]]:
+    """The body (parsed JSON, else text), the server's message and its details, scrubbed."""
+    text = response.text
+    try:
+        body: object = json.loads(text)
+    except ValueError:
+        kind = response.headers.get("Content-Type", "no content type")
+        snippet = " ".join(text.split())[:200]
+        return scrub(text), scrub(f"non-JSON response ({kind}): {snippet!r}"), []
+    body = scrub(body)
+    if not isinstance(body, dict):
+        return body, f"unexpected error body: {shorten(body)}", []
+    parts = [body[k] for k in ("error", "message") if isinstance(body.get(k), str)]
+    message = ": ".join(dict.fromkeys(parts)) or response.reason_phrase or "error"
+    raw_details = body.get("details")
+    if isinstance(raw_details, list):
+        details = raw_details
+    elif raw_details is None:
+        details = []
+    else:
+        details = [raw_details]
+    return body, message, details
+
+
+def make_status_error(
+    response: httpx.Response,
+    *,
+    scrub: Callable[[Any], Any],
+    outcome_unknown: bool,
+    retry_after: float | None,
+) -> APIStatusError:
+    """The error for a 4xx/5xx ``response`` (already redacted): its class by status, the
+    server's message, details and per-record errors, with ``scrub`` applied to everything
+    taken from the body."""
+    from .types.shared import RecordError
+
+    body, message, details = _error_fields(response, scrub)
+    status = response.status_code
+    if status == 400:
+        raw = body.get("errors") if isinstance(body, dict) else None
+        record_errors: list[RecordError] = []
+        for item in raw if isinstance(raw, list) else []:
+            try:
+                record_errors.append(RecordError.model_validate(item))
+            except ValueError:
+                continue  # one malformed item must not hide the error it came with
+        processed = body.get("processed") if isinstance(body, dict) else None
+        return BadRequestError(
+            message,
+            response=response,
+            body=body,
+            details=details,
+            errors=record_errors,
+            processed=processed if type(processed) is int else None,
+        )
+    if status == 429:
+        return RateLimitError(
+            message, response=response, body=body, details=details, retry_after=retry_after
+        )
+    if status >= 500:
+        return InternalServerError(
+            message, response=response, body=body, details=details, outcome_unknown=outcome_unknown
+        )
+    cls = _STATUS_CLASSES.get(status, APIStatusError)
+    return cls(message, response=response, body=body, details=details)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pleasurestock_async import AsyncPleasureStock
-from pleasurestock_async._sales_codec import validate_rows
+from pleasurestock_async.uploads.codec import validate_rows
 from pleasurestock_async.errors import InputError
 from pleasurestock_async.types import OrderItem, SaleRecord
 

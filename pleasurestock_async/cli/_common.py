@@ -34,7 +34,7 @@ from ..errors import (
     PermissionDeniedError,
     PleasureStockError,
 )
-from ..uploads import UploadProgress
+from ..types.uploads import UploadProgress
 
 EXIT_ERROR = 1
 EXIT_INVALID = 3

@@ -13,7 +13,7 @@ from ..errors import (
     SalesUploadError,
 )
 from ..sales_files import SalesFile, read_sales_csv, read_sales_jsonl
-from ..uploads import SalesUploadResult
+from ..types.uploads import SalesUploadResult
 from ._common import (
     EXIT_AUTH,
     EXIT_ERROR,
@@ -58,8 +58,8 @@ def _open_sales(path: str, fmt: str | None, on_error: str) -> SalesFile:
 
 
 async def _validate_only(source: SalesFile) -> list[dict[str, Any]]:
-    from .._sales_codec import MAX_BATCH, validate_rows
-    from ..uploads import chunked
+    from ..uploads.batcher import chunked
+    from ..uploads.codec import MAX_BATCH, validate_rows
 
     problems: list[dict[str, Any]] = []
     index = 0
@@ -222,7 +222,7 @@ def _summary(
     unresolved: list[dict[str, Any]] = [
         {
             "lines": [source.line_of(e.first_index), source.line_of(e.last_index)],
-            "state": e.state.value,
+            "state": e.state,
         }
         for e in result.unresolved_batches
     ]

@@ -149,7 +149,7 @@ async def demo(ctx: click.Context, days: int, top: int, confirmed: bool) -> int:
                 say=say,
             )
         report.requests = sum(sandbox.request_counts.values())
-        budget = ps.rate_limits.status()
+        budget = await ps.rate_limiter.status()
     _demo_summary(settings, report, budget)
     ok = report.upload is not None and report.upload.ok and report.webhooks_verified > 0
     return 0 if ok else EXIT_PARTIAL
@@ -231,7 +231,7 @@ def sandbox_command(
     """
     import uvicorn
 
-    from .._ratelimit import DEFAULT_RATE_LIMITS
+    from ..ratelimit import DEFAULT_RATE_LIMITS
     from ..sandbox import DEMO_API_KEY, DEMO_WEBHOOK_SECRET, Sandbox
 
     key = api_key or DEMO_API_KEY

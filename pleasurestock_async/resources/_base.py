@@ -8,7 +8,8 @@ __all__ = ["Resource"]
 
 
 class Resource:
-    """A group of endpoints. Thin: builds the request, the pipeline does the rest."""
+    """A group of endpoints. Thin: validates the arguments, names the endpoint, and leaves
+    the rest to the pipeline."""
 
     def __init__(self, http: HTTPPipeline) -> None:
         self._http = http

@@ -7,33 +7,67 @@ from typing import Annotated
 
 import pydantic
 
+from .._http import standard
+from .._options import RequestOptions
+from .._response import raw_response_wrapper
 from .._validation import validate_value
-from ..errors import InputError, InputErrorDetail
+from ..errors import InputError
 from ..types.currency import CurrencyConversion, SourceCurrency
 from ._base import Resource
 
-__all__ = ["Currency"]
+__all__ = ["Currency", "CurrencyWithRawResponse"]
 
-_AMOUNT = pydantic.TypeAdapter(Annotated[Decimal, pydantic.Field(ge=0, allow_inf_nan=False)])
+MAX_AMOUNT = Decimal("1e15")
+"""The largest amount converted: larger ones are surely a mistake (and overflow servers)."""
+
+_CONVERT = standard("GET", "/currency/convert-to-try")
+_AMOUNT = pydantic.TypeAdapter(
+    Annotated[Decimal, pydantic.Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+)
 _CURRENCY = pydantic.TypeAdapter(SourceCurrency)
 
 
 class Currency(Resource):
-    """Exchange rates to Turkish lira."""
+    """Exchange rates to Turkish lira (standard API)."""
 
     async def convert_to_try(
-        self, amount: Decimal | int | float | str, currency: SourceCurrency | str
+        self,
+        amount: Decimal | int | float | str,
+        currency: SourceCurrency | str,
+        *,
+        options: RequestOptions | None = None,
     ) -> CurrencyConversion:
-        """Convert ``amount`` of ``currency`` (EUR, USD or GBP) to TRY at today's rate."""
+        """Convert ``amount`` of ``currency`` to Turkish lira at the server's current rate.
+
+        Args:
+            amount: A number from 0 to 10**15 (a ``Decimal``, int, float or numeric string).
+            currency: ``EUR``, ``USD`` or ``GBP``.
+            options: Per-call settings.
+
+        Returns:
+            :class:`CurrencyConversion` (``converted_amount``, ``exchange_rate``, ...).
+
+        Raises:
+            InputError: The amount or currency is invalid.
+
+        Example::
+
+            conv = await ps.currency.convert_to_try(100, "EUR")
+        """
         if isinstance(amount, bool):
-            raise InputError(
-                "amount", [InputErrorDetail(None, "amount", "must be a number", amount)]
-            )
+            raise InputError.single("amount", "must be a number", amount)
         value = validate_value(_AMOUNT, amount, "amount")
         code = validate_value(_CURRENCY, currency, "currency")
         return await self._http.request(
-            "GET",
-            "/currency/convert-to-try",
+            _CONVERT,
             CurrencyConversion,
-            params={"amount": str(value), "currency": code.value},
+            params={"amount": format(value, "f"), "currency": code.value},
+            options=options,
         )
+
+
+class CurrencyWithRawResponse:
+    """:class:`Currency` methods returning an :class:`APIResponse` around their result."""
+
+    def __init__(self, currency: Currency) -> None:
+        self.convert_to_try = raw_response_wrapper(currency.convert_to_try)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import pydantic
 
-from .._validation import validate_each, validate_value
-from ..errors import InputError, InputErrorDetail
-from ..pagination import AsyncPaginator
+from .._http import external
+from .._options import RequestOptions
+from .._response import raw_response_wrapper
+from .._validation import check_int, check_sequence, validate_each, validate_value
+from ..errors import BadRequestError, InputError
+from ..pagination import AsyncPaginator, OffsetPage
 from ..types.envelopes import DataEnvelope
 from ..types.orders import (
     SETTABLE_STATUSES,
@@ -25,22 +28,30 @@ from ..types.orders import (
 )
 from ._base import Resource
 
-__all__ = ["Orders"]
+__all__ = ["Orders", "OrdersWithRawResponse"]
 
 WALK_PAGE_SIZE = 100
 """Orders per request when walking every order (the server's default page is 20)."""
 
+_CREATE = external("POST", "/external/orders")
+_LIST = external("GET", "/external/orders")
+_GET = external("GET", "/external/orders/{order_number}")
+_STATUS = external("PUT", "/external/orders/{order_number}/status")
+
 _ORDER_NUMBER = pydantic.TypeAdapter(
-    str, config=pydantic.ConfigDict(str_min_length=1, str_max_length=100)
+    str, config=pydantic.ConfigDict(str_min_length=1, str_max_length=100, strict=True)
 )
-_TEXT = pydantic.TypeAdapter(str, config=pydantic.ConfigDict(str_max_length=1000))
-_STATUS = pydantic.TypeAdapter(OrderStatus)
+_TEXT = pydantic.TypeAdapter(str, config=pydantic.ConfigDict(str_max_length=1000, strict=True))
 
 
-def _next_offset(page: DataEnvelope[OrderList], params: dict[str, Any]) -> dict[str, Any] | None:
-    got = page.data.pagination
-    offset = got.offset + len(page.data.orders)
-    return None if offset >= got.total else {**params, "offset": offset}
+def _known_status(value: object, settable: bool = False) -> OrderStatus:
+    allowed = SETTABLE_STATUSES if settable else frozenset(OrderStatus)
+    if isinstance(value, str):
+        status = OrderStatus(value) if value else None
+        if status is not None and status in allowed:
+            return status
+    names = ", ".join(sorted(s.value for s in allowed))
+    raise InputError.single("status", f"must be one of {names}", value)
 
 
 def _references(external_order_id: str | None, comment: str | None) -> dict[str, str]:
@@ -53,9 +64,8 @@ def _references(external_order_id: str | None, comment: str | None) -> dict[str,
     return out
 
 
-def _order_path(order_number: str) -> str:
-    number = validate_value(_ORDER_NUMBER, order_number, "order_number")
-    return f"/external/orders/{quote(number, safe='')}"
+def _order_number(value: object) -> dict[str, str]:
+    return {"order_number": validate_value(_ORDER_NUMBER, value, "order_number")}
 
 
 class Orders(Resource):
@@ -67,23 +77,45 @@ class Orders(Resource):
         *,
         external_order_id: str | None = None,
         comment: str | None = None,
+        options: RequestOptions | None = None,
     ) -> OrderCreateResult:
         """Create orders from ``items``; the server makes one order per supplier.
 
-        Not idempotent: each call creates new orders, so it is never resent on doubt.
+        Not idempotent: each call creates new orders, so an attempt whose answer was lost is
+        never resent (the error says ``outcome_unknown``); look the order up by
+        ``external_order_id`` before trying again.
+
+        Args:
+            items: :class:`OrderItem` or dicts (``ps_id``, ``quantity`` > 0, optional
+                ``customPrice``/``custom_price``).
+            external_order_id: Your reference (up to 1000 characters).
+            comment: An order comment (up to 1000 characters).
+            options: Per-call settings.
+
+        Returns:
+            :class:`OrderCreateResult`: ``orders`` (one per supplier), ``total_orders``,
+            ``total_amount``.
+
+        Raises:
+            InputError: An item is invalid (its index and field are named), or none given.
+            BadRequestError: The server refused the items (for example an unknown product).
+
+        Example::
+
+            created = await ps.orders.create([OrderItem(ps_id="ps_1234567890", quantity=10)])
         """
-        valid = validate_each(OrderItem, items, "order items")
+        valid = validate_each(OrderItem, check_sequence("items", items), "order items")
         if not valid:
-            raise InputError("order items", [InputErrorDetail(None, "items", "is empty", [])])
+            raise InputError.single("items", "is empty", [])
         payload: dict[str, Any] = {
             "items": [i.model_dump(mode="json", by_alias=True, exclude_none=True) for i in valid],
             **_references(external_order_id, comment),
         }
         envelope = await self._http.request(
-            "POST",
-            "/external/orders",
+            _CREATE,
             DataEnvelope[OrderCreateResult],
             body=json.dumps(payload).encode(),
+            options=options,
         )
         return envelope.data
 
@@ -93,34 +125,67 @@ class Orders(Resource):
         status: OrderStatus | str | None = None,
         limit: int | None = None,
         offset: int | None = None,
-    ) -> AsyncPaginator[DataEnvelope[OrderList], OrderSummary]:
-        """List orders, newest first. ``await`` for one page (``.data.orders``,
-        ``.data.pagination``); ``async for`` for every order matching ``status``."""
-        if limit is not None and limit < 1:
-            raise ValueError(f"limit must be 1 or more, got {limit}")
-        if offset is not None and offset < 0:
-            raise ValueError(f"offset must be 0 or more, got {offset}")
+        options: RequestOptions | None = None,
+    ) -> AsyncPaginator[OffsetPage[OrderSummary], OrderSummary]:
+        """List your company's orders, newest first: ``await`` it for one page, ``async for``
+        over it for every order.
+
+        Args:
+            status: Only orders with this status (for example ``"created"``: active orders).
+            limit: Orders per page (default: the server's 20 for one page; 100 when walking).
+            offset: Orders to skip (default 0).
+            options: Per-call settings.
+
+        Returns:
+            A listing: awaited, an :class:`OffsetPage` of :class:`OrderSummary`; iterated,
+            every matching order.
+
+        Raises:
+            InputError: An unknown status, or a limit/offset out of range.
+
+        Example::
+
+            async for order in ps.orders.list(status="created"):
+                print(order.order_number, order.status_display.label)
+        """
         params = {
-            "status": None if status is None else validate_value(_STATUS, status, "status").value,
-            "limit": limit,
-            "offset": offset,
+            "status": None if status is None else _known_status(status).value,
+            "limit": None if limit is None else check_int("limit", limit, low=1, high=1000),
+            "offset": None if offset is None else check_int("offset", offset),
         }
+
+        async def fetch(query: dict[str, Any]) -> OffsetPage[OrderSummary]:
+            found = await self._http.request(
+                _LIST, DataEnvelope[OrderList], params=query, options=options
+            )
+            return OffsetPage(found.data.orders, found.data.pagination, query, fetch)
+
         return AsyncPaginator(
-            self._fetch_page,
+            fetch,
             {k: v for k, v in params.items() if v is not None},
-            items=lambda page: page.data.orders,
-            next_params=_next_offset,
             walk_defaults={"limit": WALK_PAGE_SIZE},
         )
 
-    async def _fetch_page(self, params: dict[str, Any]) -> DataEnvelope[OrderList]:
-        return await self._http.request(
-            "GET", "/external/orders", DataEnvelope[OrderList], params=params
-        )
+    async def get(self, order_number: str, *, options: RequestOptions | None = None) -> Order:
+        """One order's full detail: supplier, lines, amounts and lifecycle dates.
 
-    async def get(self, order_number: str) -> Order:
-        """One order's full detail."""
-        envelope = await self._http.request("GET", _order_path(order_number), DataEnvelope[Order])
+        Args:
+            order_number: For example ``"ORD-20251103-78XZ70"``.
+            options: Per-call settings.
+
+        Returns:
+            The :class:`Order`.
+
+        Raises:
+            NotFoundError: No such order.
+
+        Example::
+
+            order = await ps.orders.get("ORD-20251103-78XZ70")
+        """
+        envelope = await self._http.request(
+            _GET, DataEnvelope[Order], path_params=_order_number(order_number), options=options
+        )
         return envelope.data
 
     async def update_status(
@@ -130,21 +195,76 @@ class Orders(Resource):
         *,
         external_order_id: str | None = None,
         comment: str | None = None,
+        options: RequestOptions | None = None,
     ) -> OrderStatusUpdate:
-        """Move an order to ``status`` (part_paid, paid, on_the_way, delivered, accepted or
-        cancelled); the server refuses transitions its lifecycle does not allow."""
-        new_status = validate_value(_STATUS, status, "status")
-        if new_status not in SETTABLE_STATUSES:
-            allowed = ", ".join(sorted(s.value for s in SETTABLE_STATUSES))
-            raise InputError(
-                "status",
-                [InputErrorDetail(None, "status", f"must be one of {allowed}", status)],
+        """Move an order to ``status``; the server refuses steps its lifecycle does not allow.
+
+        A change whose answer was lost is retried; when the server then refuses it because the
+        order already has ``status`` (the lost attempt did apply it), the order is read back
+        and that truth is returned instead of an error.
+
+        Args:
+            order_number: The order.
+            status: ``part_paid``, ``paid``, ``on_the_way``, ``delivered``, ``accepted`` or
+                ``cancelled``.
+            external_order_id: Your reference, stored with the change.
+            comment: A note stored with the change.
+            options: Per-call settings.
+
+        Returns:
+            :class:`OrderStatusUpdate` with the new status and when it changed.
+
+        Raises:
+            InputError: ``status`` is not one a client may set.
+            BadRequestError: The lifecycle does not allow the step.
+            NotFoundError: No such order.
+
+        Example::
+
+            await ps.orders.update_status("ORD-20251103-78XZ70", "paid", comment="Paid")
+        """
+        target = _known_status(status, settable=True)
+        path = _order_number(order_number)
+        payload = {"status": target.value, **_references(external_order_id, comment)}
+        try:
+            envelope = await self._http.request(
+                _STATUS,
+                DataEnvelope[OrderStatusUpdate],
+                path_params=path,
+                body=json.dumps(payload).encode(),
+                options=options,
             )
-        payload = {"status": new_status.value, **_references(external_order_id, comment)}
-        envelope = await self._http.request(
-            "PUT",
-            _order_path(order_number) + "/status",
-            DataEnvelope[OrderStatusUpdate],
-            body=json.dumps(payload).encode(),
-        )
+        except BadRequestError:
+            order = await self.get(path["order_number"], options=options)
+            if order.status != target:
+                raise
+            return OrderStatusUpdate(
+                order_id=order.order_id,
+                order_number=order.order_number,
+                status=order.status,
+                status_changed_at=_changed_at(order),
+            )
         return envelope.data
+
+
+def _changed_at(order: Order) -> datetime | None:
+    """When the order reached its current status, as far as its detail tells."""
+    by_status = {
+        OrderStatus.PAID: order.paid_at,
+        OrderStatus.ON_THE_WAY: order.shipped_at,
+        OrderStatus.DELIVERED: order.actual_delivery_date,
+        OrderStatus.ACCEPTED: order.accepted_at,
+    }
+    moment = by_status.get(order.status)
+    return moment if isinstance(moment, datetime) else None
+
+
+class OrdersWithRawResponse:
+    """:class:`Orders` methods returning an :class:`APIResponse` (status, headers, elapsed)
+    around their usual result (``list`` gives the one page it names)."""
+
+    def __init__(self, orders: Orders) -> None:
+        self.create = raw_response_wrapper(orders.create)
+        self.list = raw_response_wrapper(orders.list)
+        self.get = raw_response_wrapper(orders.get)
+        self.update_status = raw_response_wrapper(orders.update_status)

@@ -6,27 +6,31 @@ import builtins
 import contextlib
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote
 
 import anyio
-import anyio.abc
 import pydantic
 
-from .._validation import validate_value
-from ..errors import NotFoundError
-from ..pagination import AsyncPaginator
+from .._http import standard
+from .._options import RequestOptions
+from .._response import raw_response_wrapper
+from .._validation import check_flag, check_int, check_text, validate_value
+from ..errors import InputError, NotFoundError
+from ..pagination import AsyncPaginator, PageNumberPage
 from ..types.envelopes import DataEnvelope
 from ..types.products import Product, ProductBatch, ProductPage
 from ..types.shared import ProductId
 from ._base import Resource
 
-__all__ = ["Products"]
+__all__ = ["Products", "ProductsWithRawResponse"]
 
 MAX_PAGE_SIZE = 1000
 """The largest ``limit`` the API accepts; walking uses it to spend the fewest requests."""
 
 _IDS_PER_URL_CHARS = 1800
 """Room for the ``ids=`` value in one URL, so that proxies' ~2 KB limits are never reached."""
+
+_LIST = standard("GET", "/products")
+_GET = standard("GET", "/products/{product_id}")
 
 _ID = pydantic.TypeAdapter(ProductId)
 _IDS = pydantic.TypeAdapter(list[ProductId])
@@ -39,19 +43,11 @@ def _include(
     include_tsp: bool | None,
 ) -> dict[str, bool | None]:
     return {
-        "withImages": with_images,
-        "includeCategory": include_category,
-        "includeTcc": include_tcc,
-        "includeTsp": include_tsp,
+        "withImages": check_flag("with_images", with_images),
+        "includeCategory": check_flag("include_category", include_category),
+        "includeTcc": check_flag("include_tcc", include_tcc),
+        "includeTsp": check_flag("include_tsp", include_tsp),
     }
-
-
-def _next_page(page: ProductPage, params: dict[str, Any]) -> dict[str, Any] | None:
-    # The latest page's own numbers decide, so a catalogue that grows or shrinks mid-walk
-    # ends the walk where the server now says it ends.
-    if page.pagination.page >= page.pagination.pages:
-        return None
-    return {**params, "page": page.pagination.page + 1}
 
 
 def _id_chunks(ids: builtins.list[str]) -> builtins.list[builtins.list[str]]:
@@ -68,7 +64,7 @@ def _id_chunks(ids: builtins.list[str]) -> builtins.list[builtins.list[str]]:
 
 
 class Products(Resource):
-    """The product catalogue."""
+    """The product catalogue (standard API)."""
 
     def list(
         self,
@@ -81,32 +77,54 @@ class Products(Resource):
         include_category: bool | None = None,
         include_tcc: bool | None = None,
         include_tsp: bool | None = None,
-    ) -> AsyncPaginator[ProductPage, Product]:
-        """List products. ``await`` for one page; ``async for`` for every matching product.
+        options: RequestOptions | None = None,
+    ) -> AsyncPaginator[PageNumberPage[Product], Product]:
+        """List products: ``await`` it for one page, ``async for`` over it for every product.
 
-        Walking uses pages of 1000 unless ``limit`` is given (2,490 products cost 3 requests).
+        Args:
+            page: The page to fetch (from 1; default 1).
+            limit: Products per page, 1 to 1000 (default: the server's 100 for one page; 1000
+                when walking, so 2,490 products cost 3 requests).
+            supplier_id: Only this supplier's products.
+            search: Only products whose name, SKU or description contain this text.
+            with_images: Include image URLs.
+            include_category: Include ``category_id``, ``category_name``, ``category_name_en``.
+            include_tcc: Include the total current cost fields (``tcc_*``).
+            include_tsp: Include the total sale price fields (``tsp_*``).
+            options: Per-call settings (see :class:`RequestOptions`).
+
+        Returns:
+            A listing: awaited, a :class:`PageNumberPage` of :class:`Product`; iterated, every
+            product of every page.
+
+        Raises:
+            InputError: An argument has the wrong type or is out of range (nothing is sent).
+            APIError: The request failed (see :mod:`pleasurestock_async.errors`).
+
+        Example::
+
+            async for product in ps.products.list(include_tcc=True):
+                print(product.internal_id, product.price, product.tcc_total_cost)
         """
-        if limit is not None and not 1 <= limit <= MAX_PAGE_SIZE:
-            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
-        if page is not None and page < 1:
-            raise ValueError(f"page must be 1 or more, got {page}")
         params = {
-            "page": page,
-            "limit": limit,
-            "supplier_id": supplier_id,
-            "search": search,
+            "page": None if page is None else check_int("page", page, low=1),
+            "limit": None
+            if limit is None
+            else check_int("limit", limit, low=1, high=MAX_PAGE_SIZE),
+            "supplier_id": None if supplier_id is None else check_int("supplier_id", supplier_id),
+            "search": None if search is None else check_text("search", search),
             **_include(with_images, include_category, include_tcc, include_tsp),
         }
+
+        async def fetch(query: dict[str, Any]) -> PageNumberPage[Product]:
+            found = await self._http.request(_LIST, ProductPage, params=query, options=options)
+            return PageNumberPage(found.data, found.pagination, query, fetch)
+
         return AsyncPaginator(
-            self._fetch_page,
+            fetch,
             {k: v for k, v in params.items() if v is not None},
-            items=lambda p: p.data,
-            next_params=_next_page,
             walk_defaults={"limit": MAX_PAGE_SIZE},
         )
-
-    async def _fetch_page(self, params: dict[str, Any]) -> ProductPage:
-        return await self._http.request("GET", "/products", ProductPage, params=params)
 
     async def get(
         self,
@@ -116,14 +134,36 @@ class Products(Resource):
         include_category: bool | None = None,
         include_tcc: bool | None = None,
         include_tsp: bool | None = None,
+        options: RequestOptions | None = None,
     ) -> Product:
-        """One product by its UUID or ``ps_`` id."""
+        """One product by its UUID or ``ps_`` id.
+
+        Args:
+            product_id: ``ps_`` and 10 letters or digits, or a UUID.
+            with_images: Include image URLs (the server's default here is true).
+            include_category: Include the category fields.
+            include_tcc: Include the total current cost fields.
+            include_tsp: Include the total sale price fields.
+            options: Per-call settings.
+
+        Returns:
+            The :class:`Product` (with its UUID in ``id``).
+
+        Raises:
+            InputError: ``product_id`` is not a ``ps_`` id or a UUID.
+            NotFoundError: No such product.
+
+        Example::
+
+            product = await ps.products.get("ps_vj31ucxsab", include_tsp=True)
+        """
         product_id = validate_value(_ID, product_id, "product id")
         envelope = await self._http.request(
-            "GET",
-            f"/products/{quote(product_id, safe='')}",
+            _GET,
             DataEnvelope[Product],
+            path_params={"product_id": product_id},
             params=_include(with_images, include_category, include_tcc, include_tsp),
+            options=options,
         )
         return envelope.data
 
@@ -135,14 +175,35 @@ class Products(Resource):
         include_category: bool | None = None,
         include_tcc: bool | None = None,
         include_tsp: bool | None = None,
+        options: RequestOptions | None = None,
     ) -> ProductBatch:
-        """Several products by id (UUID and ``ps_`` forms may be mixed), with the batch query.
+        """Several products by id, with the batch query (``ids=``).
 
-        Long lists are split into requests with short URLs, sent concurrently. Products come
-        back in the order asked (each id once); ids the server did not return are in
-        ``missing``. A product asked for by UUID that the list answer cannot be matched to
-        costs one more request (the detail endpoint, which carries the UUID).
+        UUID and ``ps_`` forms may be mixed, even for one product. Long lists are split into
+        requests with short URLs, sent concurrently. The list answer carries no UUIDs, so a
+        UUID it cannot be matched to costs one more request (the detail endpoint).
+
+        Args:
+            product_ids: The ids (duplicates are asked once).
+            with_images: Include image URLs.
+            include_category: Include the category fields.
+            include_tcc: Include the total current cost fields.
+            include_tsp: Include the total sale price fields.
+            options: Per-call settings.
+
+        Returns:
+            A :class:`ProductBatch`: ``products`` in the order asked (one per distinct product
+            asked for), ``missing`` the ids the server does not know.
+
+        Raises:
+            InputError: An id is malformed (its index is named).
+
+        Example::
+
+            batch = await ps.products.get_many(["ps_vj31ucxsab", "ps_w2as53xl1z"])
         """
+        if isinstance(product_ids, str | bytes) or not isinstance(product_ids, Iterable):
+            raise InputError.single("product_ids", "must be a list of ids", product_ids)
         ids: builtins.list[str] = validate_value(
             _IDS, builtins.list(product_ids), "ids", indexed=True
         )
@@ -152,35 +213,51 @@ class Products(Resource):
 
         async def fetch_one(product_id: str) -> None:
             with contextlib.suppress(NotFoundError):
-                found[product_id] = await self.get(
-                    product_id,
-                    with_images=with_images,
-                    include_category=include_category,
-                    include_tcc=include_tcc,
-                    include_tsp=include_tsp,
+                product = await self._http.request(
+                    _GET,
+                    DataEnvelope[Product],
+                    path_params={"product_id": product_id},
+                    params=include,
+                    options=options,
                 )
+                found[product_id] = product.data
 
-        async def fetch(chunk: builtins.list[str], tg: anyio.abc.TaskGroup) -> None:
+        async def fetch(chunk: builtins.list[str]) -> None:
             params = {"ids": ",".join(chunk), "limit": len(chunk), **include}
-            page = await self._fetch_page(params)
-            asked = set(chunk)
-            unclaimed = 0
+            page = await self._http.request(_LIST, ProductPage, params=params, options=options)
             for product in page.data:
                 found[product.internal_id] = product
                 if product.id:
-                    found[product.id] = product
-                unclaimed += product.internal_id not in asked and product.id not in asked
-            # List items carry no UUID, so a product asked for by UUID comes back under its
-            # ps_ id; only the detail endpoint tells which UUID it was.
-            if unclaimed:
-                for product_id in chunk:
-                    if product_id not in found:
-                        tg.start_soon(fetch_one, product_id)
+                    found[product.id.lower()] = product
 
         async with anyio.create_task_group() as tg:
             for chunk in _id_chunks(wanted):
-                tg.start_soon(fetch, chunk, tg)
-        return ProductBatch(
-            products=[found[i] for i in wanted if i in found],
-            missing=[i for i in wanted if i not in found],
-        )
+                tg.start_soon(fetch, chunk)
+        # A UUID the list answer did not name: only the detail endpoint tells which product
+        # it is (it may also be one asked for by its ps_ id).
+        async with anyio.create_task_group() as tg:
+            for product_id in wanted:
+                unmatched = product_id.lower() not in found and product_id not in found
+                if unmatched and not product_id.startswith("ps_"):
+                    tg.start_soon(fetch_one, product_id)
+
+        def lookup(product_id: str) -> Product | None:
+            return found.get(product_id) or found.get(product_id.lower())
+
+        products: builtins.list[Product] = []
+        seen: set[str] = set()
+        for product_id in wanted:
+            product = lookup(product_id)
+            if product is not None and product.internal_id not in seen:
+                seen.add(product.internal_id)
+                products.append(product)
+        return ProductBatch(products=products, missing=[i for i in wanted if lookup(i) is None])
+
+
+class ProductsWithRawResponse:
+    """:class:`Products` methods returning an :class:`APIResponse` (status, headers, elapsed)
+    around their usual result (``list`` gives the one page it names)."""
+
+    def __init__(self, products: Products) -> None:
+        self.list = raw_response_wrapper(products.list)
+        self.get = raw_response_wrapper(products.get)

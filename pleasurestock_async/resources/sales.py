@@ -1,28 +1,72 @@
-"""``POST /sales``: one request, or a whole upload of any size."""
+"""``POST /sales``: one request, an upload of any size, or a sync of an export."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+import datetime as dt
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from os import PathLike
+from typing import Any, Literal
 
-from .._sales_codec import MAX_BATCH, encode_sales, validate_rows
+import anyio
+
+from .._http import AttemptHooks, standard
+from .._options import RequestOptions
+from .._response import raw_response_wrapper
+from .._validation import check_sequence
 from ..errors import InputError, InputErrorDetail
 from ..types.sales import SaleRecord, SalesSubmitResult
-from ..uploads import upload_sales
+from ..types.uploads import SalesSyncResult, SalesUploadResult
+from ..uploads.codec import MAX_BATCH, encode_sales, validate_rows
+from ..uploads.journal import Resolution
+from ..uploads.sender import SendBatch
+from ..uploads.sync import StockPolicy, SyncProgressCallback, sync_sales
+from ..uploads.upload import OnInvalid, ProgressCallback, SaleInput, upload_sales
 from ._base import Resource
 
-__all__ = ["Sales"]
+__all__ = ["Sales", "SalesWithRawResponse"]
+
+_SUBMIT = standard("POST", "/sales")
 
 
 class Sales(Resource):
-    """Sales history, the input of smart reordering."""
+    """Sales history, the input of smart reordering (standard API).
 
-    async def submit(self, records: Sequence[SaleRecord | Mapping[str, Any]]) -> SalesSubmitResult:
+    The server adds every row to what it has (quantity summed, stock the maximum), across
+    requests: sending the same sale twice counts it twice. :meth:`sync` is the safe way to send
+    exports that repeat what was sent before; :meth:`upload` streams new sales exactly once.
+    """
+
+    async def submit(
+        self,
+        records: Sequence[SaleRecord | Mapping[str, Any]],
+        *,
+        options: RequestOptions | None = None,
+    ) -> SalesSubmitResult:
         """Send at most 1000 records in one ``POST /sales``; every record is validated first.
 
-        Not idempotent: the server adds the quantities of a product and day to what it has.
-        Use :meth:`upload` for more records, concurrency and crash-safe resumption.
+        Not idempotent: an attempt whose answer was lost is never resent (the error says
+        ``outcome_unknown``). Use :meth:`upload` or :meth:`sync` for more records.
+
+        Args:
+            records: :class:`SaleRecord` or dicts with ``internal_id`` (``ps_`` id or UUID),
+                ``date`` (a date or ``"YYYY-MM-DD"``), ``quantity`` and optional
+                ``stock_on_hand`` (ints from 0).
+            options: Per-call settings.
+
+        Returns:
+            :class:`SalesSubmitResult` (``processed``: how many records the server stored).
+
+        Raises:
+            InputError: A record is invalid (its index and field are named), there are none,
+                or more than 1000.
+            BadRequestError: The server refused records (``errors`` names them).
+
+        Example::
+
+            await ps.sales.submit([SaleRecord(internal_id="ps_uypjz2vraa",
+                                              date="2025-11-03", quantity=15)])
         """
+        check_sequence("records", records)
         if len(records) > MAX_BATCH:
             raise InputError(
                 "sales",
@@ -31,7 +75,7 @@ class Sales(Resource):
                         None,
                         "records",
                         f"one request carries at most {MAX_BATCH} records; "
-                        "use sales.upload() for more",
+                        "use sales.upload() or sales.sync() for more",
                         len(records),
                     )
                 ],
@@ -40,15 +84,185 @@ class Sales(Resource):
         if bad:
             raise InputError("sales", bad)
         if not rows:
-            raise InputError("sales", [InputErrorDetail(None, "records", "is empty", [])])
-        return await self._send_batch(encode_sales(rows))
-
-    async def _send_batch(
-        self, body: bytes, *, before_send: Callable[[], None] | None = None
-    ) -> SalesSubmitResult:
+            raise InputError.single("records", "is empty", [])
         return await self._http.request(
-            "POST", "/sales", SalesSubmitResult, body=body, before_send=before_send
+            _SUBMIT, SalesSubmitResult, body=encode_sales(rows), options=options
         )
 
-    upload = upload_sales
-    """Upload any number of records; see :func:`pleasurestock_async.uploads.upload_sales`."""
+    def _sender(self, options: RequestOptions | None) -> SendBatch:
+        async def send(body: bytes, hooks: AttemptHooks) -> SalesSubmitResult:
+            return await self._http.request(
+                _SUBMIT, SalesSubmitResult, body=body, hooks=hooks, options=options
+            )
+
+        return send
+
+    async def upload(
+        self,
+        records: Iterable[SaleInput] | AsyncIterable[SaleInput],
+        *,
+        chunk_size: int = MAX_BATCH,
+        concurrency: int = 4,
+        on_invalid: OnInvalid = "raise",
+        progress: ProgressCallback | None = None,
+        journal: str | PathLike[str] | None = None,
+        job: str | None = None,
+        resend_unknown: bool = False,
+        resolve: Mapping[int, Resolution] | None = None,
+        merge_duplicates: bool = False,
+        heal_rejections: bool = True,
+        lock_wait: float = 0.0,
+        stop: anyio.Event | None = None,
+        options: RequestOptions | None = None,
+    ) -> SalesUploadResult:
+        """Upload any number of new sales: validated as read, sent in batches of
+        ``chunk_size`` by ``concurrency`` tasks; memory stays around ``concurrency *
+        chunk_size`` records (failed batches' rows go to a temporary file).
+
+        Every record is sent once per run. For exports that repeat earlier sales (a daily
+        cumulative file, a rolling window), use :meth:`sync` instead.
+
+        Args:
+            records: A list, iterable or async iterable of :class:`SaleRecord` or dicts.
+            chunk_size: Records per batch (1 to 1000). A batch is a range of the input, so
+                invalid records make it smaller rather than pulling later records in.
+            concurrency: Batches in flight at once (1 to 64).
+            on_invalid: ``"raise"``: stop before the batch holding an invalid record is sent
+                (:class:`SalesUploadError` with ``reason="invalid_record"``); ``"skip"``:
+                leave it out and list it in ``result.rejected``.
+            progress: Called with an :class:`UploadProgress` as batches finish.
+            journal: An SQLite file that makes reruns exactly-once: what the server stored is
+                skipped, what it certainly did not is sent (a fixed line too), what may have
+                arrived is held back (``unresolved_batches``). One run at a time per file.
+            job: The input's name within the journal (default ``"default"``); one journal
+                can hold many jobs (one per daily file, say).
+            resend_unknown: Resend every held-back batch (it may double-count).
+            resolve: How held-back batches ended, by batch number: ``"stored"`` or
+                ``"not_stored"`` (the latter are sent again).
+            merge_duplicates: Combine rows of one product and day within a batch as the
+                server would (quantity summed, stock the maximum): fewer rows, same totals.
+            heal_rejections: When the server refuses a batch for some of its records (400,
+                nothing stored), send it again once without them; they are reported in
+                ``result.server_rejected``.
+            lock_wait: Seconds to wait for another run holding the journal (default: refuse
+                at once with :class:`StateLockedError`).
+            stop: Set this event to stop cleanly: no new batch; requests in flight get up to
+                30 s for their answer; then :class:`SalesUploadError` (``reason=
+                "interrupted"``) carries the result.
+            options: Per-call settings for each request.
+
+        Returns:
+            :class:`SalesUploadResult`: every record read, accounted for once.
+
+        Raises:
+            InputError: An argument is invalid (nothing was sent).
+            SalesUploadError: The upload stopped early; ``.result`` says what was stored.
+            StateLockedError: Another run holds the journal.
+
+        Example::
+
+            result = await ps.sales.upload(read_sales_csv("sales.csv"), journal="sales.db",
+                                           job="sales-2025-11-03")
+        """
+        return await upload_sales(
+            self._sender(options),
+            records,
+            chunk_size=chunk_size,
+            concurrency=concurrency,
+            on_invalid=on_invalid,
+            progress=progress,
+            journal=journal,
+            job=job,
+            resend_unknown=resend_unknown,
+            resolve=resolve,
+            merge_duplicates=merge_duplicates,
+            heal_rejections=heal_rejections,
+            lock_wait=lock_wait,
+            stop=stop,
+        )
+
+    async def sync(
+        self,
+        records: Iterable[SaleInput] | AsyncIterable[SaleInput],
+        *,
+        state: str | PathLike[str],
+        today: dt.date | None = None,
+        timezone: str | dt.tzinfo | None = None,
+        stock: StockPolicy = "closed",
+        assume_unknown: Literal["stored", "not_stored"] | None = None,
+        mark_stored: bool = False,
+        on_invalid: OnInvalid = "raise",
+        concurrency: int = 4,
+        heal_rejections: bool = True,
+        progress: SyncProgressCallback | None = None,
+        lock_wait: float = 0.0,
+        stop: anyio.Event | None = None,
+        options: RequestOptions | None = None,
+    ) -> SalesSyncResult:
+        """Make the platform hold exactly the export's totals, sending only the difference.
+
+        ``records`` say what the totals ARE per product and day (rows of one product and day,
+        one per warehouse say, are combined as the server does: quantity summed, stock the
+        maximum). ``state`` remembers what the server acknowledged. So the same export twice
+        sends nothing; yesterday's plus today's, or a rolling 7-day export every 3 hours,
+        leaves the server with the latest export's totals. What ``POST /sales`` cannot express
+        (a quantity that went down, a closed day's stock below what is stored) is reported in
+        ``result.discrepancies``, never sent as something else.
+
+        Args:
+            records: A list, iterable or async iterable of :class:`SaleRecord` or dicts: one
+                export (pass the files that together make it, e.g. one per warehouse).
+            state: The SQLite state file (created if missing; one run at a time).
+            today: The current day (default: now in ``timezone``).
+            timezone: Where days close, e.g. ``"Europe/Istanbul"`` (default: this machine's).
+            stock: ``"closed"``: send a day's stock once the day is over (the default; a
+                morning's stock would hide the afternoon's stock-out, as the server keeps the
+                day's maximum); ``"always"``: whenever it rises.
+            assume_unknown: How to settle rows sent earlier whose answer was lost (they are
+                held back until then): ``"stored"`` or ``"not_stored"`` (then sent again).
+            mark_stored: Declare the export as already on the server (data sent before the
+                state existed); nothing is sent.
+            on_invalid: ``"raise"`` (nothing is sent if any record is invalid) or ``"skip"``.
+            concurrency: Batches in flight at once.
+            heal_rejections: Resend a refused batch once without the records the server named.
+            progress: Called with a :class:`SyncProgress` while reading and sending.
+            lock_wait: Seconds to wait for another run holding the state file.
+            stop: Set this event to stop cleanly (see :meth:`upload`).
+            options: Per-call settings for each request.
+
+        Returns:
+            :class:`SalesSyncResult`.
+
+        Raises:
+            InputError: An argument is invalid.
+            SalesSyncError: The sync stopped early; ``.result`` says what was stored.
+            StateLockedError: Another run holds the state file.
+
+        Example::
+
+            result = await ps.sales.sync(read_sales_csv("export.csv"), state="sales-state.db")
+        """
+        return await sync_sales(
+            self._sender(options),
+            records,
+            state=state,
+            today=today,
+            timezone=timezone,
+            stock=stock,
+            assume_unknown=assume_unknown,
+            mark_stored=mark_stored,
+            on_invalid=on_invalid,
+            concurrency=concurrency,
+            heal_rejections=heal_rejections,
+            progress=progress,
+            lock_wait=lock_wait,
+            stop=stop,
+        )
+
+
+class SalesWithRawResponse:
+    """:class:`Sales` methods returning an :class:`APIResponse` around their result (only the
+    one-request method: an upload or sync makes many requests)."""
+
+    def __init__(self, sales: Sales) -> None:
+        self.submit = raw_response_wrapper(sales.submit)

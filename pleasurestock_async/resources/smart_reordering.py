@@ -9,42 +9,96 @@ from typing import Any
 
 import pydantic
 
-from .._validation import validate_each, validate_value
-from ..errors import InputError, InputErrorDetail
+from .._http import external, standard
+from .._options import RequestOptions
+from .._response import raw_response_wrapper
+from .._validation import check_sequence, validate_each, validate_value
+from ..errors import InputError
 from ..types.envelopes import DataEnvelope
 from ..types.shared import SaleDate
 from ..types.smart_reordering import SmartReorderAck, SmartReorderingReport, SmartReorderProduct
 from ._base import Resource
 
-__all__ = ["SmartReordering"]
+__all__ = ["SmartReordering", "SmartReorderingWithRawResponse"]
 
+_GET = standard("GET", "/smart-reordering", smart=True)
+_SUBMIT = external("POST", "/external/smart-reorder", smart=True)
 _DATE = pydantic.TypeAdapter(SaleDate)
 
 
 class SmartReordering(Resource):
-    """AI reorder recommendations, and the sales data that feeds them."""
+    """AI reorder recommendations, and the sales data that feeds them. Both routes also spend
+    the smart-reordering budget (100 requests an hour by default)."""
 
-    async def get(self, date: dt.date | str | None = None) -> SmartReorderingReport:
-        """Recommendations for ``date`` (default: the server's today)."""
+    async def get(
+        self, date: dt.date | str | None = None, *, options: RequestOptions | None = None
+    ) -> SmartReorderingReport:
+        """The recommendations for ``date``.
+
+        Args:
+            date: The target day, a ``date`` or ``"YYYY-MM-DD"`` (default: the server's today).
+            options: Per-call settings.
+
+        Returns:
+            :class:`SmartReorderingReport`: ``recommendations`` (largest first) and ``total``.
+
+        Raises:
+            InputError: ``date`` is not a date.
+
+        Example::
+
+            report = await ps.smart_reordering.get("2025-11-03")
+        """
         day = None if date is None else validate_value(_DATE, date, "date").isoformat()
         return await self._http.request(
-            "GET", "/smart-reordering", SmartReorderingReport, params={"date": day}
+            _GET, SmartReorderingReport, params={"date": day}, options=options
         )
 
     async def submit(
-        self, products: Sequence[SmartReorderProduct | Mapping[str, Any]]
+        self,
+        products: Sequence[SmartReorderProduct | Mapping[str, Any]],
+        *,
+        options: RequestOptions | None = None,
     ) -> SmartReorderAck:
-        """Send per-product sales (at least 7 days of history each) to
-        ``POST /external/smart-reorder``. Not idempotent: it is never resent on doubt."""
-        valid = validate_each(SmartReorderProduct, products, "smart-reorder products")
+        """Send per-product sales to ``POST /external/smart-reorder``.
+
+        Not idempotent: an attempt whose answer was lost is never resent.
+
+        Args:
+            products: :class:`SmartReorderProduct` or dicts: ``ps_id`` (starting ``ps_``),
+                ``quantity`` and ``current_stock`` (numbers >= 0), ``sales_history`` (at least
+                7 numbers >= 0).
+            options: Per-call settings.
+
+        Returns:
+            :class:`SmartReorderAck` (``smart_reorder_id``, ``last_updated``, ``is_active``).
+
+        Raises:
+            InputError: A product is invalid (its index and field are named), or none given.
+
+        Example::
+
+            ack = await ps.smart_reordering.submit([{"ps_id": "ps_1234567890", "quantity": 15,
+                "current_stock": 85, "sales_history": [5, 8, 12, 6, 9, 11, 7]}])
+        """
+        valid = validate_each(
+            SmartReorderProduct, check_sequence("products", products), "smart-reorder products"
+        )
         if not valid:
-            raise InputError(
-                "smart-reorder products", [InputErrorDetail(None, "products", "is empty", [])]
-            )
+            raise InputError.single("products", "is empty", [])
         body = json.dumps(
             {"products": [p.model_dump(mode="json", exclude_none=True) for p in valid]}
         ).encode()
         envelope = await self._http.request(
-            "POST", "/external/smart-reorder", DataEnvelope[SmartReorderAck], body=body
+            _SUBMIT, DataEnvelope[SmartReorderAck], body=body, options=options
         )
         return envelope.data
+
+
+class SmartReorderingWithRawResponse:
+    """:class:`SmartReordering` methods returning an :class:`APIResponse` around their
+    result."""
+
+    def __init__(self, smart_reordering: SmartReordering) -> None:
+        self.get = raw_response_wrapper(smart_reordering.get)
+        self.submit = raw_response_wrapper(smart_reordering.submit)

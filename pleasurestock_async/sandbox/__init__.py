@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from .._client import AsyncPleasureStock
-from .._ratelimit import DEFAULT_RATE_LIMITS, RateLimitConfig
+from ..ratelimit import DEFAULT_RATE_LIMITS, RateLimitConfig
 from ..types.webhooks import WebhookEvent
 from ._app import API_PREFIX, Faults, SandboxApp
 from ._catalog import Catalogue, SandboxProduct

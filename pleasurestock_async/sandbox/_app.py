@@ -19,9 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import webhooks
-from .._http import buckets_for
-from .._ratelimit import RateLimitConfig
 from ..errors import WebhookVerificationError
+from ..ratelimit import BucketName, RateLimitConfig
 from ..types.orders import SETTABLE_STATUSES, OrderStatus
 from ._catalog import SandboxProduct
 from ._formula import TspFormula
@@ -37,6 +36,15 @@ MAX_SALES = 1000
 RATES_TO_TRY = {"EUR": Decimal("34.875"), "USD": Decimal("32.450"), "GBP": Decimal("41.120")}
 RATES_UPDATED = datetime(2025, 11, 3, 12, 0, tzinfo=UTC)
 DELIVERY_TIME = timedelta(days=10)
+
+
+def buckets_for(path: str) -> tuple[BucketName, ...]:
+    """The rate buckets a request to ``path`` spends."""
+    api: BucketName = "external" if path.startswith("/external/") else "standard"
+    if path.startswith(("/smart-reordering", "/external/smart-reorder")):
+        return ("smart", api)
+    return (api,)
+
 
 _PS_ID = re.compile(r"^ps_[A-Za-z0-9]{10}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -5,9 +5,29 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Iterable
 
-from .._ratelimit import BucketName, RateLimitConfig, SlidingWindow
+from ..ratelimit import BucketName, RateLimitConfig, Window
+
+
+class SlidingWindow:
+    """Arrival times of the last ``limit`` requests counted in a window."""
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self.stamps: deque[float] = deque()
+
+    def wait(self, now: float) -> float:
+        while self.stamps and self.stamps[0] + self.window.seconds <= now:
+            self.stamps.popleft()
+        if len(self.stamps) < self.window.limit:
+            return 0.0
+        return self.stamps[0] + self.window.seconds - now
+
+    def take(self, now: float) -> None:
+        self.stamps.append(now)
+
 
 __all__ = ["ServerLimits", "retry_after_header"]
 

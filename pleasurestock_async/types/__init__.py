@@ -19,13 +19,25 @@ from .orders import (
     Supplier,
 )
 from .products import PagePagination, Product, ProductBatch, ProductPage
-from .sales import SaleRecord, SalesSubmitResult
+from .sales import SaleRecord, SaleRow, SalesSubmitResult
 from .shared import ApiModel, CamelModel, DayFirstDate, FlexibleId, Money, RecordError
 from .smart_reordering import (
     Recommendation,
     SmartReorderAck,
     SmartReorderingReport,
     SmartReorderProduct,
+)
+from .uploads import (
+    BatchOutcome,
+    Discrepancy,
+    FailedBatch,
+    SalesSyncResult,
+    SalesUploadResult,
+    ServerRecordError,
+    SyncDay,
+    SyncProgress,
+    UnresolvedBatch,
+    UploadProgress,
 )
 from .webhooks import (
     GenericEvent,
@@ -42,11 +54,14 @@ from .webhooks import (
 __all__ = [
     "SETTABLE_STATUSES",
     "ApiModel",
+    "BatchOutcome",
     "CamelModel",
     "CreatedOrder",
     "CurrencyConversion",
     "DataEnvelope",
     "DayFirstDate",
+    "Discrepancy",
+    "FailedBatch",
     "FlexibleId",
     "GenericEvent",
     "Money",
@@ -72,7 +87,11 @@ __all__ = [
     "Recommendation",
     "RecordError",
     "SaleRecord",
+    "SaleRow",
     "SalesSubmitResult",
+    "SalesSyncResult",
+    "SalesUploadResult",
+    "ServerRecordError",
     "SmartReorderAck",
     "SmartReorderProduct",
     "SmartReorderingReport",
@@ -80,6 +99,10 @@ __all__ = [
     "StatusDisplay",
     "StatusValue",
     "Supplier",
+    "SyncDay",
+    "SyncProgress",
+    "UnresolvedBatch",
+    "UploadProgress",
     "WebhookEvent",
     "WebhookEventItem",
 ]

@@ -25,6 +25,6 @@ class CurrencyConversion(CamelModel):
     original_amount: Money
     original_currency: str
     converted_amount: Money
-    target_currency: str = "TRY"
+    target_currency: str
     exchange_rate: Money
-    last_updated: datetime | None = None
+    last_updated: datetime

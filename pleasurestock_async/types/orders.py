@@ -29,8 +29,11 @@ __all__ = [
 
 
 class OrderStatus(StrEnum):
-    """The documented order lifecycle. Fields typed ``OrderStatus | str`` keep unknown values
-    as plain strings, so a status the API adds later never breaks parsing."""
+    """The documented order lifecycle.
+
+    A status the API adds later still reads as an ``OrderStatus`` (with its own value and
+    ``is_known`` false) instead of failing, so parsing never breaks on it.
+    """
 
     CREATED = "created"
     PART_PAID = "part_paid"
@@ -40,14 +43,28 @@ class OrderStatus(StrEnum):
     ACCEPTED = "accepted"
     CANCELLED = "cancelled"
 
+    @classmethod
+    def _missing_(cls, value: object) -> OrderStatus | None:
+        if not isinstance(value, str) or not value:
+            return None
+        unknown = str.__new__(cls, value)
+        unknown._name_ = value.upper()
+        unknown._value_ = value
+        return unknown
+
+    @property
+    def is_known(self) -> bool:
+        """Whether the reference documents this status."""
+        return type(self).__members__.get(self._name_) is self
+
     @property
     def is_final(self) -> bool:
         """Whether no further change is possible (accepted, cancelled)."""
         return self in (OrderStatus.ACCEPTED, OrderStatus.CANCELLED)
 
 
-StatusValue = Annotated[OrderStatus | str, Field(union_mode="left_to_right")]
-"""An order status: an :class:`OrderStatus` when known, else the server's string as is."""
+StatusValue = OrderStatus
+"""An order status (the 0.1 name; the same as :class:`OrderStatus`)."""
 
 SETTABLE_STATUSES: frozenset[OrderStatus] = frozenset(
     {
@@ -80,13 +97,14 @@ class CreatedOrder(CamelModel):
     """One order created by ``POST /external/orders`` (one per supplier)."""
 
     order_number: str
-    delivery_id: str | None = None
-    supplier_id: FlexibleId | None = None
-    status: StatusValue
+    delivery_id: str
+    supplier_id: FlexibleId
+    status: OrderStatus
     total_amount: Money
-    currency: str | None = None
-    items: int | None = None
-    created_at: datetime | None = None
+    currency: str
+    items: int
+    """How many lines (products) the order has."""
+    created_at: datetime
 
 
 class OrderCreateResult(CamelModel):
@@ -101,8 +119,8 @@ class StatusDisplay(CamelModel):
     """How to show a status in a UI: a label, a colour and Tailwind CSS classes."""
 
     label: str
-    color: str | None = None
-    css_class: str | None = None
+    color: str
+    css_class: str
 
 
 class _OrderHeader(CamelModel):
@@ -110,24 +128,25 @@ class _OrderHeader(CamelModel):
 
     order_id: FlexibleId
     order_number: str
-    delivery_id: str | None = None
+    delivery_id: str
     external_order_id: str | None = None
-    status: StatusValue
-    status_display: StatusDisplay | None = None
+    status: OrderStatus
+    status_display: StatusDisplay
     total_amount: Money
-    currency: str | None = None
+    currency: str
     has_custom_items: bool | None = None
 
 
 class OrderSummary(_OrderHeader):
     """An order as listed by ``GET /external/orders`` (dates are day precision)."""
 
-    supplier_name: str | None = None
-    items_count: int | None = None
+    supplier_name: str
+    items_count: int
+    """How many lines (products) the order has."""
     custom_items_count: int | None = None
     catalog_items_count: int | None = None
-    created_at: DayFirstDate | None = None
-    status_changed_at: DayFirstDate | None = None
+    created_at: DayFirstDate
+    status_changed_at: DayFirstDate
 
 
 class OffsetPagination(CamelModel):
@@ -156,12 +175,12 @@ class OrderLineItem(CamelModel):
     """One line of an order's detail."""
 
     product_id: FlexibleId | None = None
-    ps_id: str | None = None
+    ps_id: str
     name: str | None = None
     sku: str | None = None
     quantity: int
-    unit_price: Money | None = None
-    total_price: Money | None = None
+    unit_price: Money
+    total_price: Money
     currency: str | None = None
     image_url: str | None = None
 
@@ -169,11 +188,11 @@ class OrderLineItem(CamelModel):
 class Order(_OrderHeader):
     """An order's full detail, from ``GET /external/orders/{orderNumber}``."""
 
-    supplier: Supplier | None = None
-    items: list[OrderLineItem] = Field(default_factory=list)
+    supplier: Supplier
+    items: list[OrderLineItem]
     estimated_delivery_date: datetime | date | None = None
     actual_delivery_date: datetime | date | None = None
-    created_at: datetime | None = None
+    created_at: datetime
     confirmed_at: datetime | None = None
     paid_at: datetime | None = None
     shipped_at: datetime | None = None
@@ -185,5 +204,7 @@ class OrderStatusUpdate(CamelModel):
 
     order_id: FlexibleId
     order_number: str
-    status: StatusValue
+    status: OrderStatus
     status_changed_at: datetime | None = None
+    """When the status changed; None only when a lost answer was confirmed by reading the
+    order back and its detail does not say when (a cancellation)."""

@@ -14,12 +14,13 @@ class Product(ApiModel):
     """A catalogue product. Category, TCC and TSP fields are present only when requested."""
 
     id: str | None = None
+    """The product's UUID (only ``products.get`` sends it)."""
     internal_id: str
     name: str | None = None
-    sku: str | None = None
+    sku: str
     description: str | None = None
-    price: Money | None = None
-    currency: str | None = None
+    price: Money
+    currency: str
     supplier_id: FlexibleId | None = None
     images: list[Any] | None = None
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import NotRequired
+
+from pydantic import StrictInt
+from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
+
 from .shared import ApiModel, NonNegativeInt, ProductId, RequestModel, SaleDate
 
-__all__ = ["SaleRecord", "SalesSubmitResult"]
+__all__ = ["SaleRecord", "SaleRow", "SalesSubmitResult"]
 
 
 class SaleRecord(RequestModel):
@@ -20,9 +26,20 @@ class SaleRecord(RequestModel):
     stock_on_hand: NonNegativeInt | None = None
 
 
-class SalesSubmitResult(ApiModel):
-    """The server's answer to one ``POST /sales``."""
+class SaleRow(TypedDict):
+    """One sale as sent on the wire: a validated :class:`SaleRecord` as a plain dict (the date
+    a ``date`` or its ISO string; an absent stock is left out, never null)."""
 
-    success: bool = True
+    internal_id: str
+    date: date | str
+    quantity: int
+    stock_on_hand: NotRequired[int]
+
+
+class SalesSubmitResult(ApiModel):
+    """The server's answer to one ``POST /sales``. ``processed`` is how many records it
+    stored; an upload counts a batch as stored only when that equals what it sent."""
+
+    success: bool
     message: str | None = None
-    processed: int
+    processed: StrictInt

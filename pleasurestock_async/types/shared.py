@@ -12,6 +12,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import core_schema
 
 __all__ = [
+    "MAX_COUNT",
     "PRODUCT_ID_PATTERN",
     "PS_ID_PATTERN",
     "ApiModel",
@@ -50,8 +51,11 @@ Money = Decimal
 FlexibleId = int | str
 """An id that the API sends as an int in one response and as a UUID string in another."""
 
-NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
-"""A count: an int (never a bool, a float or a string) that is zero or more."""
+MAX_COUNT = 2_147_483_647
+"""The largest quantity or stock accepted: a 32-bit signed integer, what servers store."""
+
+NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
+"""A count: an int (never a bool, a float or a string) from 0 to :data:`MAX_COUNT`."""
 
 
 class _Matching:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from .shared import ApiModel, CamelModel, PsId, RequestModel
+from .shared import ApiModel, CamelModel, RequestModel
 
 __all__ = [
     "Recommendation",
@@ -17,36 +17,37 @@ __all__ = [
     "SmartReorderingReport",
 ]
 
-_NonNegativeNumber = Annotated[float, Field(ge=0, strict=True, allow_inf_nan=False)]
-"""A number (an int or a float, never a bool or a string) that is zero or more."""
+_NonNegativeNumber = Annotated[float, Field(ge=0, le=1e12, strict=True, allow_inf_nan=False)]
+"""A number (an int or a float, never a bool or a string) from 0 to 10**12."""
 
 
 class Recommendation(ApiModel):
     """The AI's reorder recommendation for one product."""
 
     product_internal_id: str
-    product_name: str | None = None
-    product_sku: str | None = None
+    product_name: str
+    product_sku: str
     recommended_quantity: Decimal
-    current_stock: Decimal | None = None
-    average_daily_sales: Decimal | None = None
-    forecast_accuracy: Decimal | None = None
-    calculation_date: dt.datetime | None = None
+    current_stock: Decimal
+    average_daily_sales: Decimal
+    forecast_accuracy: Decimal
+    calculation_date: dt.datetime
 
 
 class SmartReorderingReport(ApiModel):
     """The answer of ``GET /smart-reordering``."""
 
     success: bool = True
-    date: dt.date | None = None
+    date: dt.date
     recommendations: list[Recommendation]
-    total: int | None = None
+    total: int
 
 
 class SmartReorderProduct(RequestModel):
     """One product's sales for ``POST /external/smart-reorder`` (at least 7 days of history)."""
 
-    ps_id: PsId
+    ps_id: Annotated[str, Field(pattern=r"^ps_\S+$", max_length=100, strict=True)]
+    """A product id starting with ``ps_`` (the reference asks only for the prefix)."""
     quantity: _NonNegativeNumber
     current_stock: _NonNegativeNumber
     sales_history: Annotated[list[_NonNegativeNumber], Field(min_length=7)]
@@ -56,5 +57,5 @@ class SmartReorderAck(CamelModel):
     """What ``POST /external/smart-reorder`` stored."""
 
     smart_reorder_id: int | str
-    last_updated: dt.datetime | None = None
-    is_active: bool | None = None
+    last_updated: dt.datetime
+    is_active: bool

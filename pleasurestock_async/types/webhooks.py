@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, TypeAdapter
 
-from .orders import StatusValue
+from .orders import OrderStatus
 from .shared import CamelModel, FlexibleId, Money
 
 __all__ = [
@@ -39,7 +39,7 @@ class OrderCreatedData(CamelModel):
     order_id: FlexibleId
     order_number: str
     delivery_id: str | None = None
-    status: StatusValue
+    status: OrderStatus
     supplier_id: FlexibleId | None = None
     total_amount: Money | None = None
     currency: str | None = None
@@ -53,8 +53,8 @@ class OrderStatusChangedData(CamelModel):
 
     order_id: FlexibleId
     order_number: str
-    old_status: StatusValue | None = None
-    new_status: StatusValue
+    old_status: OrderStatus | None = None
+    new_status: OrderStatus
     changed_by: str | None = None
     comment: str | None = None
     changed_at: datetime | None = None
@@ -65,7 +65,7 @@ class OrderCancelledData(CamelModel):
 
     order_id: FlexibleId
     order_number: str
-    old_status: StatusValue | None = None
+    old_status: OrderStatus | None = None
     reason: str | None = None
     comment: str | None = None
     cancelled_at: datetime | None = None

@@ -1,0 +1,110 @@
+"""Cut the input into ranges of ``chunk_size`` records and validate each range.
+
+A batch is one range of the input: its records' positions never depend on how many records
+before it were invalid, so a journal can recognise the range on a rerun even after a bad line
+was fixed. :func:`merged` combines rows of one product and day as the server would.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import anyio.lowlevel
+
+from ..errors import InputErrorDetail
+from ..types.sales import SaleRow
+from .codec import validate_rows
+
+__all__ = ["InputBatch", "chunked", "merged", "read_batches"]
+
+
+@dataclass(slots=True)
+class InputBatch:
+    """One range of the input: records ``first_index`` .. ``first_index + size - 1``.
+
+    ``records`` holds its valid records by position within the range; ``invalid`` the details
+    of the others, at ``invalid_positions``.
+    """
+
+    seq: int
+    first_index: int
+    size: int
+    records: dict[int, SaleRow]
+    invalid: list[InputErrorDetail]
+    invalid_positions: set[int]
+
+    @property
+    def last_index(self) -> int:
+        """The input index of the range's last record."""
+        return self.first_index + self.size - 1
+
+
+async def chunked(
+    records: Iterable[Any] | AsyncIterable[Any], size: int
+) -> AsyncIterator[list[Any]]:
+    """``records`` (sync or async) in lists of ``size``; the last may be shorter."""
+    if isinstance(records, AsyncIterable):
+        chunk: list[Any] = []
+        async for record in records:
+            chunk.append(record)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+        return
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+        await anyio.lowlevel.checkpoint()
+
+
+async def read_batches(
+    records: Iterable[Any] | AsyncIterable[Any], *, chunk_size: int
+) -> AsyncIterator[InputBatch]:
+    """Every range of ``records``, validated."""
+    first = 0
+    async for seq, chunk in _enumerate(chunked(records, chunk_size)):
+        rows, positions, bad = validate_rows(chunk, first)
+        yield InputBatch(
+            seq,
+            first,
+            len(chunk),
+            dict(zip(positions, rows, strict=True)),
+            bad,
+            {e.index - first for e in bad if e.index is not None},
+        )
+        first += len(chunk)
+
+
+def merged(rows: list[SaleRow], positions: list[int]) -> tuple[list[SaleRow], list[list[int]]]:
+    """Rows of one product and day combined as the server would (quantity summed, stock the
+    maximum), with the positions each merged row came from."""
+    out: list[SaleRow] = []
+    groups: list[list[int]] = []
+    at: dict[tuple[str, str], int] = {}
+    for row, pos in zip(rows, positions, strict=True):
+        key = (row["internal_id"], str(row["date"]))
+        found = at.get(key)
+        if found is None:
+            at[key] = len(out)
+            out.append(cast(SaleRow, dict(row)))  # a copy: merging must not touch the input
+            groups.append([pos])
+            continue
+        into = out[found]
+        into["quantity"] += row["quantity"]
+        stocks = [s for s in (into.get("stock_on_hand"), row.get("stock_on_hand")) if s is not None]
+        if stocks:
+            into["stock_on_hand"] = max(stocks)
+        groups[found].append(pos)
+    return out, groups
+
+
+async def _enumerate(source: AsyncIterator[Any]) -> AsyncIterator[tuple[int, Any]]:
+    n = 0
+    async for item in source:
+        yield n, item
+        n += 1

@@ -1,0 +1,459 @@
+"""``sales.upload``: an append-only stream of sales, sent in concurrent 1000-record batches,
+with an exact account of what the server has and an optional journal for exactly-once reruns.
+
+``POST /sales`` is not idempotent (the server sums quantities of a product and day across
+requests), so a batch whose fate is unknown is reported, never silently resent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from typing import Any, Literal
+
+import anyio
+
+from ..errors import InputError, InputErrorDetail, SalesUploadError, UploadStopReason
+from ..types.sales import SaleRecord, SaleRow
+from ..types.shared import RecordError
+from ..types.uploads import (
+    BatchOutcome,
+    FailedBatch,
+    SalesUploadResult,
+    ServerRecordError,
+    UploadProgress,
+)
+from .batcher import InputBatch, merged, read_batches
+from .codec import MAX_BATCH, canonical
+from .journal import (
+    INVALID,
+    MAY_BE_STORED,
+    NOT_SENT,
+    NOT_STORED,
+    PLANNED,
+    REFUSED,
+    SENDING,
+    STORED,
+    UNKNOWN,
+    Journal,
+    JournalRange,
+    NullJournal,
+    Resolution,
+    digest_of,
+)
+from .lock import FileLock
+from .runner import Flight, Runner
+from .sender import BatchHooks, Outcome, SendBatch, Sender
+from .spill import Spill
+
+__all__ = [
+    "MAX_CONCURRENCY",
+    "OnInvalid",
+    "ProgressCallback",
+    "SaleInput",
+    "check_arguments",
+    "upload_sales",
+]
+
+OnInvalid = Literal["raise", "skip"]
+SaleInput = SaleRecord | Mapping[str, Any]
+ProgressCallback = Callable[[UploadProgress], None]
+
+MAX_CONCURRENCY = 64
+DEFAULT_JOB = "default"
+
+
+class _StopSendingError(Exception):
+    """Raised before an attempt leaves once the run is stopping: the request stays unsent."""
+
+
+class _StopUploadError(Exception):
+    def __init__(
+        self, reason: UploadStopReason, message: str, errors: Sequence[InputErrorDetail] = ()
+    ) -> None:
+        self.reason: UploadStopReason = reason
+        self.errors = list(errors)
+        super().__init__(message)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One range's positions to send now, merged into rows when asked."""
+
+    rows: list[SaleRow]
+    groups: list[list[int]]
+
+
+class _Upload:
+    def __init__(
+        self,
+        sender: Sender,
+        journal: Journal | NullJournal,
+        *,
+        job: str,
+        on_invalid: OnInvalid,
+        merge: bool,
+        resolve: Mapping[int, Resolution],
+        resend_unknown: bool,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.sender = sender
+        self.journal = journal
+        self.job = job
+        self.on_invalid = on_invalid
+        self.merge = merge
+        self.resolve = resolve
+        self.resend_unknown = resend_unknown
+        self.progress = progress
+        self.result = SalesUploadResult()
+        self.runner: Runner[InputBatch] = Runner(self.handle, concurrency=1)
+        self.abort: _StopUploadError | None = None
+        self.spill = Spill()
+        self._done = 0
+
+    def stop(self, abort: _StopUploadError) -> None:
+        """Stop taking batches, remembering the first reason."""
+        self.abort = self.abort or abort
+        self.runner.stop()
+
+    # -- the input ---------------------------------------------------------------------------
+
+    async def batches(self, records: Iterable[Any] | AsyncIterable[Any], size: int) -> Any:
+        """The input's ranges; counts what is read and stops at an invalid record when asked."""
+        async for batch in read_batches(records, chunk_size=size):
+            self.result.read += batch.size
+            if batch.invalid and self.on_invalid == "raise":
+                first = min(batch.invalid_positions)
+                details = [e for e in batch.invalid if e.index == batch.first_index + first]
+                self._count_invalid(batch)
+                self.abort = self.abort or (
+                    _StopUploadError(
+                        "invalid_record",
+                        f"invalid sale record at index {batch.first_index + first}: "
+                        + "; ".join(str(e) for e in details)
+                        + " (nothing from this record's batch on was sent)",
+                        details,
+                    )
+                )
+                return  # the batches before this one still go out
+            yield batch
+
+    def _count_invalid(self, batch: InputBatch) -> None:
+        self.result.invalid += len(batch.invalid_positions)
+        self.result.rejected.extend(batch.invalid)
+
+    # -- one range ---------------------------------------------------------------------------
+
+    async def handle(self, batch: InputBatch, flight: Flight) -> None:
+        try:
+            entry = self._entry(batch)
+        except _StopUploadError as abort:
+            self.stop(abort)
+            return
+        self._count_invalid(batch)
+        marks = entry.marks
+        before = list(marks)
+        self.result.already_stored += marks.count(STORED)
+        uncertain = [i for i, m in enumerate(marks) if m in MAY_BE_STORED]
+        if uncertain:
+            unresolved = entry.unresolved()
+            assert unresolved is not None
+            self.result.unresolved_batches.append(unresolved)
+            self.result.unresolved_records += len(uncertain)
+        sendable = [i for i, m in enumerate(marks) if m in NOT_STORED and i in batch.records]
+        if not sendable:
+            if marks.count(STORED) == batch.size:
+                self.result.skipped_batches += 1
+            self._save(entry, batch, before)
+            self._report()
+            return
+        plan = self._plan(batch, sendable)
+        for i in sendable:
+            marks[i] = PLANNED
+        self._save(entry, batch, before)
+        try:
+            outcome = await self.sender.send(plan.rows, _Hooks(self, entry, batch, plan, flight))
+        except _StopSendingError:
+            self._unsent(entry, batch, sendable)
+            return
+        except anyio.get_cancelled_exc_class():
+            self._cut_off(entry, batch, plan)
+            raise
+        self._apply(entry, batch, plan, outcome)
+
+    def _entry(self, batch: InputBatch) -> JournalRange:
+        """The journal's range (checked against this input), or a fresh one."""
+        found = self.journal.get(self.job, batch.seq)
+        if found is None:
+            marks = [
+                INVALID if i in batch.invalid_positions else NOT_SENT for i in range(batch.size)
+            ]
+            return JournalRange(self.job, batch.seq, batch.first_index, marks, digest_of(()), None)
+        stored = [i for i, m in enumerate(found.marks) if m == STORED]
+        if (
+            found.first_index != batch.first_index
+            or len(found.marks) != batch.size
+            or any(i not in batch.records for i in stored)
+            or found.digest != digest_of(canonical(batch.records[i]) for i in stored)
+        ):
+            raise _StopUploadError(
+                "journal_mismatch",
+                f"the journal {self.journal.path} holds another input under job {self.job!r}: "
+                f"records {batch.first_index}-{batch.last_index} differ from those it stored. "
+                "Rerun with the same input (in the same order, same chunk size), or use another "
+                "job name; sending this could double-count.",
+            )
+        how = self.resolve.get(batch.seq) or ("not_stored" if self.resend_unknown else None)
+        for i, mark in enumerate(found.marks):
+            if mark in MAY_BE_STORED and how is not None:
+                found.marks[i] = STORED if how == "stored" and i in batch.records else NOT_SENT
+            elif mark == PLANNED:  # recorded, but its request never left
+                found.marks[i] = NOT_SENT
+            elif mark in NOT_STORED:
+                found.marks[i] = INVALID if i in batch.invalid_positions else mark
+        return found
+
+    def _plan(self, batch: InputBatch, positions: list[int]) -> _Plan:
+        rows = [batch.records[i] for i in positions]
+        if self.merge:
+            rows, groups = merged(rows, positions)
+            return _Plan(rows, groups)
+        return _Plan(rows, [[i] for i in positions])
+
+    def _save(
+        self, entry: JournalRange, batch: InputBatch, before: list[str] | None = None
+    ) -> None:
+        if before is not None and entry.marks == before:
+            return
+        entry.digest = digest_of(
+            canonical(batch.records[i]) for i, m in enumerate(entry.marks) if m == STORED
+        )
+        self.journal.save(entry)
+
+    def _unsent(self, entry: JournalRange, batch: InputBatch, positions: list[int]) -> None:
+        for i in positions:
+            if entry.marks[i] == PLANNED:
+                entry.marks[i] = NOT_SENT
+        self._save(entry, batch)
+        self.result.not_sent += len(positions)
+        self._report()
+
+    def _cut_off(self, entry: JournalRange, batch: InputBatch, plan: _Plan) -> None:
+        """The grace ran out: what was in flight may be stored; what was not, was not sent."""
+        positions = [i for group in plan.groups for i in group]
+        inflight = [i for i in positions if entry.marks[i] == SENDING]
+        for i in positions:
+            if entry.marks[i] == SENDING:
+                entry.marks[i] = UNKNOWN
+            elif entry.marks[i] == PLANNED:
+                entry.marks[i] = NOT_SENT
+        entry.error = "stopped while the request was in flight: it may be stored"
+        self._save(entry, batch)
+        if inflight:
+            self._fail(batch, inflight, "unknown", entry.error, None, (), b"")
+        self.result.not_sent += len(positions) - len(inflight)
+        self._report()
+
+    def _apply(self, entry: JournalRange, batch: InputBatch, plan: _Plan, outcome: Outcome) -> None:
+        marks = entry.marks
+        self.result.batches += outcome.requests
+        self.result.processed += outcome.processed
+        stored = [i for row in outcome.stored for i in plan.groups[row]]
+        for i in stored:
+            marks[i] = STORED
+        self.result.accepted += len(stored)
+        refused_rows = {row for row, _ in outcome.refused}
+        for row, error in outcome.refused:
+            for i in plan.groups[row]:
+                marks[i] = REFUSED
+                self.result.server_rejected.append(_server_error(batch.first_index + i, error))
+        left = [
+            i
+            for row, group in enumerate(plan.groups)
+            if row not in refused_rows and row not in outcome.stored
+            for i in group
+        ]
+        message = None if outcome.error is None else str(outcome.error)
+        if left:
+            fate, mark = _FATES[outcome.kind]
+            for i in left:
+                marks[i] = mark
+            named = tuple(
+                _server_error(batch.first_index + plan.groups[row][0], e)
+                for row, e in outcome.refused
+            )
+            self._fail(batch, left, fate, message or fate, outcome.status_code, named, outcome.body)
+        entry.error = message
+        self._save(entry, batch)
+        if outcome.kind == "auth":
+            self.stop(_StopUploadError("authentication", f"upload stopped: {outcome.error}"))
+        self._report()
+
+    def _fail(
+        self,
+        batch: InputBatch,
+        positions: list[int],
+        outcome: BatchOutcome,
+        error: str,
+        status: int | None,
+        record_errors: tuple[ServerRecordError, ...],
+        body: bytes,
+    ) -> None:
+        self.result.failed_batches.append(
+            FailedBatch(
+                batch.seq,
+                batch.first_index + positions[0],
+                batch.first_index + positions[-1],
+                len(positions),
+                outcome,
+                error,
+                status,
+                record_errors,
+                self.spill.keep(body) if body else None,
+            )
+        )
+        self.result.failed_records += len(positions)
+
+    def _report(self) -> None:
+        self._done += 1
+        if self.progress is None:
+            return
+        try:
+            self.progress(
+                UploadProgress(
+                    read=self.result.read,
+                    accepted=self.result.accepted + self.result.already_stored,
+                    failed=self.result.failed_records,
+                    invalid=self.result.invalid,
+                    batches_done=self._done,
+                )
+            )
+        except Exception as exc:  # the caller's callback: stop, keep the account exact
+            self.progress = None
+            self.stop(_StopUploadError("progress_error", f"the progress callback raised {exc!r}"))
+
+
+_FATES: dict[str, tuple[BatchOutcome, str]] = {
+    "rejected": ("rejected_by_server", REFUSED),
+    "not_stored": ("not_sent", NOT_SENT),
+    "auth": ("not_sent", NOT_SENT),
+    "unknown": ("unknown", UNKNOWN),
+    "stored": ("unknown", UNKNOWN),  # a stored outcome leaves no row behind
+}
+
+
+def _server_error(index: int, error: RecordError) -> ServerRecordError:
+    return ServerRecordError(index, error.error, error.expected, error.received)
+
+
+class _Hooks(BatchHooks):
+    """Journals each attempt: in flight before it leaves, back to planned when it certainly
+    stored nothing (a 429 or a connection that never opened)."""
+
+    def __init__(
+        self, upload: _Upload, entry: JournalRange, batch: InputBatch, plan: _Plan, flight: Flight
+    ) -> None:
+        self._upload = upload
+        self._entry = entry
+        self._batch = batch
+        self._plan = plan
+        self._flight = flight
+
+    def _mark(self, rows: Sequence[int], mark: str) -> None:
+        for row in rows:
+            for i in self._plan.groups[row]:
+                self._entry.marks[i] = mark
+        self._upload._save(self._entry, self._batch)
+
+    def before_send(self, rows: Sequence[int]) -> None:
+        if self._upload.runner.stopping:
+            raise _StopSendingError
+        self._mark(rows, SENDING)
+        self._flight.sent = True
+
+    def not_stored(self, rows: Sequence[int]) -> None:
+        self._mark(rows, PLANNED)
+        self._flight.sent = False
+
+
+def check_arguments(
+    records: object, chunk_size: object, concurrency: object, on_invalid: object
+) -> None:
+    """Refuse arguments of the wrong type or range before anything starts."""
+    if isinstance(records, str | bytes | Mapping) or not isinstance(
+        records, Iterable | AsyncIterable
+    ):
+        raise InputError.single(
+            "records", "must be a list, iterable or async iterable of sales records", records
+        )
+    for name, value, high in (
+        ("chunk_size", chunk_size, MAX_BATCH),
+        ("concurrency", concurrency, MAX_CONCURRENCY),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+            raise InputError.single(name, f"must be an int from 1 to {high}", value)
+    if on_invalid not in ("raise", "skip"):
+        raise InputError.single("on_invalid", "must be 'raise' or 'skip'", on_invalid)
+
+
+async def upload_sales(
+    send: SendBatch,
+    records: Iterable[SaleInput] | AsyncIterable[SaleInput],
+    *,
+    chunk_size: int = MAX_BATCH,
+    concurrency: int = 4,
+    on_invalid: OnInvalid = "raise",
+    progress: ProgressCallback | None = None,
+    journal: str | PathLike[str] | None = None,
+    job: str | None = None,
+    resend_unknown: bool = False,
+    resolve: Mapping[int, Resolution] | None = None,
+    merge_duplicates: bool = False,
+    heal_rejections: bool = True,
+    lock_wait: float = 0.0,
+    stop: anyio.Event | None = None,
+) -> SalesUploadResult:
+    """Upload ``records`` through ``send``; see :meth:`Sales.upload` for the arguments."""
+    check_arguments(records, chunk_size, concurrency, on_invalid)
+    if journal is None and (job is not None or resolve):
+        raise InputError.single("journal", "job and resolve need a journal", None)
+    lock = FileLock(journal, wait=lock_wait) if journal is not None else None
+    upload: _Upload | None = None
+    async with lock or contextlib.nullcontext():
+        book = Journal(journal) if journal is not None else NullJournal()
+        try:
+            upload = _Upload(
+                Sender(send, heal=heal_rejections),
+                book,
+                job=job or DEFAULT_JOB,
+                on_invalid=on_invalid,
+                merge=merge_duplicates,
+                resolve=dict(resolve or {}),
+                resend_unknown=resend_unknown,
+                progress=progress,
+            )
+            upload.runner = Runner(upload.handle, concurrency=concurrency)
+            await upload.runner.run(upload.batches(records, chunk_size), stop)
+        finally:
+            book.close()
+    assert upload is not None
+    result = upload.result
+    result.not_sent += result.read - result.accounted()
+    abort = upload.abort
+    if upload.runner.source_error is not None and abort is None:
+        exc = upload.runner.source_error
+        abort = _StopUploadError(
+            "input_error", f"reading the input failed after {result.read} records: {exc}"
+        )
+        abort.__cause__ = exc
+    if abort is None and stop is not None and stop.is_set():
+        abort = _StopUploadError(
+            "interrupted", "the upload was stopped: see the result for what was stored"
+        )
+    if abort is None:
+        return result
+    result.stopped = abort.reason
+    error = SalesUploadError(str(abort), reason=abort.reason, result=result, errors=abort.errors)
+    raise error from abort.__cause__
