@@ -73,7 +73,7 @@ async def test_with_options_shares_pool_and_buckets(mock: respx.MockRouter) -> N
         fast = ps.with_options(max_retries=0, timeout=1.0)
         assert fast.max_retries == 0 and ps.max_retries == 2
         assert fast._http.http is ps._http.http
-        assert fast.rate_limits is ps.rate_limits
+        assert fast.rate_limiter is ps.rate_limiter
         await fast.aclose()
         assert not ps._http.http.is_closed
     with pytest.raises(ConfigurationError):

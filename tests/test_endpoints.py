@@ -195,13 +195,13 @@ async def test_orders_list_page(ps: AsyncPleasureStock, mock: respx.MockRouter) 
     request = route.calls.last.request
     assert_external_auth(request)
     assert dict(request.url.params) == {"status": "created", "limit": "20", "offset": "0"}
-    first, second = page.data.orders
+    first, second = page.data
     assert first.order_id == "a9e312b9-d5bb-4961-8db6-7ea1007e672b"
     assert first.created_at == date(2025, 11, 3)  # "03/11/25" is day/month/year
-    assert first.status_display is not None and first.status_display.css_class.startswith("bg-")
+    assert first.status_display.css_class.startswith("bg-")
     assert first.total_amount == Decimal("5669.57") and first.external_order_id is None
     assert second.status is OrderStatus.CANCELLED
-    assert page.data.pagination.total == 8
+    assert page.pagination.total == 8 and page.has_next_page()  # 2 of 8 so far
 
 
 async def test_orders_get(ps: AsyncPleasureStock, mock: respx.MockRouter) -> None:

@@ -12,7 +12,12 @@ import pytest
 import respx
 
 from pleasurestock_async import AsyncPleasureStock
-from pleasurestock_async._retry import RetryPolicy, parse_retry_after
+from pleasurestock_async._retry import (
+    DEFAULT_MAX_RETRY_AFTER,
+    UNREADABLE_RETRY_AFTER,
+    RetryPolicy,
+    parse_retry_after,
+)
 from pleasurestock_async.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -70,9 +75,18 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after(" 1.5 ") == 1.5
     assert parse_retry_after("Wed, 01 Jan 2025 12:00:30 GMT", now=now) == 30
     assert parse_retry_after("Wed, 01 Jan 2025 11:00:00 GMT", now=now) == 0
-    assert parse_retry_after("-3") == 0
-    assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+@pytest.mark.parametrize("hostile", ["inf", "1e400", "nan", "-3", "soon", "", "Infinity"])
+def test_unusable_retry_after_is_a_bounded_default(hostile: str) -> None:
+    assert parse_retry_after(hostile) == UNREADABLE_RETRY_AFTER
+
+
+def test_retry_after_is_capped() -> None:
+    assert parse_retry_after("86400") == DEFAULT_MAX_RETRY_AFTER == 3600
+    assert parse_retry_after("86400", cap=10) == 10
+    assert parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT") == DEFAULT_MAX_RETRY_AFTER
 
 
 async def test_429_on_post_is_retried(ps2: AsyncPleasureStock, mock: respx.MockRouter) -> None:
@@ -214,6 +228,6 @@ async def test_cancel_during_retry_wait(mock: respx.MockRouter) -> None:
         with anyio.move_on_after(0.2) as scope:
             await ps.products.list()
         assert scope.cancelled_caught and route.call_count == 1
-        status = ps.rate_limits.status()["standard"]
+        status = (await ps.rate_limiter.status())["standard"]
         assert status.paused and 29 < status.paused_for <= 30
         assert status.windows[0].used == 1  # the cancelled retry spent nothing

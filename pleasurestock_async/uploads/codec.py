@@ -75,6 +75,10 @@ _REAL_DAYS: dict[str, bool] = {}
 """Day strings seen, and whether each is a real calendar day (a file has few distinct days)."""
 
 
+def _shaped_day(text: str) -> bool:
+    return len(text) == 10 and text[4] == "-" and text[7] == "-"
+
+
 def _real_day(text: str) -> bool:
     known = _REAL_DAYS.get(text)
     if known is None:
@@ -141,14 +145,16 @@ def validate_rows(
     positions: list[int] = []
     errors: list[InputErrorDetail] = []
     for pos, item in enumerate(inputs):
+        found: list[InputErrorDetail] = []
         try:
-            row = _ROW.validate_python(item)
+            _ROW.validate_python(item)
         except pydantic.ValidationError as exc:
-            errors.extend(details_of(exc, index=first_index + pos))
-            continue
-        day = row["date"]
-        if type(day) is str and not _real_day(day):
-            errors.append(InputErrorDetail(first_index + pos, "date", _DAY_ERROR, day))
+            found = details_of(exc, index=first_index + pos)
+        day = item.get("date") if isinstance(item, Mapping) else None
+        if type(day) is str and _shaped_day(day) and not _real_day(day):
+            found.insert(0, InputErrorDetail(first_index + pos, "date", _DAY_ERROR, day))
+        if found:
+            errors.extend(sorted(found, key=lambda e: e.field))
             continue
         valid.append(item)
         positions.append(pos)

@@ -7,9 +7,9 @@ is cut into ranges of ``chunk_size`` records; each range keeps one mark per reco
 sent, ``P`` planned (about to go; not sent), ``W`` in flight (may be stored), ``U`` unknown
 (sent, answer lost: may be stored).
 
-and a digest of its stored records. A rerun verifies that the stored records are unchanged
-(else it refuses: that would be another input), skips them, sends what is not stored (a fixed
-line included), and holds back what may be stored until told how it ended.
+and a digest of the records it sent (``S``, ``W``, ``U``). A rerun verifies that those records
+are unchanged (else it refuses: that would be another input), skips what is stored, sends what
+is not (a fixed line included), and holds back what may be stored until told how it ended.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ..types.uploads import UnresolvedBatch
 __all__ = [
     "MAY_BE_STORED",
     "NOT_STORED",
+    "SENT",
     "Journal",
     "JournalRange",
     "NullJournal",
@@ -38,6 +39,7 @@ Resolution = Literal["stored", "not_stored"]
 
 STORED, INVALID, REFUSED, NOT_SENT, PLANNED, SENDING, UNKNOWN = "SIRNPWU"
 MAY_BE_STORED = frozenset({SENDING, UNKNOWN})
+SENT = frozenset({STORED, SENDING, UNKNOWN})
 NOT_STORED = frozenset({INVALID, REFUSED, NOT_SENT, PLANNED})
 
 _SCHEMA = """
@@ -57,7 +59,7 @@ _VERSION = "2"
 
 
 def digest_of(lines: Iterable[str]) -> str:
-    """The digest of a range's stored records (their canonical lines, in position order)."""
+    """The digest of a range's sent records (their canonical lines, in position order)."""
     h = hashlib.sha256()
     for line in lines:
         h.update(line.encode())

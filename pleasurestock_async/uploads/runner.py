@@ -46,11 +46,11 @@ class Runner(Generic[B]):
         handle: Callable[[B, Flight], Awaitable[None]],
         *,
         concurrency: int,
-        grace: float = STOP_GRACE,
+        grace: float | None = None,
     ) -> None:
         self._handle = handle
         self._concurrency = concurrency
-        self._grace = grace
+        self._grace = STOP_GRACE if grace is None else grace
         self._flights: set[Flight] = set()
         self._producer = anyio.CancelScope()
         self.stopping = False

@@ -35,6 +35,7 @@ from .journal import (
     PLANNED,
     REFUSED,
     SENDING,
+    SENT,
     STORED,
     UNKNOWN,
     Journal,
@@ -191,17 +192,17 @@ class _Upload:
                 INVALID if i in batch.invalid_positions else NOT_SENT for i in range(batch.size)
             ]
             return JournalRange(self.job, batch.seq, batch.first_index, marks, digest_of(()), None)
-        stored = [i for i, m in enumerate(found.marks) if m == STORED]
+        sent = [i for i, m in enumerate(found.marks) if m in SENT]
         if (
             found.first_index != batch.first_index
             or len(found.marks) != batch.size
-            or any(i not in batch.records for i in stored)
-            or found.digest != digest_of(canonical(batch.records[i]) for i in stored)
+            or any(i not in batch.records for i in sent)
+            or found.digest != digest_of(canonical(batch.records[i]) for i in sent)
         ):
             raise _StopUploadError(
                 "journal_mismatch",
                 f"the journal {self.journal.path} holds another input under job {self.job!r}: "
-                f"records {batch.first_index}-{batch.last_index} differ from those it stored. "
+                f"records {batch.first_index}-{batch.last_index} differ from those it sent. "
                 "Rerun with the same input (in the same order, same chunk size), or use another "
                 "job name; sending this could double-count.",
             )
@@ -228,7 +229,7 @@ class _Upload:
         if before is not None and entry.marks == before:
             return
         entry.digest = digest_of(
-            canonical(batch.records[i]) for i, m in enumerate(entry.marks) if m == STORED
+            canonical(batch.records[i]) for i, m in enumerate(entry.marks) if m in SENT
         )
         self.journal.save(entry)
 
