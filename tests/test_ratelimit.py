@@ -11,9 +11,9 @@ import pytest
 import respx
 from hypothesis import given
 from hypothesis import strategies as st
+from pleasurestock_async._ratelimit import _Bucket
 
 from pleasurestock_async import AsyncPleasureStock, RateLimitConfig, Window
-from pleasurestock_async._ratelimit import _Bucket
 from pleasurestock_async.errors import ConfigurationError
 
 from .conftest import BASE, KEY

@@ -13,7 +13,6 @@ from pleasurestock_async.types import (
     Product,
 )
 
-
 PRODUCT = {"internal_id": "ps_1", "sku": "S", "price": "1.00", "currency": "EUR"}
 SUMMARY = {
     "orderId": 1,

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pleasurestock_async import AsyncPleasureStock
-from pleasurestock_async.uploads.codec import validate_rows
 from pleasurestock_async.errors import InputError
 from pleasurestock_async.types import OrderItem, SaleRecord
+from pleasurestock_async.uploads.codec import validate_rows
 
 GOOD = {"internal_id": "ps_abcdefghij", "date": "2025-11-03", "quantity": 1}
 
