@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import string
 import time
 from collections import OrderedDict
@@ -58,15 +59,35 @@ Headers = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
 
 
 def _secret_list(secret: Secrets) -> list[bytes]:
-    items: Iterable[Secret] = (secret,) if isinstance(secret, str | bytes) else secret
-    keys = [s.encode() if isinstance(s, str) else bytes(s) for s in items]
+    if isinstance(secret, str | bytes):
+        items: Iterable[object] = (secret,)
+    elif isinstance(secret, list | tuple):
+        items = secret
+    else:
+        raise WebhookVerificationError("the webhook secret must be a str, bytes or a list of them")
+    keys = []
+    for item in items:
+        if not isinstance(item, str | bytes):
+            raise WebhookVerificationError(
+                "the webhook secret must be a str, bytes or a list of them"
+            )
+        keys.append(_as_bytes(item, "the webhook secret"))
     if not keys or not all(keys):
         raise WebhookVerificationError("no webhook secret given (an empty secret verifies nothing)")
     return keys
 
 
-def _as_bytes(payload: bytes | str) -> bytes:
-    return payload.encode() if isinstance(payload, str) else bytes(payload)
+def _as_bytes(payload: object, what: str = "the payload") -> bytes:
+    if isinstance(payload, bytes | bytearray | memoryview):
+        return bytes(payload)
+    if isinstance(payload, str):
+        try:
+            return payload.encode()
+        except UnicodeEncodeError:
+            raise WebhookVerificationError(
+                f"{what} is not valid text (pass the raw body bytes as received)"
+            ) from None
+    raise WebhookVerificationError(f"{what} must be bytes or str, got {type(payload).__name__}")
 
 
 def _digest(key: bytes, timestamp: str, body: bytes) -> str:
@@ -96,6 +117,22 @@ def _parse_signature(signature: str | None) -> str:
     return digest.lower()
 
 
+def _check_types(signature: object, timestamp: object, tolerance: object) -> None:
+    if signature is not None and not isinstance(signature, str):
+        raise WebhookVerificationError(f"{SIGNATURE_HEADER} must be a str")
+    if timestamp is not None and (
+        isinstance(timestamp, bool) or not isinstance(timestamp, str | int)
+    ):
+        raise WebhookVerificationError(f"{TIMESTAMP_HEADER} must be a str or an int")
+    if tolerance is not None and (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, int | float)
+        or not math.isfinite(tolerance)
+        or tolerance < 0
+    ):
+        raise WebhookVerificationError(f"tolerance must be seconds >= 0 or None, got {tolerance!r}")
+
+
 def verify_signature(
     payload: bytes | str,
     signature: str | None,
@@ -112,6 +149,7 @@ def verify_signature(
     many seconds the timestamp may lie in the past or the future (``None`` skips that check,
     which leaves replays possible). The comparison is constant-time.
     """
+    _check_types(signature, timestamp, tolerance)
     keys = _secret_list(secret)
     digest = _parse_signature(signature)
     sent_at = _parse_timestamp(timestamp)
@@ -133,8 +171,19 @@ def verify_signature(
 
 def _header(headers: Headers, name: str) -> str | None:
     wanted = name.lower()
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    for key, value in pairs:
+    if isinstance(headers, Mapping):
+        pairs: Iterable[object] = headers.items()
+    elif isinstance(headers, list | tuple):
+        pairs = headers
+    else:
+        raise WebhookVerificationError(
+            f"headers must be a mapping or a list of (name, value) pairs, "
+            f"got {type(headers).__name__}"
+        )
+    for pair in pairs:
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise WebhookVerificationError("headers must be (name, value) pairs")
+        key, value = pair
         key_text = key.decode("latin-1") if isinstance(key, bytes) else str(key)
         if key_text.lower() == wanted:
             return value.decode("latin-1") if isinstance(value, bytes) else str(value)

@@ -8,7 +8,7 @@ was fixed. :func:`merged` combines rows of one product and day as the server wou
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -45,21 +45,36 @@ class InputBatch:
 async def chunked(
     records: Iterable[Any] | AsyncIterable[Any], size: int
 ) -> AsyncIterator[list[Any]]:
-    """``records`` (sync or async) in lists of ``size``; the last may be shorter."""
+    """``records`` (sync or async) in lists of ``size``; the last may be shorter. When the
+    input raises, the records read before it still come out, then the error."""
+    failure: list[Exception] = []
     if isinstance(records, AsyncIterable):
         chunk: list[Any] = []
-        async for record in records:
-            chunk.append(record)
-            if len(chunk) == size:
-                yield chunk
-                chunk = []
+        try:
+            async for record in records:
+                chunk.append(record)
+                if len(chunk) == size:
+                    yield chunk
+                    chunk = []
+        except Exception as exc:
+            failure.append(exc)
         if chunk:
             yield chunk
-        return
-    iterator = iter(records)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
-        await anyio.lowlevel.checkpoint()
+    else:
+        iterator = _guarded(iter(records), failure)
+        while chunk := list(itertools.islice(iterator, size)):
+            yield chunk
+            await anyio.lowlevel.checkpoint()
+    if failure:
+        raise failure[0]
+
+
+def _guarded(records: Iterator[Any], failure: list[Exception]) -> Iterator[Any]:
+    """``records`` until they end or raise (the error is kept in ``failure``)."""
+    try:
+        yield from records
+    except Exception as exc:
+        failure.append(exc)
 
 
 async def read_batches(
