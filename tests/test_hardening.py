@@ -7,7 +7,7 @@ import gzip
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +259,11 @@ async def test_4_a_2xx_that_does_not_add_up_is_unknown(
 # -- 6. a walk never runs away --------------------------------------------------------------------
 
 
+async def collect(listing: AsyncIterable[Any], into: list[Any]) -> None:
+    async for item in listing:
+        into.append(item)
+
+
 def product(n: int) -> dict[str, Any]:
     return {"internal_id": f"ps_{n:010d}", "sku": f"S{n}", "price": "1.00", "currency": "EUR"}
 
@@ -277,11 +282,10 @@ async def test_6_a_repeated_page_stops_the_walk() -> None:
             },
         )
 
+    seen: list[Any] = []
     async with client(httpx.MockTransport(same_page)) as ps:
-        seen = []
         with pytest.raises(PaginationError) as info:
-            async for item in ps.products.list(limit=2):
-                seen.append(item)
+            await collect(ps.products.list(limit=2), seen)
     assert len(calls) == 2 and len(seen) == 2
     assert "repeated a page" in str(info.value)
 
@@ -298,12 +302,11 @@ async def test_6_a_walk_stops_past_the_pages_announced() -> None:
             },
         )
 
+    seen: list[Any] = []
     async with client(httpx.MockTransport(endless)) as ps:
-        count = 0
         with pytest.raises(PaginationError, match="announced 2"):
-            async for _ in ps.products.list(limit=1):
-                count += 1
-    assert count == 4  # 2 announced + 2 of margin
+            await collect(ps.products.list(limit=1), seen)
+    assert len(seen) == 4  # 2 announced + 2 of margin
 
 
 async def test_6_an_offset_listing_that_does_not_advance_stops() -> None:
@@ -327,8 +330,7 @@ async def test_6_an_offset_listing_that_does_not_advance_stops() -> None:
 
     async with client(httpx.MockTransport(stuck)) as ps:
         with pytest.raises(PaginationError):
-            async for _ in ps.orders.list(limit=1):
-                pass
+            await collect(ps.orders.list(limit=1), [])
 
 
 # -- 7. outcomes recorded exactly -----------------------------------------------------------------
@@ -397,6 +399,11 @@ def test_9_bad_client_arguments_are_configuration_errors(kwargs: dict[str, Any])
         AsyncPleasureStock(**options)
 
 
+async def invoke(call: Any, ps: AsyncPleasureStock) -> None:
+    result = call(ps)  # a listing validates when it is made, a coroutine when it runs
+    await result
+
+
 def generator() -> Iterator[dict[str, Any]]:
     yield record(1)
 
@@ -424,9 +431,7 @@ async def test_9_bad_arguments_are_input_errors(
     ps: AsyncPleasureStock, mock: respx.MockRouter, call: Any, field: str
 ) -> None:
     with pytest.raises(InputError) as info:
-        result = call(ps)
-        if hasattr(result, "__await__"):
-            await result
+        await invoke(call, ps)
     assert info.value.errors[0].field == field
     assert not mock.calls
 

@@ -73,27 +73,38 @@ class Runner(Generic[B]):
         send, receive = anyio.create_memory_object_stream[B](0)
         watcher = anyio.CancelScope()
         working = self._concurrency
+        finished = False
 
         async def work(batches: anyio.abc.ObjectReceiveStream[B]) -> None:
-            nonlocal working
+            nonlocal working, finished
             try:
                 await self._work(batches)
             finally:
                 working -= 1
                 if not working:
+                    finished = True
                     watcher.cancel()
 
-        async def watch(event: anyio.Event) -> None:
+        async def watch() -> None:
+            # Told to stop by the event, or cancelled from outside while workers still run
+            # (then the workers, shielded, would otherwise carry on): either way, stop.
             with watcher:
-                await event.wait()
+                try:
+                    if stop is None:
+                        await anyio.sleep_forever()
+                    else:
+                        await stop.wait()
+                except anyio.get_cancelled_exc_class():
+                    if not finished:
+                        self.stop()
+                    raise
                 self.stop()
 
         async with anyio.create_task_group() as tg:
+            tg.start_soon(watch)
             for _ in range(self._concurrency):
                 tg.start_soon(work, receive.clone())
             receive.close()
-            if stop is not None:
-                tg.start_soon(watch, stop)
             try:
                 with self._producer:
                     async with send:
