@@ -7,6 +7,7 @@ through :meth:`ApiKey.scrub` / :meth:`ApiKey.scrub_json` first.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import weakref
 from typing import Any
@@ -51,6 +52,11 @@ class ApiKey:
         """``text`` with every occurrence of the key replaced."""
         return text.replace(self._value, REDACTED) if self._value in text else text
 
+    def scrub_bytes(self, data: bytes) -> bytes:
+        """``data`` with every occurrence of the key (as UTF-8) replaced."""
+        key = self._value.encode()
+        return data.replace(key, REDACTED.encode()) if key in data else data
+
     def scrub_json(self, value: Any) -> Any:
         """A copy of a parsed JSON value with the key replaced in every string (keys too)."""
         if isinstance(value, str):
@@ -61,11 +67,9 @@ class ApiKey:
             return [self.scrub_json(v) for v in value]
         return value
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ApiKey) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
+    def same_as(self, other: ApiKey) -> bool:
+        """Whether both hold the same key (compared in constant time)."""
+        return hmac.compare_digest(self._value, other._value)
 
     def __repr__(self) -> str:
         return f"ApiKey({REDACTED})"

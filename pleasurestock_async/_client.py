@@ -228,7 +228,7 @@ class AsyncPleasureStock:
             fast = ps.copy(timeout=2.0, max_retries=0, max_rate_limit_wait=0)
         """
         s = self._http.settings
-        same_key = isinstance(api_key, NotGiven) or ApiKey(api_key) == self._http.api_key
+        same_key = isinstance(api_key, NotGiven) or ApiKey(api_key).same_as(self._http.api_key)
         limiter: RateLimiter | None
         if not isinstance(rate_limiter, NotGiven):
             limiter = rate_limiter

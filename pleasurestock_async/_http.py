@@ -272,6 +272,7 @@ class HTTPPipeline:
     ) -> M:
         """Send one API request, retrying as the policy allows, and parse the typed result."""
         answer = await self._send(endpoint, path_params, params, body, options, hooks)
+        answer.content = self.api_key.scrub_bytes(answer.content)  # an echo stays out of results
         response = answer.response
         if capturing():
             capture(
@@ -559,7 +560,7 @@ class HTTPPipeline:
         return httpx.Response(
             response.status_code,
             headers=headers,
-            content=content,
+            content=self.api_key.scrub_bytes(content),
             request=self._redacted_request(response.request),
             extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
         )

@@ -1,9 +1,11 @@
 """Reading a response body into its model: strictly, or tolerantly (the default).
 
-The API adds and changes fields without notice. Read tolerantly, a field that does not have
-its documented type is left out (an optional field: it becomes its default) or kept as sent
-(a required one), and a warning names it; everything else is read as usual. Read strictly
-(``strict_response_validation=True``), any such field fails the call.
+The API adds and changes fields without notice. Read tolerantly, a value that does not have its
+documented type is left out (an optional field: it becomes its default) or kept as sent (a
+required one), and a warning names it; everything else is read as usual. The structure itself
+(an object where the document has one, a list of objects) must be there, or the call fails: a
+page without its items is not a page. Read strictly (``strict_response_validation=True``), any
+such value fails the call.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ def _read_object(cls: type[M], data: Any, path: str, problems: list[str]) -> M |
             raw = data[name]
         else:
             if field.is_required():
+                if _structural(field.annotation):
+                    return None
                 problems.append(f"{path}{key}: missing")
                 values[name] = None
             continue
@@ -88,6 +92,8 @@ def _read_object(cls: type[M], data: Any, path: str, problems: list[str]) -> M |
         fixed = _read_value(field.annotation, raw, f"{path}{key}", problems)
         if fixed is not _UNREADABLE:
             values[name] = fixed
+        elif _structural(field.annotation):
+            return None
         elif field.is_required():
             problems.append(f"{path}{key}: {reason}; kept as sent ({_short(raw)})")
             values[name] = raw
@@ -117,9 +123,20 @@ def _read_value(annotation: Any, raw: Any, path: str, problems: list[str]) -> An
                 items.append(item_type.model_validate(item))
             except pydantic.ValidationError:
                 found = _read_object(item_type, item, f"{path}[{index}].", problems)
-                items.append(item if found is None else found)
+                if found is None:
+                    return _UNREADABLE
+                items.append(found)
         return items
     return _UNREADABLE
+
+
+def _structural(annotation: Any) -> bool:
+    """Whether a field holds an object or a list of objects (the shape of the answer)."""
+    annotation = _without_none(annotation)
+    if get_origin(annotation) is list:
+        (annotation,) = get_args(annotation) or (Any,)
+        annotation = _without_none(annotation)
+    return isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel)
 
 
 def _without_none(annotation: Any) -> Any:
