@@ -17,6 +17,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 import pydantic
+from pydantic.fields import FieldInfo
+
+from .types.shared import STRUCTURE
 
 __all__ = ["read_model"]
 
@@ -77,7 +80,7 @@ def _read_object(cls: type[M], data: Any, path: str, problems: list[str]) -> M |
             raw = data[name]
         else:
             if field.is_required():
-                if _structural(field.annotation):
+                if _structural(field):
                     return None
                 problems.append(f"{path}{key}: missing")
                 values[name] = None
@@ -92,7 +95,7 @@ def _read_object(cls: type[M], data: Any, path: str, problems: list[str]) -> M |
         fixed = _read_value(field.annotation, raw, f"{path}{key}", problems)
         if fixed is not _UNREADABLE:
             values[name] = fixed
-        elif _structural(field.annotation):
+        elif _structural(field):
             return None
         elif field.is_required():
             problems.append(f"{path}{key}: {reason}; kept as sent ({_short(raw)})")
@@ -130,13 +133,16 @@ def _read_value(annotation: Any, raw: Any, path: str, problems: list[str]) -> An
     return _UNREADABLE
 
 
-def _structural(annotation: Any) -> bool:
-    """Whether a field holds an object or a list of objects (the shape of the answer)."""
-    annotation = _without_none(annotation)
-    if get_origin(annotation) is list:
-        (annotation,) = get_args(annotation) or (Any,)
-        annotation = _without_none(annotation)
-    return isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel)
+def _structural(field: FieldInfo) -> bool:
+    """Whether a field is the shape of the answer: marked so, or a list of objects."""
+    if STRUCTURE in field.metadata:
+        return True
+    annotation = _without_none(field.annotation)
+    if get_origin(annotation) is not list:
+        return False
+    (item,) = get_args(annotation) or (Any,)
+    item = _without_none(item)
+    return isinstance(item, type) and issubclass(item, pydantic.BaseModel)
 
 
 def _without_none(annotation: Any) -> Any:

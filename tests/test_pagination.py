@@ -109,7 +109,19 @@ def orders_handler(total: int):  # type: ignore[no-untyped-def]
         limit = int(request.url.params.get("limit", 20))
         offset = int(request.url.params.get("offset", 0))
         orders = [
-            {"orderId": n, "orderNumber": f"ORD-{n}", "status": "created", "totalAmount": "1"}
+            {
+                "orderId": n,
+                "orderNumber": f"ORD-{n}",
+                "deliveryId": f"PS-{n}",
+                "status": "created",
+                "statusDisplay": {"label": "Created", "color": "blue", "cssClass": "bg-blue"},
+                "supplierName": "Yiqing",
+                "totalAmount": "1",
+                "currency": "USD",
+                "itemsCount": 1,
+                "createdAt": "03/11/25",
+                "statusChangedAt": "03/11/25",
+            }
             for n in range(offset, min(offset + limit, total))
         ]
         body = {"orders": orders, "pagination": {"total": total, "limit": limit, "offset": offset}}

@@ -146,7 +146,7 @@ async def test_no_error_path_shows_the_key(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     for logger in ("httpx", "httpcore", "pleasurestock_async"):
-        logging.getLogger(logger).setLevel(logging.DEBUG)
+        caplog.set_level(logging.DEBUG, logger=logger)  # restored after the test
     async with AsyncPleasureStock(
         KEY, base_url=f"{server}/{status}/api/v1", max_retries=1, rate_limits=None
     ) as ps:

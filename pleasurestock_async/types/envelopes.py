@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
-from .shared import ApiModel
+from .shared import STRUCTURE, ApiModel
 
 __all__ = ["DataEnvelope"]
 
@@ -15,4 +15,4 @@ class DataEnvelope(ApiModel, Generic[T]):
     """``{"success": ..., "data": T}``."""
 
     success: bool = True
-    data: T
+    data: Annotated[T, STRUCTURE]

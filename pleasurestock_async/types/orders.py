@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, PlainSerializer, StrictInt
 
-from .shared import CamelModel, DayFirstDate, FlexibleId, Money, PsId, RequestModel
+from .shared import STRUCTURE, CamelModel, DayFirstDate, FlexibleId, Money, PsId, RequestModel
 
 __all__ = [
     "SETTABLE_STATUSES",
@@ -161,7 +161,7 @@ class OrderList(CamelModel):
     """One page of orders: ``orders`` and ``pagination``."""
 
     orders: list[OrderSummary]
-    pagination: OffsetPagination
+    pagination: Annotated[OffsetPagination, STRUCTURE]
 
 
 class Supplier(CamelModel):

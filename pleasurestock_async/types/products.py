@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from .shared import ApiModel, FlexibleId, Money
+from .shared import STRUCTURE, ApiModel, FlexibleId, Money
 
 __all__ = ["PagePagination", "Product", "ProductBatch", "ProductPage"]
 
@@ -56,7 +56,7 @@ class ProductPage(ApiModel):
 
     success: bool = True
     data: list[Product]
-    pagination: PagePagination
+    pagination: Annotated[PagePagination, STRUCTURE]
 
 
 class ProductBatch(ApiModel):

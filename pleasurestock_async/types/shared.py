@@ -15,6 +15,7 @@ __all__ = [
     "MAX_COUNT",
     "PRODUCT_ID_PATTERN",
     "PS_ID_PATTERN",
+    "STRUCTURE",
     "ApiModel",
     "CamelModel",
     "DayFirstDate",
@@ -140,6 +141,19 @@ class _SaleDateSchema:
 
 SaleDate = Annotated[date, _SaleDateSchema()]
 """A sales day: a :class:`datetime.date` or a "YYYY-MM-DD" string, nothing looser."""
+
+
+class _Structure:
+    """Marks a field as the shape of an answer (see :data:`Structure`)."""
+
+    def __repr__(self) -> str:
+        return "STRUCTURE"
+
+
+STRUCTURE = _Structure()
+"""Metadata for a field that carries the answer itself (``data``, ``pagination``): read
+tolerantly, a response without it fails instead of being kept with a hole (lists of objects
+count as structure anyway)."""
 
 
 class RequestModel(BaseModel):
