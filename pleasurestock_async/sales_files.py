@@ -38,6 +38,7 @@ __all__ = [
     "SalesFileError",
     "SalesFiles",
     "SkippedLine",
+    "count_records",
     "read_sales_csv",
     "read_sales_jsonl",
 ]
@@ -143,6 +144,14 @@ def _open_text(path: str, encoding: str) -> IO[str]:
     stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if head == _GZIP_MAGIC else raw  # type: ignore[assignment]
     codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     return io.TextIOWrapper(stream, encoding=codec, newline="")
+
+
+def count_records(path: str | PathLike[str], kind: Literal["csv", "jsonl"]) -> int:
+    """About how many records a file holds: its non-blank lines, less a CSV header (a quick
+    pass, for progress and estimates; gzip is unpacked)."""
+    with _open_text(fspath(path), "latin-1") as handle:  # any bytes decode: lines only
+        lines = sum(1 for line in handle if not line.isspace())
+    return max(0, lines - (kind == "csv"))
 
 
 def sniff_delimiter(header: str) -> str:
