@@ -225,8 +225,6 @@ async def _push_one(
                 requests = math.ceil(total / int(upload["chunk_size"]))
                 say(settings.err, f"{path}: {time_needed(requests, status, total)}")
             async with reporter.running(ps.rate_limiter):
-                for notice in source.notices:
-                    reporter.say(notice)
                 try:
                     result = await ps.sales.upload(
                         source,
@@ -240,6 +238,8 @@ async def _push_one(
                     error, result = exc, exc.result
                 reporter.extra_invalid = len(source.skipped)
                 reporter.finish(result.read)
+            for notice in source.notices:
+                say(settings.err, notice)
         unfinished = not result.ok or error is not None
         stored = _stored_lines(book, job_name, source) if unfinished else []
         keep = scratch if scratch is not None and unfinished and result.accepted else None
