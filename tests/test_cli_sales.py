@@ -430,3 +430,35 @@ async def test_progress_bar_fits_80_columns_and_ends_full() -> None:
     assert all(len(line) <= 80 for line in lines), lines
     assert "step one" in lines and "step two" in lines  # never glued onto the bar
     assert "100%" in lines[-1] and "invalid 14" in lines[-1]
+
+
+def test_sync_uncertain_rows_listed_then_settled(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pleasurestock_async.sandbox import Faults
+
+    failing = Sandbox(rate_limits=None, products=20, faults=Faults(error_after_store_rate=1.0))
+
+    @asynccontextmanager
+    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
+        async with failing.client(**options) as ps:
+            yield ps
+
+    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    a, b = ids(failing, 2)
+    path = write(tmp_path / "s.csv", [f"{a},2025-11-01,3,1", f"{b},2025-11-01,4,2"])
+    state = str(tmp_path / "s.db")
+    args = ("--sandbox", "sales", "sync", str(path), "--state", state, "--today", "2025-11-05")
+    first = run(*args)
+    assert first.exit_code == EXIT_PARTIAL
+    assert f"{path}:2: uncertain {a} 2025-11-01" in first.stdout
+    assert f"{path}:3: uncertain {b} 2025-11-01" in first.stdout
+    assert (
+        "--assume-unknown stored" in first.stdout and "--assume-unknown not-stored" in first.stdout
+    )
+    held = run(*args)
+    assert held.exit_code == EXIT_PARTIAL and failing.request_counts["POST /sales"] == 1
+    settled = run(*args, "--assume-unknown", "stored")
+    assert settled.exit_code == 0, settled.output
+    assert failing.request_counts["POST /sales"] == 1  # the server had them: nothing resent
+    assert failing.daily_sales(b)[date(2025, 11, 1)].quantity == 4
