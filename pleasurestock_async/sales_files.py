@@ -1,34 +1,56 @@
 """Read sales from the files sync jobs start from: CSV and JSON Lines, streamed.
 
-Both readers are async iterators of plain dicts ready for ``sales.upload``. The file is read
-in blocks on a worker thread, so a large file never blocks the event loop nor sits in memory.
-``line_of(index)`` turns the index an upload reports into the file's line number.
+Both readers are async iterators of plain dicts ready for ``sales.upload`` and ``sales.sync``.
+The file is read in blocks on a worker thread, so a large file never blocks the event loop nor
+sits in memory. Real ERP exports are accepted as they come: the delimiter (``,`` ``;`` or tab)
+is sniffed from the header, a BOM and CRLF line ends are fine, blank lines are skipped, gzip
+is recognised by its magic bytes, columns can be renamed (``columns={"Artikel": "internal_id"}``)
+and dates read in another format (``date_format="%d/%m/%Y"``).
+
+The reader only shapes records; whether a value is valid is left to the upload's validation,
+which reports record indices: ``line_of(index)`` (one file) or :meth:`SalesFiles.where`
+(several files read as one input) turn them into file and line.
 """
 
 from __future__ import annotations
 
 import bisect
 import csv
+import datetime as dt
+import gzip
+import io
 import itertools
 import json
 import re
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from os import PathLike
-from pathlib import Path
-from typing import IO, Any, Literal
+from os import PathLike, fspath
+from typing import IO, Any, Literal, NamedTuple
 
 import anyio.to_thread
 
 from .errors import PleasureStockError
 
-__all__ = ["SalesFile", "SalesFileError", "SkippedLine", "read_sales_csv", "read_sales_jsonl"]
+__all__ = [
+    "FIELDS",
+    "SalesFile",
+    "SalesFileError",
+    "SalesFiles",
+    "SkippedLine",
+    "count_records",
+    "read_sales_csv",
+    "read_sales_jsonl",
+]
 
 FIELDS = ("internal_id", "date", "quantity", "stock_on_hand")
+"""The fields of a sales record; a file's columns map onto them."""
 REQUIRED = ("internal_id", "date", "quantity")
+DELIMITERS = (",", ";", "\t")
 _BLOCK = 2000
-_INT = re.compile(r"^-?\d+$")
+_CACHE_LIMIT = 100_000
+_INT = re.compile(r"-?\d+")
+_GZIP_MAGIC = b"\x1f\x8b"
 
 OnError = Literal["raise", "skip"]
 
@@ -51,33 +73,148 @@ class SkippedLine:
     reason: str
 
 
-def _number(text: str) -> int | str:
-    text = text.strip()
-    return int(text) if _INT.match(text) else text
+def _as_number(text: str, optional: bool) -> int | str | None:
+    """An integer cell as an int, an empty optional one as None; anything else as given
+    (validation will name it). Called once per distinct cell text."""
+    stripped = text.strip()
+    if not stripped and optional:
+        return None
+    return int(stripped) if _INT.fullmatch(stripped) else text
+
+
+class _Numbers(dict[str, int | str | None]):
+    """Cell text to number, each distinct text converted once (a file has few)."""
+
+    def __init__(self, *, optional: bool) -> None:
+        super().__init__()
+        self.optional = optional
+
+    def __missing__(self, text: str) -> int | str | None:
+        value = _as_number(text, self.optional)
+        if len(self) < _CACHE_LIMIT:
+            self[text] = value
+        return value
+
+
+class _Days(dict[str, str]):
+    """Date text in ``fmt`` to ISO text, each distinct text converted once; text that does not
+    match stays as given (validation names it)."""
+
+    def __init__(self, fmt: str) -> None:
+        super().__init__()
+        self.fmt = fmt
+
+    def __missing__(self, text: str) -> str:
+        try:
+            value = dt.datetime.strptime(text.strip(), self.fmt).date().isoformat()
+        except ValueError:
+            value = text
+        if len(self) < _CACHE_LIMIT:
+            self[text] = value
+        return value
+
+
+class _Layout(NamedTuple):
+    """Where a CSV file's fields are: its width and each field's column (-1: none)."""
+
+    width: int
+    internal_id: int
+    date: int
+    quantity: int
+    stock_on_hand: int
+
+
+def _breaks(cell: str) -> int:
+    """Line breaks inside a quoted cell (the reader counts them as lines)."""
+    return cell.count("\n") + cell.count("\r") - cell.count("\r\n")
+
+
+def _open_binary(path: str) -> IO[bytes]:
+    if path == "-":
+        raw: Any = sys.stdin.buffer
+        # Standard input may be a pipe or an in-memory buffer: peek needs a buffered reader.
+        return raw if hasattr(raw, "peek") else io.BufferedReader(raw)
+    return open(path, "rb")  # closed by SalesFile
+
+
+def _open_text(path: str, encoding: str) -> IO[str]:
+    """``path`` as text: gzip (by its magic bytes) unpacked, a BOM dropped, line ends kept."""
+    raw = _open_binary(path)
+    head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+    stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if head == _GZIP_MAGIC else raw  # type: ignore[assignment]
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    return io.TextIOWrapper(stream, encoding=codec, newline="")
+
+
+def count_records(path: str | PathLike[str], kind: Literal["csv", "jsonl"]) -> int:
+    """About how many records a file holds: its non-blank lines, less a CSV header (a quick
+    pass, for progress and estimates; gzip is unpacked)."""
+    with _open_text(fspath(path), "latin-1") as handle:  # any bytes decode: lines only
+        lines = sum(1 for line in handle if not line.isspace())
+    return max(0, lines - (kind == "csv"))
+
+
+def sniff_delimiter(header: str) -> str:
+    """The delimiter a header line uses: the most frequent of ``,`` ``;`` and tab."""
+    return max(DELIMITERS, key=header.count)
 
 
 class SalesFile:
     """A sales file being read. Iterate it with ``async for``; then ``line_of`` and
-    ``skipped`` tell where each record and each unreadable line was."""
+    ``skipped`` tell where each record and each unreadable line was, and ``notices`` what
+    was worth saying about the file (columns ignored, say)."""
 
     def __init__(
-        self, path: str | PathLike[str], kind: Literal["csv", "jsonl"], on_error: OnError
+        self,
+        path: str | PathLike[str],
+        kind: Literal["csv", "jsonl"],
+        on_error: OnError,
+        *,
+        delimiter: str | None = None,
+        columns: Mapping[str, str] | None = None,
+        strict_columns: bool = False,
+        date_format: str | None = None,
+        encoding: str = "utf-8",
     ) -> None:
-        self.path = str(path)
+        self.path = fspath(path)
         self.kind = kind
         self.on_error = on_error
+        if delimiter is not None and len(delimiter) != 1:
+            raise ValueError(f"a delimiter is one character, got {delimiter!r}")
+        self.delimiter = delimiter
+        self.columns = dict(columns or {})
+        bad = sorted(set(self.columns.values()) - set(FIELDS))
+        if bad:
+            raise ValueError(f"columns map onto {', '.join(FIELDS)}; not {', '.join(bad)}")
+        self.strict_columns = strict_columns
+        self.date_format = date_format
+        self.encoding = encoding
         self.skipped: list[SkippedLine] = []
+        self.notices: list[str] = []
+        self.ignored_columns: list[str] = []
         # Records usually sit one per line after a header; only departures are stored, so
         # line_of costs no memory for a well-formed file of any size.
         self._shift_at: list[int] = [0]
         self._shift: list[int] = [0]
         self._count = 0
         self._first_line = 2 if kind == "csv" else 1
+        self._ints = _Numbers(optional=False)
+        self._stocks = _Numbers(optional=True)
+        self._days = _Days(date_format or "%Y-%m-%d")
+
+    @property
+    def records(self) -> int:
+        """Records read so far (all of them once iterated)."""
+        return self._count
 
     def line_of(self, index: int) -> int:
         """The line on which record ``index`` (0-based, as uploads report it) starts."""
         k = bisect.bisect_right(self._shift_at, index) - 1
         return index + self._first_line + self._shift[k]
+
+    def where(self, index: int) -> tuple[str, int]:
+        """The file and line of record ``index``."""
+        return self.path, self.line_of(index)
 
     def _note(self, line: int) -> None:
         shift = line - self._count - self._first_line
@@ -85,6 +222,11 @@ class SalesFile:
             self._shift_at.append(self._count)
             self._shift.append(shift)
         self._count += 1
+
+    def _note_block(self, line: int) -> None:
+        """The next records start on ``line`` and follow one per line."""
+        self._shift_at.append(self._count)
+        self._shift.append(line - self._count - self._first_line)
 
     def _problem(self, line: int, reason: str) -> None:
         if self.on_error == "raise":
@@ -95,69 +237,206 @@ class SalesFile:
         return self._records()
 
     async def _records(self) -> AsyncIterator[dict[str, Any]]:
-        handle: IO[str] = (
-            sys.stdin
-            if self.path == "-"
-            else await anyio.to_thread.run_sync(
-                lambda: Path(self.path).open(newline="", encoding="utf-8-sig")  # noqa: SIM115
-            )
-        )
         try:
-            rows = self._csv_rows(handle) if self.kind == "csv" else self._jsonl_rows(handle)
-            while block := await anyio.to_thread.run_sync(
-                lambda: list(itertools.islice(rows, _BLOCK))
-            ):
+            handle = await anyio.to_thread.run_sync(_open_text, self.path, self.encoding)
+        except OSError as exc:
+            raise SalesFileError(self.path, 0, f"cannot open: {exc.strerror or exc}") from None
+        try:
+            blocks = self._csv_blocks(handle) if self.kind == "csv" else self._jsonl_blocks(handle)
+            while block := await anyio.to_thread.run_sync(self._block, blocks):
                 for record in block:
                     yield record
         finally:
-            if handle is not sys.stdin:
+            if self.path != "-":
                 handle.close()
 
-    def _csv_rows(self, handle: IO[str]) -> Iterator[dict[str, Any]]:
-        reader = csv.reader(handle)
+    def _block(self, blocks: Iterator[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """The next block of records ([] at the end), read on a worker thread."""
         try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            return
-        missing = [f for f in REQUIRED if f not in header]
-        unknown = [h for h in header if h not in FIELDS]
-        if missing or unknown:
+            return next(blocks, [])
+        except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
+            # A broken encoding or archive ends the file: no later line can be trusted.
+            raise SalesFileError(
+                self.path,
+                self.line_of(self._count),
+                f"cannot read past this point ({exc}); "
+                + (
+                    "is the file in another encoding? (pass it, e.g. cp1254)"
+                    if isinstance(exc, UnicodeDecodeError)
+                    else "the archive is damaged or cut short"
+                ),
+            ) from None
+
+    # -- CSV -----------------------------------------------------------------------------------
+
+    def _header(self, names: list[str]) -> dict[str, int]:
+        """Each field's column, from the header (mapped through ``columns``)."""
+        at: dict[str, int] = {}
+        extra: list[str] = []
+        for pos, raw in enumerate(names):
+            name = self.columns.get(raw.strip(), raw.strip())
+            if name in FIELDS:
+                if name in at:
+                    raise SalesFileError(self.path, 1, f"two columns give {name}")
+                at[name] = pos
+            elif raw.strip():
+                extra.append(raw.strip())
+        missing = [f for f in REQUIRED if f not in at]
+        if missing:
             raise SalesFileError(
                 self.path,
                 1,
                 f"the header must name {', '.join(REQUIRED)} (and may name stock_on_hand); "
-                + (f"missing {', '.join(missing)}" if missing else "")
-                + ("; " if missing and unknown else "")
-                + (f"unknown {', '.join(unknown)}" if unknown else ""),
+                f"missing {', '.join(missing)}"
+                + (f"; unknown columns: {', '.join(extra)}" if extra else "")
+                + " (map a column of yours with columns={'NAME': 'internal_id'}, "
+                "--column NAME=internal_id on the command line)",
             )
-        start = reader.line_num + 1
+        if extra and self.strict_columns:
+            raise SalesFileError(self.path, 1, f"unknown columns: {', '.join(extra)}")
+        if extra:
+            self.ignored_columns = extra
+            self.notices.append(f"{self.path}:1: ignoring columns {', '.join(extra)}")
+        return at
+
+    def _csv_blocks(self, handle: IO[str]) -> Iterator[list[dict[str, Any]]]:
+        first = handle.readline()
+        while first and not first.strip():  # blank lines before the header
+            self._first_line += 1
+            first = handle.readline()
+        if not first:
+            return
+        delimiter = self.delimiter or sniff_delimiter(first)
+        header = next(csv.reader([first], delimiter=delimiter), [])
+        at = self._header(header)
+        layout = _Layout(
+            len(header), at["internal_id"], at["date"], at["quantity"], at.get("stock_on_hand", -1)
+        )
+        reader = csv.reader(handle, delimiter=delimiter, skipinitialspace=True)
+        header_line = self._first_line - 1
+        done = 0  # lines the reader consumed after the header
         while True:
+            odd: dict[int, tuple[dict[str, Any] | None, int, int]] = {}
             try:
-                row = next(reader)
-            except StopIteration:
-                return
+                block = self._rows(reader, done, layout, odd)
             except csv.Error as exc:
-                self._problem(reader.line_num, f"not valid CSV: {exc}")
-                start = reader.line_num + 1
-                continue
-            line, start = start, reader.line_num + 1
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                self._problem(line, f"expected {len(header)} columns, found {len(row)}")
-                continue
-            record: dict[str, Any] = {}
-            for name, cell in zip(header, row, strict=True):
-                if name in ("quantity", "stock_on_hand"):
-                    if name == "stock_on_hand" and not cell.strip():
-                        continue
-                    record[name] = _number(cell)
-                else:
-                    record[name] = cell.strip()
-            self._note(line)
-            yield record
+                # Only a runaway field (a quote never closed) gets here: nothing after it can
+                # be trusted, so the file is refused rather than skipped past.
+                raise SalesFileError(
+                    self.path,
+                    header_line + reader.line_num,
+                    f"not valid CSV ({exc}): is a quote left open on or before this line?",
+                ) from None
+            if not block:
+                return
+            if odd:
+                block = self._settle(block, done, header_line, odd)
+            else:
+                line = header_line + done + 1
+                if self._count + self._first_line + self._shift[-1] != line:
+                    self._note_block(line)
+                self._count += len(block)
+            if self.date_format is not None:
+                days = self._days
+                for record in block:
+                    record["date"] = days[record["date"]]
+            done = reader.line_num
+            if block:
+                yield block
+
+    def _rows(
+        self,
+        reader: Any,
+        done: int,
+        layout: _Layout,
+        odd: dict[int, tuple[dict[str, Any] | None, int, int]],
+    ) -> list[Any]:
+        """The next block's records, one comprehension: per row, its dict (numbers through
+        caches) plus one length and one line check. A row that is not one complete line is
+        left to :meth:`_irregular` (its slot is settled after the block)."""
+        qty, stk = self._ints, self._stocks
+        width, i_id, i_day, i_qty, i_stock = layout
+
+        def irregular(n: int, row: list[str]) -> Any:
+            self._irregular(n, row, layout, odd)
+            return None  # the slot is settled after the block
+
+        if i_stock >= 0:
+            return [
+                {
+                    "internal_id": r[i_id],
+                    "date": r[i_day],
+                    "quantity": qty[r[i_qty]],
+                    "stock_on_hand": stk[r[i_stock]],
+                }
+                if len(r) == width and reader.line_num == n
+                else irregular(n, r)
+                for n, r in enumerate(itertools.islice(reader, _BLOCK), done + 1)
+            ]
+        return [
+            {"internal_id": r[i_id], "date": r[i_day], "quantity": qty[r[i_qty]]}
+            if len(r) == width and reader.line_num == n
+            else irregular(n, r)
+            for n, r in enumerate(itertools.islice(reader, _BLOCK), done + 1)
+        ]
+
+    def _irregular(
+        self,
+        n: int,
+        row: list[str],
+        layout: _Layout,
+        odd: dict[int, tuple[dict[str, Any] | None, int, int]],
+    ) -> None:
+        """Row ``n`` of the reader (counting from 1 after the header), off the fast path: a
+        blank line, a wrong number of columns, or cells spanning lines. Records its record
+        (or None), first and last reader line."""
+        width, i_id, i_day, i_qty, i_stock = layout
+        start = odd[n - 1][2] + 1 if n - 1 in odd else n
+        end = start + sum(map(_breaks, row))
+        record: dict[str, Any] | None = None
+        if len(row) == width:
+            record = {
+                "internal_id": row[i_id],
+                "date": row[i_day],
+                "quantity": self._ints[row[i_qty]],
+            }
+            if i_stock >= 0:
+                record["stock_on_hand"] = self._stocks[row[i_stock]]
+        elif "".join(row).strip():
+            self._problem(
+                self._first_line - 1 + start, f"expected {width} columns, found {len(row)}"
+            )
+        odd[n] = (record, start, end)
+
+    def _settle(
+        self,
+        block: list[Any],
+        done: int,
+        header_line: int,
+        odd: Mapping[int, tuple[dict[str, Any] | None, int, int]],
+    ) -> list[dict[str, Any]]:
+        """The records of a block that had irregular rows, each noted at its line."""
+        records = []
+        for pos, item in enumerate(block):
+            n = done + 1 + pos
+            found = odd.get(n)
+            if found is None:
+                self._note(header_line + n)
+                records.append(item)
+            elif found[0] is not None:
+                self._note(header_line + found[1])
+                records.append(found[0])
+        return records
+
+    # -- JSON Lines ------------------------------------------------------------------------------
+
+    def _jsonl_blocks(self, handle: IO[str]) -> Iterator[list[dict[str, Any]]]:
+        rows = self._jsonl_rows(handle)
+        while block := list(itertools.islice(rows, _BLOCK)):
+            yield block
 
     def _jsonl_rows(self, handle: IO[str]) -> Iterator[dict[str, Any]]:
+        rename = self.columns
         for line, text in enumerate(handle, start=1):
             if not text.strip():
                 continue
@@ -169,17 +448,108 @@ class SalesFile:
             if not isinstance(record, dict):
                 self._problem(line, "not a JSON object")
                 continue
+            if rename:
+                record = {rename.get(k, k): v for k, v in record.items()}
+            if self.date_format is not None and isinstance(record.get("date"), str):
+                record["date"] = self._days[record["date"]]
             self._note(line)
             yield record
 
 
-def read_sales_csv(path: str | PathLike[str], *, on_error: OnError = "raise") -> SalesFile:
-    """Sales from a CSV file with a header naming ``internal_id,date,quantity[,stock_on_hand]``
-    (``-`` reads standard input). Numbers become ints; anything else is left for the upload's
-    validation to report by index (see :meth:`SalesFile.line_of`)."""
-    return SalesFile(path, "csv", on_error)
+class SalesFiles:
+    """Several sales files read as one input: the records of each, one file after another
+    (the files of one export, one per warehouse say). :meth:`where` maps an index of the
+    combined input to its file and line."""
+
+    def __init__(self, files: Sequence[SalesFile]) -> None:
+        if not files:
+            raise ValueError("SalesFiles needs at least one file")
+        self.files = list(files)
+        self._starts: list[int] = []
+
+    @property
+    def skipped(self) -> list[tuple[str, SkippedLine]]:
+        """Every line left out, with its file."""
+        return [(f.path, s) for f in self.files for s in f.skipped]
+
+    @property
+    def notices(self) -> list[str]:
+        """What each file had to say (columns ignored, say)."""
+        return [n for f in self.files for n in f.notices]
+
+    @property
+    def records(self) -> int:
+        """Records read so far."""
+        return sum(f.records for f in self.files)
+
+    def where(self, index: int) -> tuple[str, int]:
+        """The file and line of record ``index`` of the combined input."""
+        k = max(0, bisect.bisect_right(self._starts, index) - 1)
+        if k >= len(self._starts):  # not read yet: only the first file can hold it
+            return self.files[0].where(index)
+        return self.files[k].where(index - self._starts[k])
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._records()
+
+    async def _records(self) -> AsyncIterator[dict[str, Any]]:
+        self._starts = []
+        total = 0
+        for source in self.files:
+            self._starts.append(total)
+            async for record in source:
+                yield record
+            total += source.records
 
 
-def read_sales_jsonl(path: str | PathLike[str], *, on_error: OnError = "raise") -> SalesFile:
-    """Sales from a JSON Lines file, one object per line (``-`` reads standard input)."""
-    return SalesFile(path, "jsonl", on_error)
+def read_sales_csv(
+    path: str | PathLike[str],
+    *,
+    on_error: OnError = "raise",
+    delimiter: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    strict_columns: bool = False,
+    date_format: str | None = None,
+    encoding: str = "utf-8",
+) -> SalesFile:
+    """Sales from a CSV file whose header names ``internal_id,date,quantity[,stock_on_hand]``
+    (``-`` reads standard input; gzip is unpacked).
+
+    Args:
+        path: The file.
+        on_error: ``"raise"`` at an unreadable line, or ``"skip"`` it (see ``skipped``).
+        delimiter: ``,`` ``;`` or tab; default: sniffed from the header.
+        columns: Header names of yours and the field each holds, e.g. ``{"Qty": "quantity"}``.
+        strict_columns: Refuse columns that are not fields (default: ignore them, with a
+            notice).
+        date_format: How dates are written, e.g. ``"%d/%m/%Y"`` (default: ``YYYY-MM-DD``).
+        encoding: The text encoding (default UTF-8; a BOM is dropped).
+
+    Numbers become ints; anything else is left for the upload's validation to report by index
+    (see :meth:`SalesFile.line_of`).
+    """
+    return SalesFile(
+        path,
+        "csv",
+        on_error,
+        delimiter=delimiter,
+        columns=columns,
+        strict_columns=strict_columns,
+        date_format=date_format,
+        encoding=encoding,
+    )
+
+
+def read_sales_jsonl(
+    path: str | PathLike[str],
+    *,
+    on_error: OnError = "raise",
+    columns: Mapping[str, str] | None = None,
+    date_format: str | None = None,
+    encoding: str = "utf-8",
+) -> SalesFile:
+    """Sales from a JSON Lines file, one object per line (``-`` reads standard input; gzip
+    is unpacked). ``columns`` renames keys, ``date_format`` reads other date forms."""
+    return SalesFile(
+        path, "jsonl", on_error, columns=columns, date_format=date_format, encoding=encoding
+    )

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -23,8 +24,8 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     shared = Sandbox(rate_limits=None, products=120)
 
     @asynccontextmanager
-    async def client() -> AsyncIterator[AsyncPleasureStock]:
-        async with shared.client() as ps:
+    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
+        async with shared.client(**options) as ps:
             yield ps
 
     monkeypatch.setattr(cli_common, "sandbox_client", client)
@@ -72,7 +73,7 @@ def test_push_all_good(sandbox: Sandbox, tmp_path: Path) -> None:
     path = sales_csv(tmp_path / "s.csv", sandbox)
     result = run("--sandbox", "sales", "push", str(path), "--chunk-size", "7")
     assert result.exit_code == 0, result.output
-    assert "read 30, accepted 30 (server processed 30) in 5 batches" in result.output
+    assert "read 30; this run stored 30 in 5 requests (server processed 30)" in result.output
     assert "\x1b" not in result.output  # not a terminal: no control characters
     assert sandbox.request_counts["POST /sales"] == 5
 
@@ -92,15 +93,15 @@ def test_push_skip_reports_line_numbers(sandbox: Sandbox, tmp_path: Path) -> Non
     assert f"{path}:5: internal_id" in result.output
     assert f"{path}:9: date" in result.output
     assert f"{path}:12: line: expected 4 columns" in result.output
-    assert "accepted 30" in result.output
+    assert "this run stored 30" in result.output
 
 
 def test_push_raise_stops(sandbox: Sandbox, tmp_path: Path) -> None:
     path = sales_csv(tmp_path / "s.csv", sandbox, bad={20: "ps_bad,2025-11-03,1,1"})
     result = run("--sandbox", "sales", "push", str(path), "--chunk-size", "5")
     assert result.exit_code == EXIT_INVALID
-    assert "stopped: invalid sale record at index 18" in result.output
-    assert "accepted 15" in result.output  # the three full batches before line 20
+    assert f"stopped: invalid record at {path}:20: internal_id" in result.output
+    assert "this run stored 15" in result.output  # the three full batches before line 20
 
 
 def test_dry_run_sends_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -121,7 +122,7 @@ def test_push_jsonl_from_stdin_as_json(sandbox: Sandbox) -> None:
     result = run("--sandbox", "--json", "sales", "push", "-", "--format", "jsonl", input=body)
     assert result.exit_code == 0
     summary = json.loads(result.stdout)
-    assert summary["accepted"] == 10 and summary["invalid"] == []
+    assert summary["sent_now"] == 10 and summary["invalid"] == []
 
 
 def test_resumed_push_with_journal_sends_nothing_twice(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -134,7 +135,8 @@ def test_resumed_push_with_journal_sends_nothing_twice(sandbox: Sandbox, tmp_pat
     again = run(
         "--sandbox", "sales", "push", str(path), "--journal", str(journal), "--chunk-size", "10"
     )
-    assert again.exit_code == 0 and "3 already done (journal)" in again.output
+    assert again.exit_code == 0 and "earlier runs had stored 30" in again.output
+    assert "3 whole batches skipped" in again.output
     assert sandbox.request_counts["POST /sales"] == 3
     day = sandbox.daily_sales(sandbox.products[1].internal_id)
     assert [d.quantity for d in day.values()] == [1]  # counted once
@@ -144,15 +146,15 @@ def test_partial_failure_exit_code(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     failing = Sandbox(rate_limits=None, products=40, faults=Faults(error_after_store_rate=1.0))
 
     @asynccontextmanager
-    async def client() -> AsyncIterator[AsyncPleasureStock]:
-        async with failing.client() as ps:
+    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
+        async with failing.client(**options) as ps:
             yield ps
 
     monkeypatch.setattr(cli_common, "sandbox_client", client)
     path = sales_csv(tmp_path / "s.csv", failing)
     result = run("--sandbox", "sales", "push", str(path))
     assert result.exit_code == EXIT_PARTIAL
-    assert "unknown" in result.output and "lines 2-31" in result.output
+    assert "may be stored" in result.output and f"{path}:2-31" in result.output
 
 
 def test_auth_failure_exit_code(tmp_path: Path) -> None:
@@ -174,8 +176,8 @@ def test_auth_failure_exit_code(tmp_path: Path) -> None:
 
 def test_wrong_key_is_an_auth_failure(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> None:
     @asynccontextmanager
-    async def client() -> AsyncIterator[AsyncPleasureStock]:
-        async with sandbox.client(api_key="pk_wrong") as ps:
+    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
+        async with sandbox.client(api_key="pk_wrong", **options) as ps:
             yield ps
 
     monkeypatch.setattr(cli_common, "sandbox_client", client)

@@ -1,49 +1,90 @@
 """``pleasurestock``: the command line for sync jobs and operators.
 
 Every command takes the global options (``--api-key-env``, ``--base-url``, ``--sandbox``,
-``--json``, ``-v``). Exit codes: 0 everything accepted; 1 an error; 2 bad usage; 3 invalid
-input records; 4 partial failure (batches failed or unresolved); 5 authentication refused.
-Needs the ``cli`` extra (Click and Rich)."""
+``--json``, ``-v``, ``--limits``, ``--redis-url``), before or after its name. Exit codes: 0
+done; 1 an error; 2 bad usage; 3 invalid input records; 4 partial (batches failed or
+uncertain, or discrepancies); 5 authentication refused; 6 another run holds the journal or
+state; 130/143 stopped by SIGINT/SIGTERM. Needs the ``cli`` extra (Click and Rich)."""
 
 from __future__ import annotations
 
-import logging
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
-from .._client import API_KEY_ENV
 from ._catalogue import currency, products, reorder
-from ._common import EXIT_AUTH, EXIT_ERROR, EXIT_INVALID, EXIT_PARTIAL, Settings
+from ._common import (
+    EXIT_AUTH,
+    EXIT_CODES,
+    EXIT_ERROR,
+    EXIT_INVALID,
+    EXIT_LOCKED,
+    EXIT_PARTIAL,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    Settings,
+    configure_logging,
+    global_params,
+    report_error,
+)
 from ._orders import orders
 from ._sales import sales
 from ._tools import demo, sandbox_command, webhook
 
-__all__ = ["EXIT_AUTH", "EXIT_ERROR", "EXIT_INVALID", "EXIT_PARTIAL", "cli", "main"]
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_ERROR",
+    "EXIT_INVALID",
+    "EXIT_LOCKED",
+    "EXIT_PARTIAL",
+    "EXIT_SIGINT",
+    "EXIT_SIGTERM",
+    "cli",
+    "main",
+]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--api-key-env",
-    default=API_KEY_ENV,
-    show_default=True,
-    metavar="VAR",
-    help="Environment variable holding the API key (keys never go on the command line).",
-)
-@click.option("--base-url", envvar="PLEASURESTOCK_BASE_URL", help="API base URL.")
-@click.option("--sandbox", is_flag=True, help="Run against an in-process sandbox (no account).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
-@click.option("-v", "--verbose", count=True, help="Log requests and retries (keys redacted).")
+class _Cli(click.Group):
+    """The root group: remembers the command line (for "to resume, run ..." advice) and
+    reports usage errors as JSON under ``--json``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.ensure_object(Settings).argv = list(args)
+        return super().parse_args(ctx, args)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode:
+            return super().main(argv, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            if "--json" in argv:
+                report_error(
+                    Settings(json=True), type(exc).__name__, exc.format_message(), exc.exit_code
+                )
+            else:
+                exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pleasurestock-async")
 @click.pass_context
-def cli(
-    ctx: click.Context,
-    api_key_env: str,
-    base_url: str | None,
-    sandbox: bool,
-    as_json: bool,
-    verbose: int,
-) -> None:
+def cli(ctx: click.Context) -> None:
     """PleasureStock from the shell.
 
     \b
@@ -51,17 +92,26 @@ def cli(
       export PLEASURESTOCK_API_KEY=...        # from Settings -> API Keys
       pleasurestock sales push sales.csv --journal sales.journal
     """
-    if verbose:
-        logging.basicConfig(
-            level=logging.INFO if verbose == 1 else logging.DEBUG,
-            format="%(asctime)s %(name)s %(levelname)s %(message)s",
-            stream=sys.stderr,
-        )
-    ctx.obj = Settings(api_key_env, base_url, sandbox, as_json, verbose)
+    configure_logging(ctx.ensure_object(Settings).verbose)
 
 
+cli.params.extend(global_params(root=True))
 for _command in (sales, products, orders, reorder, currency, webhook, demo, sandbox_command):
     cli.add_command(_command)
+
+
+def _every(command: click.Command) -> list[click.Command]:
+    found = [command]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            found.extend(_every(sub))
+    return found
+
+
+for _command in _every(cli):
+    _command.epilog = _command.epilog or EXIT_CODES
+    if _command is not cli and not isinstance(_command, click.Group):
+        _command.params.extend(global_params())
 
 
 def main() -> None:

@@ -46,7 +46,10 @@ def products() -> None:
 
 @products.command("export")
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    help="Output format (default: csv; jsonl under --json).",
 )
 @click.option(
     "--include",
@@ -67,19 +70,21 @@ def products() -> None:
 @run_async
 async def products_export(
     ctx: click.Context,
-    fmt: str,
+    fmt: str | None,
     include: str,
     supplier_id: int | None,
     search: str | None,
     output: str,
 ) -> int:
-    """Stream the catalogue to CSV or JSON Lines, page by page (never all in memory).
+    """Stream the catalogue to CSV or JSON Lines (with --json), page by page (never all in
+    memory).
 
     \b
     Example:
       pleasurestock products export --include category,tcc,tsp -o catalogue.csv
     """
     settings = settings_of(ctx)
+    fmt = fmt or ("jsonl" if settings.json else "csv")
     extras = [x.strip() for x in include.split(",") if x.strip()]
     unknown = sorted(set(extras) - {"category", "tcc", "tsp"})
     if unknown:

@@ -1,97 +1,274 @@
-"""What every command shares: the global settings, running async commands, output."""
+"""What every command shares: the global settings, the client they build, running async
+commands with exit codes, and output that never interprets text it did not write."""
 
 from __future__ import annotations
 
+import inspect
 import json
+import logging
 import os
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import anyio
-import anyio.to_thread
 import click
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.text import Text
 
-from .._client import AsyncPleasureStock
+from .._client import API_KEY_ENV, AsyncPleasureStock
 from ..errors import (
     AuthenticationError,
     InputError,
     PermissionDeniedError,
     PleasureStockError,
+    StateLockedError,
 )
-from ..types.uploads import UploadProgress
+from ..ratelimit import DEFAULT_RATE_LIMITS, RateLimitConfig, RateLimiter
+from ._limits import LIMITS_ENV, LIMITS_HELP, parse_limits
 
+EXIT_OK = 0
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_INVALID = 3
 EXIT_PARTIAL = 4
 EXIT_AUTH = 5
+EXIT_LOCKED = 6
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+EXIT_CODES = (
+    "\b\nExit codes: 0 done; 1 error; 2 bad usage; 3 invalid input lines or records refused by "
+    "the server; 4 partial (batches failed or uncertain, or discrepancies); 5 key refused; "
+    "6 another run holds the journal or state file; 130 stopped by Ctrl-C (SIGINT); "
+    "143 stopped by SIGTERM."
+)
+
+REDIS_ENV = "PLEASURESTOCK_REDIS_URL"
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
+def configure_logging(verbose: int) -> None:
+    """``-v``: INFO, ``-vv``: DEBUG, to stderr (keys are redacted by the SDK)."""
+    if verbose:
+        logging.basicConfig(
+            level=logging.INFO if verbose == 1 else logging.DEBUG,
+            format="%(asctime)s %(name)s %(levelname)s %(message)s",
+            stream=sys.stderr,
+        )
+
+
 @dataclass
 class Settings:
-    """The global options, shared by every command."""
+    """The global options, shared by every command (given before or after the command)."""
 
-    api_key_env: str
-    base_url: str | None
-    sandbox: bool
-    json: bool
-    verbose: int
+    api_key_env: str = API_KEY_ENV
+    base_url: str | None = None
+    sandbox: bool = False
+    json: bool = False
+    verbose: int = 0
+    limits: str | None = None
+    redis_url: str | None = None
+    argv: list[str] = field(default_factory=list)
 
     @property
     def out(self) -> Console:
         # Piped output is read by programs and people alike: never wrap it at 80 columns.
-        console = Console(soft_wrap=True)
+        console = Console(soft_wrap=True, highlight=False)
         if not console.is_terminal:
             console.width = 200
         return console
 
     @property
     def err(self) -> Console:
-        return Console(stderr=True, soft_wrap=True)
+        return Console(stderr=True, soft_wrap=True, highlight=False)
+
+    def rate_limits(self) -> RateLimitConfig | None:
+        """The limits ``--limits`` (or its variable) sets; None: the client's defaults."""
+        return parse_limits(self.limits) if self.limits else None
+
+    def command(self, *, drop: tuple[str, ...] = (), add: tuple[str, ...] = ()) -> str:
+        """This command line as typed (less ``drop`` options and their values, plus ``add``),
+        quoted for a shell: for "run this to resume" advice."""
+        import shlex
+
+        args: list[str] = []
+        skip = False
+        for arg in self.argv:
+            if skip:
+                skip = False
+                continue
+            name = arg.split("=", 1)[0]
+            if name in drop:
+                skip = "=" not in arg and name not in _FLAGS
+                continue
+            args.append(arg)
+        return shlex.join(["pleasurestock", *args, *add])
 
     @asynccontextmanager
     async def client(self) -> AsyncIterator[AsyncPleasureStock]:
-        """A client for the chosen target: a real API, or an in-process sandbox."""
+        """A client for the chosen target (a real API, or an in-process sandbox), with the
+        chosen limits, on a Redis limiter when ``--redis-url`` is given."""
+        limits = self.rate_limits()
         if self.sandbox:
-            async with sandbox_client() as ps:
-                yield ps
-            return
-        key = os.environ.get(self.api_key_env)
-        if not key:
-            raise click.UsageError(
-                f"no API key: set {self.api_key_env} (or name another variable with "
-                "--api-key-env), or try the command with --sandbox"
-            )
-        async with AsyncPleasureStock(key, base_url=self.base_url) as ps:
-            yield ps
+            from ..sandbox import DEMO_API_KEY
+
+            key = DEMO_API_KEY
+        else:
+            key = os.environ.get(self.api_key_env) or ""
+            if not key:
+                raise click.UsageError(
+                    f"no API key: set {self.api_key_env} (or name another variable with "
+                    "--api-key-env), or try the command with --sandbox"
+                )
+        limiter = await redis_limiter(self.redis_url, key, limits) if self.redis_url else None
+        options: dict[str, Any] = {}
+        if limiter is not None:
+            options["rate_limiter"] = limiter
+        elif limits is not None:
+            options["rate_limits"] = limits
+        try:
+            if self.sandbox:
+                async with sandbox_client(**options) as ps:
+                    yield ps
+            else:
+                async with AsyncPleasureStock(key, base_url=self.base_url, **options) as ps:
+                    yield ps
+        finally:
+            if limiter is not None:
+                with anyio.CancelScope(shield=True):
+                    await limiter.aclose()
+
+
+_FLAGS = frozenset({"--resend-unknown", "--mark-stored", "--dry-run", "--no-heal"})
+
+
+async def redis_limiter(url: str, api_key: str, limits: RateLimitConfig | None) -> RateLimiter:
+    """A Redis limiter shared by every process on ``url`` (the ``redis`` extra)."""
+    try:
+        from ..ratelimit import RedisRateLimiter  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        raise click.UsageError(
+            "--redis-url needs the redis extra: pip install 'pleasurestock-async[redis]'"
+        ) from None
+    made = RedisRateLimiter.from_url(url, api_key=api_key, config=limits or DEFAULT_RATE_LIMITS)
+    if inspect.isawaitable(made):
+        made = await made
+    limiter: RateLimiter = made
+    return limiter
 
 
 @asynccontextmanager
-async def sandbox_client() -> AsyncIterator[AsyncPleasureStock]:
+async def sandbox_client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
     """A client on a fresh in-process sandbox (what ``--sandbox`` uses)."""
     from .._demo import DEMO_LIMITS
     from ..sandbox import Sandbox
 
-    async with Sandbox(rate_limits=DEMO_LIMITS) as sandbox, sandbox.client() as ps:
+    options.setdefault("rate_limits", DEMO_LIMITS)
+    async with Sandbox(rate_limits=DEMO_LIMITS) as sandbox, sandbox.client(**options) as ps:
         yield ps
+
+
+# -- global options, accepted before or after the command ------------------------------------
+
+
+def _setter(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is None or value is False or value == ():
+            return
+        settings = ctx.ensure_object(Settings)
+        if name == "verbose":
+            if value:
+                settings.verbose += value
+                configure_logging(settings.verbose)
+            return
+        setattr(settings, name, value)
+
+    return callback
+
+
+def global_params(*, root: bool = False) -> list[click.Option]:
+    """The options every command takes. On the root group they read their environment
+    variables; on a command they override what was given before it."""
+
+    def option(*decls: str, name: str, env: str | None = None, **kw: Any) -> click.Option:
+        return click.Option(
+            list(decls),
+            envvar=env if root else None,
+            callback=_setter(name),
+            expose_value=False,
+            **kw,
+        )
+
+    return [
+        option(
+            "--api-key-env",
+            name="api_key_env",
+            metavar="VAR",
+            help=f"Variable holding the API key (default {API_KEY_ENV}; keys never go on the "
+            "command line).",
+        ),
+        option("--base-url", name="base_url", env="PLEASURESTOCK_BASE_URL", help="API base URL."),
+        option(
+            "--sandbox",
+            name="sandbox",
+            is_flag=True,
+            default=None,
+            help="Run against an in-process sandbox (no account).",
+        ),
+        option(
+            "--json",
+            name="json",
+            is_flag=True,
+            default=None,
+            help="Machine-readable output (JSON; errors as JSON on stderr).",
+        ),
+        option(
+            "-v",
+            "--verbose",
+            name="verbose",
+            count=True,
+            help="Log requests and retries (keys redacted); -vv for more.",
+        ),
+        option("--limits", name="limits", env=LIMITS_ENV, metavar="SPEC", help=LIMITS_HELP),
+        option(
+            "--redis-url",
+            name="redis_url",
+            env=REDIS_ENV,
+            metavar="URL",
+            help=f"Share rate limits with other processes through Redis (default ${REDIS_ENV}; "
+            "needs the redis extra).",
+        ),
+    ]
+
+
+# -- running commands ----------------------------------------------------------------------------
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """The global options of the running command."""
+    return ctx.ensure_object(Settings)
+
+
+def report_error(settings: Settings | None, kind: str, message: str, code: int) -> None:
+    """One error on stderr: a JSON object under ``--json``, else a line (never markup)."""
+    if settings is not None and settings.json:
+        sys.stderr.write(
+            json.dumps({"error": message, "type": kind, "exit_code": code}, ensure_ascii=False)
+            + "\n"
+        )
+        return
+    label = "invalid input" if code == EXIT_INVALID else "error"
+    Console(stderr=True, soft_wrap=True, highlight=False).print(
+        Text.assemble((f"{label}: ", "red"), message)
+    )
 
 
 def run_async(func: Callable[P, Awaitable[int | None]]) -> Callable[P, None]:
@@ -99,28 +276,24 @@ def run_async(func: Callable[P, Awaitable[int | None]]) -> Callable[P, None]:
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        err = Console(stderr=True, soft_wrap=True)
+        settings = click.get_current_context().find_object(Settings)
         try:
             code = anyio.run(lambda: func(*args, **kwargs))
         except (AuthenticationError, PermissionDeniedError) as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            report_error(settings, type(exc).__name__, str(exc), EXIT_AUTH)
             sys.exit(EXIT_AUTH)
         except InputError as exc:
-            err.print(f"[red]invalid input:[/red] {exc}", highlight=False)
+            report_error(settings, type(exc).__name__, str(exc), EXIT_INVALID)
             sys.exit(EXIT_INVALID)
+        except StateLockedError as exc:
+            report_error(settings, type(exc).__name__, str(exc), EXIT_LOCKED)
+            sys.exit(EXIT_LOCKED)
         except PleasureStockError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            report_error(settings, type(exc).__name__, str(exc), EXIT_ERROR)
             sys.exit(EXIT_ERROR)
         sys.exit(code or 0)
 
     return wrapper
-
-
-def settings_of(ctx: click.Context) -> Settings:
-    """The global options of the running command."""
-    settings = ctx.find_object(Settings)
-    assert settings is not None
-    return settings
 
 
 def dump(value: Any) -> str:
@@ -140,62 +313,6 @@ def dump(value: Any) -> str:
     return json.dumps(value, default=default, ensure_ascii=False)
 
 
-class Reporter:
-    """A live bar on a terminal; plain periodic lines (no control characters) otherwise."""
-
-    def __init__(self, console: Console, every: float = 5.0, total: int | None = None) -> None:
-        self.console = console
-        self.every = every
-        self.total = total
-        self._started = time.monotonic()
-        self._last = 0.0
-        self._progress: Progress | None = None
-        self._task: Any = None
-
-    @contextmanager
-    def running(self) -> Iterator[Reporter]:
-        if self.console.is_terminal:
-            self._progress = Progress(
-                TextColumn("[bold]sales"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn(
-                    "{task.fields[rate]} rec/s  accepted {task.fields[accepted]}"
-                    "  failed {task.fields[failed]}  invalid {task.fields[invalid]}"
-                ),
-                TimeElapsedColumn(),
-                TextColumn("eta"),
-                TimeRemainingColumn(),
-                console=self.console,
-            )
-            self._task = self._progress.add_task(
-                "push", total=self.total, rate="-", accepted=0, failed=0, invalid=0
-            )
-            with self._progress:
-                yield self
-        else:
-            yield self
-
-    def __call__(self, p: UploadProgress) -> None:
-        elapsed = max(time.monotonic() - self._started, 1e-9)
-        rate = f"{p.read / elapsed:,.0f}"
-        if self._progress is not None:
-            self._progress.update(
-                self._task,
-                completed=p.read,
-                rate=rate,
-                accepted=p.accepted,
-                failed=p.failed,
-                invalid=p.invalid,
-            )
-        elif time.monotonic() - self._last >= self.every:
-            self._last = time.monotonic()
-            eta = ""
-            if self.total and p.read:
-                eta = f" eta={max(0.0, (self.total - p.read) * elapsed / p.read):.0f}s"
-            self.console.print(
-                f"progress: read={p.read} accepted={p.accepted} failed={p.failed} "
-                f"invalid={p.invalid} rate={rate}/s{eta}",
-                highlight=False,
-                markup=False,
-            )
+def say(console: Console, text: str) -> None:
+    """Print text that may hold anything (a server's message, a file name) as it is."""
+    console.print(text, markup=False, highlight=False)

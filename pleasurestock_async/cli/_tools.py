@@ -15,12 +15,12 @@ from .._client import API_KEY_ENV
 from ._common import (
     EXIT_INVALID,
     EXIT_PARTIAL,
-    Reporter,
     Settings,
     dump,
     run_async,
     settings_of,
 )
+from ._progress import Reporter
 
 
 @click.group()
@@ -107,19 +107,16 @@ async def demo(ctx: click.Context, days: int, top: int, confirmed: bool) -> int:
 
     settings = settings_of(ctx)
 
-    def say(text: str) -> None:
-        settings.err.print(text, highlight=False)
-
-    reporter = Reporter(settings.err, every=1.0)
+    reporter = Reporter(settings.err, every=1.0, label="demo")
+    say = reporter.say
     if settings.base_url and not settings.sandbox:
         if not confirmed:
             raise click.UsageError(
                 "the demo writes simulated sales and orders; against "
                 "--base-url add --i-understand-this-writes"
             )
-        async with settings.client() as ps:
-            with reporter.running():
-                report = await run_demo(ps, days=days, top=top, on_progress=reporter, say=say)
+        async with settings.client() as ps, reporter.running(ps.rate_limiter):
+            report = await run_demo(ps, days=days, top=top, on_progress=reporter, say=say)
         _demo_summary(settings, report)
         return 0
 
@@ -138,7 +135,7 @@ async def demo(ctx: click.Context, days: int, top: int, confirmed: bool) -> int:
         ) as sandbox,
         sandbox.client() as ps,
     ):
-        with reporter.running():
+        async with reporter.running(ps.rate_limiter):
             report = await run_demo(
                 ps,
                 days=days,

@@ -1,0 +1,231 @@
+"""Progress of a push or a sync: a bar on a terminal (80 columns), plain lines otherwise, and
+what the run is waiting for when a rate limit holds it (never a frozen bar)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import anyio
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+from rich.text import Text
+
+from ..ratelimit import BucketStatus, RateLimiter, Window, WindowStatus
+from ..types.uploads import SyncProgress, UploadProgress
+from ._limits import describe_limits
+
+__all__ = ["Reporter", "duration", "send_time", "time_needed"]
+
+POLL = 0.25
+"""Seconds between looks at the rate limiter while a run is going."""
+
+
+def duration(seconds: float) -> str:
+    """``2 h 5 min``, ``40 s``: a span as people read it."""
+    if seconds < 1:
+        return "under a second"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min"]
+    return " ".join(p for p in parts if p and p != "0 min") or "1 min"
+
+
+def send_time(requests: int, windows: tuple[WindowStatus, ...]) -> float:
+    """Seconds ``requests`` take at the windows' limits from their current use (each window
+    admits its remaining slots now, then ``limit`` more per length)."""
+    worst = 0.0
+    for w in windows:
+        if requests > w.remaining:
+            worst = max(worst, math.ceil((requests - w.remaining) / w.limit) * w.seconds)
+    return worst
+
+
+def time_needed(requests: int, status: BucketStatus | None, rows: int | None = None) -> str:
+    """One sentence: how many requests a job needs and how long that takes at the limits."""
+    what = f"{requests:,} request{'s' if requests != 1 else ''}"
+    if rows is not None:
+        what += f" for {rows:,} rows"
+    if status is None or not status.windows:
+        return f"this job needs {what} (no client-side rate limits)"
+    windows = tuple(Window(w.limit, w.seconds) for w in status.windows)
+    seconds = send_time(requests, status.windows) + status.paused_for
+    return f"this job needs {what}; at {describe_limits(windows)} that takes " + (
+        "no waiting for the rate limits" if seconds == 0 else f"about {duration(seconds)}"
+    )
+
+
+class _WaitLog(logging.Handler):
+    """Keeps the SDK's last "waiting for a slot until ..." record (its exact time)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.until: float = 0.0
+        self.window = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg.__class__ is str and record.msg.startswith("rate limit: waiting"):
+            args = record.args if isinstance(record.args, tuple) else ()
+            if len(args) >= 3 and isinstance(args[0], int | float):
+                self.until = time.time() + float(args[0])
+                self.window = f"{args[1]} {args[2]}"
+
+
+class Reporter:
+    """Counts of a push or a sync for people: call it with each progress snapshot."""
+
+    def __init__(
+        self,
+        console: Console,
+        *,
+        total: int | None = None,
+        every: float = 5.0,
+        label: str = "sales",
+        extra_invalid: int = 0,
+    ) -> None:
+        self.console = console
+        self.total = total
+        self.every = every
+        self.label = label
+        self.extra_invalid = extra_invalid
+        self.waiting = ""
+        self._started = time.monotonic()
+        self._last = -math.inf
+        self._said_wait = ""
+        self._snapshot: UploadProgress | SyncProgress | None = None
+        self._progress: Progress | None = None
+        self._task: Any = None
+        self._log = _WaitLog()
+
+    # -- running ---------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self, limiter: RateLimiter | None = None) -> AsyncIterator[Reporter]:
+        """Show progress while the block runs; watch ``limiter`` for waits."""
+        logger = logging.getLogger("pleasurestock_async")
+        level = logger.level
+        if level == logging.NOTSET or level > logging.INFO:
+            logger.setLevel(logging.INFO)
+        logger.addHandler(self._log)
+        try:
+            if self.console.is_terminal:
+                self._progress = Progress(
+                    TextColumn(self.label, markup=False),
+                    BarColumn(bar_width=20),
+                    TaskProgressColumn(),
+                    TextColumn("{task.fields[status]}", markup=False),
+                    console=self.console,
+                    expand=False,
+                    transient=False,
+                )
+                self._task = self._progress.add_task("run", total=self.total, status="starting")
+                self._progress.start()
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._watch, limiter)
+                try:
+                    yield self
+                finally:
+                    tg.cancel_scope.cancel()
+        finally:
+            logger.removeHandler(self._log)
+            logger.setLevel(level)
+            if self._progress is not None:
+                self._progress.stop()
+                self._progress = None
+
+    async def _watch(self, limiter: RateLimiter | None) -> None:
+        while True:
+            await anyio.sleep(POLL)
+            if limiter is not None:
+                try:
+                    status = await limiter.status()
+                except Exception:  # a status the limiter cannot give stops nothing
+                    status = {}
+                self.waiting = self._wait_text(status)
+            self._show()
+
+    def _wait_text(self, status: Mapping[Any, BucketStatus]) -> str:
+        now = time.time()
+        bucket = status.get("standard")
+        if bucket is not None and bucket.paused_for > 0:
+            return f"server asked to wait until {_clock(now + bucket.paused_for)}"
+        if self._log.until > now:
+            return f"waiting for a rate-limit slot until {_clock(self._log.until)}"
+        full = [w for w in (bucket.windows if bucket else ()) if w.remaining == 0]
+        if full:
+            w = max(full, key=lambda w: w.seconds)
+            until = _clock(now + w.seconds)
+            return f"waiting: {w.limit} per {w.seconds:g} s used, until {until} at most"
+        return ""
+
+    # -- the snapshots ---------------------------------------------------------------------------
+
+    def __call__(self, snapshot: UploadProgress | SyncProgress) -> None:
+        self._snapshot = snapshot
+        self._show()
+
+    def say(self, text: str) -> None:
+        """A step message on its own line (above the bar, never glued to it)."""
+        target = self._progress.console if self._progress is not None else self.console
+        target.print(Text(text), soft_wrap=True)
+
+    def finish(self, done: int) -> None:
+        """The run ended with ``done`` records read: the bar ends at 100% of them."""
+        if self._progress is not None:
+            self._progress.update(self._task, total=max(done, 1), completed=max(done, 1))
+            self._progress.update(self._task, status=self._counts())
+            self._progress.refresh()
+
+    def _counts(self) -> str:
+        p = self._snapshot
+        if p is None:
+            return "starting"
+        invalid = p.invalid + self.extra_invalid
+        if isinstance(p, SyncProgress):
+            if p.phase == "reading":
+                return f"read {p.read:,} invalid {invalid:,}"
+            return f"stored {p.stored:,}/{p.to_send:,} failed {p.failed:,}"
+        return f"ok {p.accepted:,} failed {p.failed:,} invalid {invalid:,}"
+
+    def _done(self) -> tuple[int, int | None]:
+        p = self._snapshot
+        if p is None:
+            return 0, self.total
+        if isinstance(p, SyncProgress) and p.phase == "sending":
+            return p.stored + p.failed, max(p.to_send, 1)
+        return p.read, self.total
+
+    def _show(self) -> None:
+        completed, total = self._done()
+        status = self.waiting or self._counts()
+        if self._progress is not None:
+            self._progress.update(self._task, completed=completed, total=total, status=status)
+            return
+        now = time.monotonic()
+        if self.waiting and self.waiting != self._said_wait:
+            self._said_wait = self.waiting
+            self.console.print(Text(f"{self.label}: {self.waiting}"), soft_wrap=True)
+        if now - self._last < self.every:
+            return
+        self._last = now
+        elapsed = max(now - self._started, 1e-9)
+        of = f"/{total:,}" if total else ""
+        self.console.print(
+            Text(
+                f"{self.label}: {completed:,}{of} records, {self._counts()}, "
+                f"{completed / elapsed:,.0f}/s"
+            ),
+            soft_wrap=True,
+        )
+
+
+def _clock(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch).strftime("%H:%M:%S")
