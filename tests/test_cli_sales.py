@@ -199,10 +199,6 @@ def test_unknown_batch_held_back_then_resolved(
     assert "earlier runs had stored 5" in settled.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SDK: a --resolve N=stored that leaves nothing to send is not saved in the journal",
-)
 def test_resolution_as_stored_is_remembered(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -149,13 +149,12 @@ class _Upload:
 
     async def handle(self, batch: InputBatch, flight: Flight) -> None:
         try:
-            entry = self._entry(batch)
+            entry, before = self._entry(batch)
         except _StopUploadError as abort:
             self.stop(abort)
             return
         self._count_invalid(batch)
         marks = entry.marks
-        before = list(marks)
         self.result.already_stored += marks.count(STORED)
         uncertain = [i for i, m in enumerate(marks) if m in MAY_BE_STORED]
         if uncertain:
@@ -184,14 +183,17 @@ class _Upload:
             raise
         self._apply(entry, batch, plan, outcome)
 
-    def _entry(self, batch: InputBatch) -> JournalRange:
-        """The journal's range (checked against this input), or a fresh one."""
+    def _entry(self, batch: InputBatch) -> tuple[JournalRange, list[str] | None]:
+        """The journal's range (checked against this input, with resolutions applied) and its
+        marks as recorded; or a fresh range and None."""
         found = self.journal.get(self.job, batch.seq)
         if found is None:
             marks = [
                 INVALID if i in batch.invalid_positions else NOT_SENT for i in range(batch.size)
             ]
-            return JournalRange(self.job, batch.seq, batch.first_index, marks, digest_of(()), None)
+            fresh = JournalRange(self.job, batch.seq, batch.first_index, marks, digest_of(()), None)
+            return fresh, None
+        recorded = list(found.marks)
         sent = [i for i, m in enumerate(found.marks) if m in SENT]
         if (
             found.first_index != batch.first_index
@@ -214,7 +216,7 @@ class _Upload:
                 found.marks[i] = NOT_SENT
             elif mark in NOT_STORED:
                 found.marks[i] = INVALID if i in batch.invalid_positions else mark
-        return found
+        return found, recorded
 
     def _plan(self, batch: InputBatch, positions: list[int]) -> _Plan:
         rows = [batch.records[i] for i in positions]
