@@ -12,6 +12,7 @@ import httpx
 
 from ._apikey import ApiKey, guard_logs
 from ._http import (
+    MAX_CONNECTIONS,
     MAX_RESPONSE_BYTES,
     ClientSettings,
     HTTPPipeline,
@@ -47,7 +48,9 @@ DEFAULT_MAX_RATE_LIMIT_WAIT = 3600.0
 """The longest a call waits for a rate-limit slot by default: the longest window. Give a web
 handler a short one (``options={"max_rate_limit_wait": 1}``) so it fails fast instead."""
 
-_POOL = httpx.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=30)
+_POOL = httpx.Limits(
+    max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS, keepalive_expiry=30
+)
 """Enough connections for the fastest rate the limits allow; thousands of tasks share them."""
 
 

@@ -161,14 +161,23 @@ def whole_attempt(timeout: httpx.Timeout, attempt_timeout: float | NotGiven | No
     return UNBOUNDED_PHASES_ATTEMPT
 
 
-class Lifecycle:
-    """Whether a client (and every copy of it) is closed, and which event loop it runs in."""
+MAX_CONNECTIONS = 20
+"""Requests in the connection pool at once (the external API's 20 a second need no more). More
+tasks wait in a FIFO queue of ours: the pool's own bookkeeping costs time per request in
+proportion to its connections and to the requests queued in it (1,000 tasks on a pool of 100
+cost 15 ms of CPU a request; on 20 behind this queue, 2.5 ms including the server)."""
 
-    __slots__ = ("_loop", "closed")
+
+class Lifecycle:
+    """What a client and its copies share besides the pool: whether they are closed, which
+    event loop they run in, and the queue in front of the pool."""
+
+    __slots__ = ("_loop", "closed", "gate")
 
     def __init__(self) -> None:
         self.closed = False
         self._loop: object = None
+        self.gate = anyio.Semaphore(MAX_CONNECTIONS)
 
     def check(self) -> None:
         """Raise if the client is closed or runs in another event loop than before."""
@@ -403,11 +412,12 @@ class HTTPPipeline:
             try:
                 hooks.before_send()
                 with anyio.fail_after(call.attempt_timeout):
-                    response = await self.http.send(request, stream=True)
-                    try:
-                        content = await self._read(response)
-                    finally:
-                        await response.aclose()
+                    async with self.lifecycle.gate:
+                        response = await self.http.send(request, stream=True)
+                        try:
+                            content = await self._read(response)
+                        finally:
+                            await response.aclose()
             except TimeoutError:
                 failure = _DeadlineError(call.attempt_timeout)
             except (httpx.HTTPError, _TooLargeError) as exc:
