@@ -239,8 +239,8 @@ def served() -> Iterator[tuple[Sandbox, str]]:
 async def test_one_client_shared_by_many_tasks_over_http(
     served: tuple[Sandbox, str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """1,000 concurrent tasks share one client (its pool of 20 connections, behind its queue); with debug
-    logging of httpx and httpcore on, the key appears in no log line."""
+    """1,000 concurrent tasks share one client (a pool of 20 connections behind its queue);
+    with debug logging of httpx and httpcore on, the key appears in no log line."""
     sandbox, base_url = served
     caplog.set_level(logging.DEBUG)
     async with AsyncPleasureStock(DEMO_API_KEY, base_url=base_url, rate_limits=None) as ps:

@@ -199,7 +199,7 @@ def served() -> Iterator[tuple[Sandbox, str]]:
 def cli_process(url: str, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PLEASURESTOCK_API_KEY": DEMO_API_KEY}
     env.pop("PLEASURESTOCK_LOG", None)
-    return subprocess.Popen(  # noqa: S603 - our own command
+    return subprocess.Popen(
         [sys.executable, "-m", "pleasurestock_async", "--base-url", url, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -244,7 +244,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
     assert "Ctrl-C: stopping" in err and "interrupted by Ctrl-C" in out
     assert "stored lines: 2-" in out, out
     assert f"to resume: pleasurestock --base-url {url} {' '.join(args)}" in out
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, "-m", "pleasurestock_async", "--base-url", url, *args],
         capture_output=True,
         text=True,
@@ -282,7 +282,7 @@ def test_sigterm_stops_a_sync_with_143(served: tuple[Sandbox, str], tmp_path: Pa
     assert proc.returncode == EXIT_SIGTERM, (out, err)
     assert "interrupted by SIGTERM" in out
     assert f"to resume: pleasurestock --base-url {url} {' '.join(args)}" in out
-    done = subprocess.run(  # noqa: S603
+    done = subprocess.run(
         [sys.executable, "-m", "pleasurestock_async", "--base-url", url, *args],
         capture_output=True,
         text=True,
@@ -347,7 +347,7 @@ def test_sync_killed_at_random_moments_ends_exact(
         extra = decide()
     reported = 0
     for _ in range(10):
-        done = subprocess.run(  # noqa: S603
+        done = subprocess.run(
             [sys.executable, "-m", "pleasurestock_async", "--base-url", url, *base, *extra],
             capture_output=True,
             text=True,
