@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,24 @@ from pleasurestock_async import AsyncPleasureStock
 from pleasurestock_async._retry import RetryPolicy
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+BACKENDS = ("asyncio", "trio")
+"""Every async test runs on both backends anyio supports, as the SDK's core is anyio."""
+
+
+@pytest.fixture(params=BACKENDS)
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """The async backend of the test (anyio's pytest plugin runs it)."""
+    return str(request.param)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Mark every coroutine test for anyio before it is collected, so a plain
+    ``async def test_...`` runs on both backends."""
+    inner = getattr(getattr(obj, "hypothesis", None), "inner_test", obj)
+    if name.startswith("test") and inspect.iscoroutinefunction(inner):
+        pytest.mark.anyio(obj)
 BASE = "https://api.test/api/v1"
 KEY = "pk_test_unit_key_0123456789"
 

@@ -158,6 +158,6 @@ async def test_orders_walk_stops_on_short_server_page(
 
 
 @pytest.mark.parametrize("kwargs", [{"limit": 0}, {"limit": 1001}, {"page": 0}])
-def test_bad_paging_arguments(ps: AsyncPleasureStock, kwargs: dict[str, int]) -> None:
+async def test_bad_paging_arguments(ps: AsyncPleasureStock, kwargs: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         ps.products.list(**kwargs)

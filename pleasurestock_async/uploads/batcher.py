@@ -7,8 +7,9 @@ was fixed. :func:`merged` combines rows of one product and day as the server wou
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -44,7 +45,7 @@ class InputBatch:
 
 async def chunked(
     records: Iterable[Any] | AsyncIterable[Any], size: int
-) -> AsyncIterator[list[Any]]:
+) -> AsyncGenerator[list[Any], None]:
     """``records`` (sync or async) in lists of ``size``; the last may be shorter. When the
     input raises, the records read before it still come out, then the error."""
     failure: list[Exception] = []
@@ -79,20 +80,23 @@ def _guarded(records: Iterator[Any], failure: list[Exception]) -> Iterator[Any]:
 
 async def read_batches(
     records: Iterable[Any] | AsyncIterable[Any], *, chunk_size: int
-) -> AsyncIterator[InputBatch]:
+) -> AsyncGenerator[InputBatch, None]:
     """Every range of ``records``, validated."""
     first = 0
-    async for seq, chunk in _enumerate(chunked(records, chunk_size)):
-        rows, positions, bad = validate_rows(chunk, first)
-        yield InputBatch(
-            seq,
-            first,
-            len(chunk),
-            dict(zip(positions, rows, strict=True)),
-            bad,
-            {e.index - first for e in bad if e.index is not None},
-        )
-        first += len(chunk)
+    async with contextlib.aclosing(chunked(records, chunk_size)) as chunks:
+        seq = 0
+        async for chunk in chunks:
+            rows, positions, bad = validate_rows(chunk, first)
+            yield InputBatch(
+                seq,
+                first,
+                len(chunk),
+                dict(zip(positions, rows, strict=True)),
+                bad,
+                {e.index - first for e in bad if e.index is not None},
+            )
+            first += len(chunk)
+            seq += 1
 
 
 def merged(rows: list[SaleRow], positions: list[int]) -> tuple[list[SaleRow], list[list[int]]]:
@@ -116,10 +120,3 @@ def merged(rows: list[SaleRow], positions: list[int]) -> tuple[list[SaleRow], li
             into["stock_on_hand"] = max(stocks)
         groups[found].append(pos)
     return out, groups
-
-
-async def _enumerate(source: AsyncIterator[Any]) -> AsyncIterator[tuple[int, Any]]:
-    n = 0
-    async for item in source:
-        yield n, item
-        n += 1

@@ -114,6 +114,15 @@ class Runner(Generic[B]):
                 raise
 
     async def _feed(self, source: AsyncIterator[B], send: anyio.abc.ObjectSendStream[B]) -> None:
+        try:
+            await self._pass_on(source, send)
+        finally:
+            close = getattr(source, "aclose", None)
+            if close is not None:  # an async generator: end it here, not in the GC
+                with anyio.CancelScope(shield=True):
+                    await close()
+
+    async def _pass_on(self, source: AsyncIterator[B], send: anyio.abc.ObjectSendStream[B]) -> None:
         while not self.stopping:
             try:
                 batch = await anext(source)

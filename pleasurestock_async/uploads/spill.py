@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable
 from typing import IO
 
@@ -30,6 +31,8 @@ class Spill:
         with self._lock:
             if self._file is None:
                 self._file = tempfile.TemporaryFile(prefix="pleasurestock-failed-")  # noqa: SIM115
+                # closed (and so deleted) once no result refers to this spill any more
+                weakref.finalize(self, self._file.close)
             handle = self._file
             offset = self._size
             handle.seek(offset)

@@ -14,6 +14,7 @@ sent once the day is closed (its date before today in ``timezone``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -129,13 +130,14 @@ class _Sync:
 
     async def read(self, records: Iterable[Any] | AsyncIterable[Any]) -> None:
         self.state.begin_input()
-        async for chunk in chunked(records, MAX_BATCH):
-            first = self.result.read
-            rows, positions, bad = validate_rows(chunk, first)
-            self.result.invalid.extend(bad)
-            self.state.add_input(_input_rows(rows, positions, first))
-            self.result.read += len(chunk)
-            self._report("reading")
+        async with contextlib.aclosing(chunked(records, MAX_BATCH)) as chunks:
+            async for chunk in chunks:
+                first = self.result.read
+                rows, positions, bad = validate_rows(chunk, first)
+                self.result.invalid.extend(bad)
+                self.state.add_input(_input_rows(rows, positions, first))
+                self.result.read += len(chunk)
+                self._report("reading")
         self.result.product_days = self.state.input_days()
 
     # -- planning ------------------------------------------------------------------------------

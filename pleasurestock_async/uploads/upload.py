@@ -8,7 +8,7 @@ requests), so a batch whose fate is unknown is reported, never silently resent.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any, Literal
@@ -121,25 +121,28 @@ class _Upload:
 
     # -- the input ---------------------------------------------------------------------------
 
-    async def batches(self, records: Iterable[Any] | AsyncIterable[Any], size: int) -> Any:
+    async def batches(
+        self, records: Iterable[Any] | AsyncIterable[Any], size: int
+    ) -> AsyncIterator[InputBatch]:
         """The input's ranges; counts what is read and stops at an invalid record when asked."""
-        async for batch in read_batches(records, chunk_size=size):
-            self.result.read += batch.size
-            if batch.invalid and self.on_invalid == "raise":
-                first = min(batch.invalid_positions)
-                details = [e for e in batch.invalid if e.index == batch.first_index + first]
-                self._count_invalid(batch)
-                self.abort = self.abort or (
-                    _StopUploadError(
-                        "invalid_record",
-                        f"invalid sale record at index {batch.first_index + first}: "
-                        + "; ".join(str(e) for e in details)
-                        + " (nothing from this record's batch on was sent)",
-                        details,
+        async with contextlib.aclosing(read_batches(records, chunk_size=size)) as batches:
+            async for batch in batches:
+                self.result.read += batch.size
+                if batch.invalid and self.on_invalid == "raise":
+                    first = min(batch.invalid_positions)
+                    details = [e for e in batch.invalid if e.index == batch.first_index + first]
+                    self._count_invalid(batch)
+                    self.abort = self.abort or (
+                        _StopUploadError(
+                            "invalid_record",
+                            f"invalid sale record at index {batch.first_index + first}: "
+                            + "; ".join(str(e) for e in details)
+                            + " (nothing from this record's batch on was sent)",
+                            details,
+                        )
                     )
-                )
-                return  # the batches before this one still go out
-            yield batch
+                    return  # the batches before this one still go out
+                yield batch
 
     def _count_invalid(self, batch: InputBatch) -> None:
         self.result.invalid += len(batch.invalid_positions)
