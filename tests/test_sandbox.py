@@ -20,14 +20,15 @@ from pleasurestock_async import RateLimitConfig, Window, webhooks
 from pleasurestock_async.sandbox import DEMO_API_KEY, DEMO_WEBHOOK_SECRET, Faults, Sandbox
 from pleasurestock_async.sandbox._catalog import Catalogue
 
+from .sandbox_server import checked_client
+
 STD = {"X-API-Key": DEMO_API_KEY}
 EXT = {"Authorization": f"Bearer {DEMO_API_KEY}"}
 
 
 def raw(sandbox: Sandbox) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox.app), base_url="http://sb/api/v1"
-    )
+    """A raw client whose every response is checked against the OpenAPI document."""
+    return checked_client(sandbox)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from pleasurestock_async.sandbox import (
     Sandbox,
 )
 
-from .sandbox_server import serve
+from .sandbox_server import checked_client, serve
 
 STD = {"X-API-Key": DEMO_API_KEY}
 EXT = {"Authorization": f"Bearer {DEMO_API_KEY}"}
@@ -59,8 +59,7 @@ def sandbox() -> Sandbox:
 
 @pytest.fixture
 async def http(sandbox: Sandbox) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=sandbox.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://sb/api/v1") as client:
+    async with checked_client(sandbox, base_url="http://sb/api/v1") as client:
         yield client
 
 
@@ -403,8 +402,7 @@ async def test_oversized_body_is_a_413(over_http: bool) -> None:
                 assert_error(await client.post("/sales", content=body, headers=STD), 413)
                 assert (await client.get("/products?limit=1", headers=STD)).status_code == 200
     else:
-        transport = httpx.ASGITransport(app=sandbox.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sb/api/v1") as client:
+        async with checked_client(sandbox) as client:
             assert_error(await client.post("/sales", content=body, headers=STD), 413)
     assert sandbox.stored_sales() == {}
 
@@ -412,7 +410,6 @@ async def test_oversized_body_is_a_413(over_http: bool) -> None:
 async def test_a_hostile_storm_changes_nothing() -> None:
     """After every hostile request above, fresh requests get exactly what they got before."""
     sandbox = Sandbox(rate_limits=None, products=50)
-    transport = httpx.ASGITransport(app=sandbox.app)
     probes = [
         ("GET", f"/products/{P}?includeCategory=true&includeTcc=true&includeTsp=true", STD),
         ("GET", "/products?limit=50", STD),
@@ -420,7 +417,7 @@ async def test_a_hostile_storm_changes_nothing() -> None:
         ("GET", "/currency/convert-to-try?amount=100&currency=EUR", STD),
         ("GET", "/external/orders", EXT),
     ]
-    async with httpx.AsyncClient(transport=transport, base_url="http://sb/api/v1") as http:
+    async with checked_client(sandbox) as http:
         before = [(await http.request(m, p, headers=h)).content for m, p, h in probes]
         for method, path, headers, body, status in HOSTILE * 2:
             assert (await send(http, method, path, headers, body)).status_code == status

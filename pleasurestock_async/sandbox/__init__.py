@@ -167,15 +167,18 @@ class Sandbox:
         rate limits the sandbox enforces. Its transport injects the ``drop_rate`` and
         ``drop_after_store_rate`` faults.
         """
-        transport = FaultyTransport(
-            httpx.ASGITransport(app=self.app), self._streams, API_PREFIX + OPENAPI_PATH
-        )
-        http = httpx.AsyncClient(transport=transport)
+        http = httpx.AsyncClient(transport=self.transport())
         self._clients.append(http)
         options.setdefault("api_key", self.api_keys[0])
         options.setdefault("base_url", IN_PROCESS_BASE_URL)
         options.setdefault("rate_limits", self.rate_limits)
         return AsyncPleasureStock(http_client=http, **options)
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport into this sandbox, in-process, that injects the ``drop_rate``
+        and ``drop_after_store_rate`` faults (for raw httpx clients)."""
+        inner = httpx.ASGITransport(app=self.app)
+        return FaultyTransport(inner, self._streams, API_PREFIX + OPENAPI_PATH)
 
     async def trigger(self, event: str) -> SandboxOrder:
         """Produce one webhook event (``order.created``, ``order.status_changed`` or
