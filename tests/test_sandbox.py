@@ -457,3 +457,27 @@ async def test_fault_latency() -> None:
         start = time.monotonic()
         assert (await http.get("/products", headers=STD)).status_code == 200
     assert time.monotonic() - start >= 0.2
+
+
+# -- independence from the client ------------------------------------------------------------------
+
+
+def test_the_sandbox_imports_none_of_the_clients_internals() -> None:
+    """Written from the reference, not from the client: only public names of the package."""
+    import ast
+    from pathlib import Path
+
+    import pleasurestock_async.sandbox as package
+
+    allowed = {"RateLimitConfig", "Window", "DEFAULT_RATE_LIMITS", "AsyncPleasureStock", "webhooks"}
+    modules = sorted(Path(package.__file__).parent.glob("*.py"))
+    assert len(modules) > 15
+    for module in modules:
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level in (0, 1), f"{module.name} imports from outside the sandbox"
+                if node.level == 0 and (node.module or "").startswith("pleasurestock_async"):
+                    assert node.module == "pleasurestock_async", f"{module.name}: {node.module}"
+                    assert {a.name for a in node.names} <= allowed, module.name
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("pleasurestock_async") for a in node.names)
