@@ -13,7 +13,7 @@ import pytest
 from pleasurestock_async.errors import APIConnectionError, InternalServerError
 from pleasurestock_async.sandbox import DEMO_API_KEY, Faults, Sandbox
 
-from .sandbox_server import serve
+from .sandbox_server import CONTRACT, serve
 
 STD = {"X-API-Key": DEMO_API_KEY}
 SALE = {"internal_id": "ps_1234567890", "date": "2025-11-03", "quantity": 3}
@@ -21,7 +21,12 @@ DAY = date(2025, 11, 3)
 
 
 def raw(sandbox: Sandbox) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=sandbox.transport(), base_url="http://sb/api/v1")
+    """A raw client through the sandbox's faulty in-process transport, checking the contract."""
+    return httpx.AsyncClient(
+        transport=sandbox.transport(),
+        base_url="http://sb/api/v1",
+        event_hooks={"response": [CONTRACT.check_response]},
+    )
 
 
 async def test_fault_streams_are_independent() -> None:
@@ -107,7 +112,12 @@ async def test_drip_sends_one_byte_at_a_time(over_http: bool) -> None:
     drip = 0.003
     sandbox = Sandbox(rate_limits=None, products=10, faults=Faults(drip_seconds=drip))
     with serve(sandbox) as base:
-        client = httpx.AsyncClient(base_url=base, timeout=10) if over_http else raw(sandbox)
+        # No contract hook here: it would read the body before the test streams it.
+        client = (
+            httpx.AsyncClient(base_url=base, timeout=10)
+            if over_http
+            else httpx.AsyncClient(transport=sandbox.transport(), base_url="http://sb/api/v1")
+        )
         async with client as http:
             start = time.monotonic()
             async with http.stream("GET", "/products", headers={"X-API-Key": "x"}) as response:
