@@ -22,8 +22,7 @@ from ._bounds import (
 from ._context import Context, stamp
 from ._errors import ApiError, bad_request, json_response
 from ._products import IMAGE_BASE
-from ._request import query_int, read_json
-from ._sales import is_count
+from ._request import is_count, is_number, query_int, read_json
 from ._state import OrderLine, SandboxOrder, TransitionError
 from ._status import SETTABLE, Status, display
 from ._webhooks import created_event
@@ -73,11 +72,7 @@ def _line(ctx: Context, index: int, item: object, details: list[str]) -> OrderLi
     if not is_count(quantity, MAX_ORDER_QUANTITY) or quantity == 0:
         details.append(f"{where}.quantity: must be an integer from 1 to {MAX_ORDER_QUANTITY}")
     custom = item.get("customPrice")
-    if custom is not None and not (
-        isinstance(custom, int | float)
-        and not isinstance(custom, bool)
-        and 0 <= custom <= MAX_PRICE
-    ):
+    if custom is not None and not is_number(custom, MAX_PRICE):
         details.append(f"{where}.customPrice: must be a number from 0 to {MAX_PRICE}")
     if len(details) > before or product is None:
         return None

@@ -10,11 +10,13 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ._bounds import FIRST_DAY, LAST_DAY, MAX_BODY_BYTES, MAX_NUMBER_TEXT
+from ._bounds import FIRST_DAY, LAST_DAY, MAX_BODY_BYTES, MAX_COUNT, MAX_NUMBER_TEXT
 from ._errors import ApiError, bad_request
 from ._json import BodyError, decode
 
 __all__ = [
+    "is_count",
+    "is_number",
     "parse_day",
     "query_bool",
     "query_day",
@@ -117,6 +119,16 @@ def query_decimal(request: Request, name: str, high: Decimal) -> Decimal:
     if not 0 <= value <= high:
         raise bad_request(f"{name} must be between 0 and {high}")
     return value.copy_abs() if value.is_zero() else value
+
+
+def is_count(value: object, high: int = MAX_COUNT) -> bool:
+    """A JSON integer (not a boolean) from 0 to ``high``."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= high
+
+
+def is_number(value: object, high: Decimal | int = MAX_COUNT) -> bool:
+    """A JSON number (not a boolean) from 0 to ``high``."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= high
 
 
 def parse_day(raw: object) -> date | None:

@@ -15,9 +15,9 @@ from ._bounds import FIRST_DAY, LAST_DAY, MAX_COUNT, MAX_RECORDS
 from ._catalog import SandboxProduct
 from ._context import Context
 from ._errors import ApiError, bad_request, json_response
-from ._request import parse_day, read_json
+from ._request import is_count, parse_day, read_json
 
-__all__ = ["ID_EXPECTED", "is_count", "post_sales"]
+__all__ = ["ID_EXPECTED", "post_sales"]
 
 ID_EXPECTED = "UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx) or ps_id (ps_XXXXXXXXXX)"
 _PS_ID = re.compile(r"ps_[A-Za-z0-9]{10}")
@@ -34,11 +34,6 @@ class _Invalid:
     error: str
     expected: str
     received: object
-
-
-def is_count(value: object, high: int = MAX_COUNT) -> bool:
-    """A JSON integer (not a boolean) between 0 and ``high``."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= high
 
 
 def _check(ctx: Context, record: object) -> _Invalid | Row:

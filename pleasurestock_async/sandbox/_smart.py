@@ -12,7 +12,7 @@ from starlette.responses import Response
 from ._bounds import MAX_COUNT, MAX_HISTORY, MAX_ITEMS
 from ._context import Context
 from ._errors import ApiError, bad_request, json_response
-from ._request import query_day, read_json
+from ._request import is_number, query_day, read_json
 
 __all__ = ["get_smart_reordering", "post_smart_reorder"]
 
@@ -34,13 +34,6 @@ async def get_smart_reordering(ctx: Context, request: Request) -> Response:
     )
 
 
-def _is_amount(value: object) -> bool:
-    """A non-negative JSON number (not a boolean) up to MAX_COUNT."""
-    return (
-        isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= MAX_COUNT
-    )
-
-
 def _problems(index: int, p: Any) -> list[str]:
     where = f"products[{index}]"
     if not isinstance(p, dict):
@@ -50,13 +43,13 @@ def _problems(index: int, p: Any) -> list[str]:
     if not (isinstance(ps_id, str) and ps_id.startswith("ps_") and len(ps_id) <= _MAX_PS_ID):
         found.append(f"{where}.ps_id: must start with ps_ (at most {_MAX_PS_ID} characters)")
     for name in ("quantity", "current_stock"):
-        if not _is_amount(p.get(name)):
+        if not is_number(p.get(name)):
             found.append(f"{where}.{name}: must be a non-negative number up to {MAX_COUNT}")
     history = p.get("sales_history")
     if not (
         isinstance(history, list)
         and 7 <= len(history) <= MAX_HISTORY
-        and all(_is_amount(v) for v in history)
+        and all(is_number(v) for v in history)
     ):
         found.append(
             f"{where}.sales_history: 7 to {MAX_HISTORY} days of numbers from 0 to {MAX_COUNT}"
