@@ -102,6 +102,8 @@ def test_routing_table_matches_the_document() -> None:
         assert op["security"] == schemes[route.api]
         assert ("403" in op["responses"]) == route.write
         assert ("413" in op["responses"]) == (route.method in ("POST", "PUT"))
+        query = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+        assert query == route.query, route.path
     assert DOC["paths"]["/openapi.json"]["get"]["security"] == []
 
 

@@ -158,6 +158,19 @@ async def test_unknown_routes_and_methods_get_json_errors(
         assert response.headers["allow"]
 
 
+async def test_unknown_query_parameters_are_refused(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    """Found by schemathesis (stateful phase): ``GET /products?ids=6&=null`` was a 200. A
+    misspelt filter must not silently return the unfiltered catalogue."""
+    supplier = sandbox.products[0].supplier.id
+    body = assert_error(await http.get(f"/products?supplierId={supplier}", headers=STD), 400)
+    assert body["message"] == "Unknown query parameter: 'supplierId'"
+    assert_error(await http.get("/products?ids=6&includeCategory=false&=null", headers=STD), 400)
+    good = await http.get(f"/products?supplier_id={supplier}", headers=STD)
+    assert good.status_code == 200
+
+
 async def test_method_not_allowed_lists_every_method_of_the_path(http: httpx.AsyncClient) -> None:
     response = await http.delete("/external/orders", headers=EXT)
     assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "POST"}
@@ -272,6 +285,10 @@ def reorder(**changes: Any) -> dict[str, Any]:
 
 # (method, path, headers, JSON body or raw text, status)
 HOSTILE: list[tuple[str, str, dict[str, str], object, int]] = [
+    ("GET", "/products?supplierId=12", STD, None, 400),  # a misspelt filter
+    ("GET", "/products?=null", STD, None, 400),
+    ("GET", "/external/orders?stat=created", EXT, None, 400),
+    ("POST", "/sales?dryRun=1", STD, sales(), 400),
     ("GET", "/products?limit=0", STD, None, 400),
     ("GET", "/products?limit=1001", STD, None, 400),
     ("GET", "/products?limit=1.5", STD, None, 400),

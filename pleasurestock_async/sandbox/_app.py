@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._auth import Keys
 from ._context import Context
-from ._errors import ApiError, error_body, json_response
+from ._errors import ApiError, bad_request, error_body, json_response
 from ._faults import DripResponse, corrupt
 from ._limits import ServerLimits, retry_after_header
 from ._openapi import openapi_bytes
@@ -145,6 +145,9 @@ class SandboxApp:
                 self._too_many(retry_after_header(wait))
             if spec.write:
                 self.keys.require_manager(role)
+        if unknown := {name for name, _ in request.query_params.multi_items()} - spec.query:
+            shown = ", ".join(repr(name[:50]) for name in sorted(unknown)[:10])
+            raise bad_request(f"Unknown query parameter: {shown}")
         if faults.hit("rate_limit", faults.faults.rate_limit_rate):
             self._too_many(faults.retry_after())
         if faults.hit("error", faults.faults.error_rate):

@@ -1,6 +1,9 @@
 """The routing table: every route of API v1, the API it belongs to, the rate buckets a
 request spends, and whether it writes (and so needs a manager's key).
 
+Each route also lists the query parameters it takes: any other one is refused, so a misspelt
+filter (``?supplierId=12``) is an error instead of a silently unfiltered answer.
+
 From the reference: standard routes spend ``standard``; ``GET /smart-reordering`` spends
 ``standard`` and ``smart``; ``POST /external/smart-reorder`` spends ``external`` and
 ``smart``; the other ``/external/...`` routes spend ``external``. The webhook receiver is
@@ -38,16 +41,49 @@ class RouteSpec:
     buckets: tuple[Bucket, ...]
     write: bool
     handler: Handler
+    query: frozenset[str] = frozenset()
 
+
+_INCLUDES = ("withImages", "includeCategory", "includeTcc", "includeTsp")
 
 ROUTES: tuple[RouteSpec, ...] = (
-    RouteSpec("GET", "/products", "standard", ("standard",), False, list_products),
-    RouteSpec("GET", "/products/{product_id}", "standard", ("standard",), False, get_product),
+    RouteSpec(
+        "GET",
+        "/products",
+        "standard",
+        ("standard",),
+        False,
+        list_products,
+        frozenset({"page", "limit", "supplier_id", "search", "ids", *_INCLUDES}),
+    ),
+    RouteSpec(
+        "GET",
+        "/products/{product_id}",
+        "standard",
+        ("standard",),
+        False,
+        get_product,
+        frozenset(_INCLUDES),
+    ),
     RouteSpec("POST", "/sales", "standard", ("standard",), True, post_sales),
     RouteSpec(
-        "GET", "/smart-reordering", "standard", ("standard", "smart"), False, get_smart_reordering
+        "GET",
+        "/smart-reordering",
+        "standard",
+        ("standard", "smart"),
+        False,
+        get_smart_reordering,
+        frozenset({"date"}),
     ),
-    RouteSpec("GET", "/currency/convert-to-try", "standard", ("standard",), False, convert_to_try),
+    RouteSpec(
+        "GET",
+        "/currency/convert-to-try",
+        "standard",
+        ("standard",),
+        False,
+        convert_to_try,
+        frozenset({"amount", "currency"}),
+    ),
     RouteSpec(
         "POST",
         "/external/smart-reorder",
@@ -57,7 +93,15 @@ ROUTES: tuple[RouteSpec, ...] = (
         post_smart_reorder,
     ),
     RouteSpec("POST", "/external/orders", "external", ("external",), True, create_orders),
-    RouteSpec("GET", "/external/orders", "external", ("external",), False, list_orders),
+    RouteSpec(
+        "GET",
+        "/external/orders",
+        "external",
+        ("external",),
+        False,
+        list_orders,
+        frozenset({"status", "limit", "offset"}),
+    ),
     RouteSpec(
         "GET", "/external/orders/{order_number}", "external", ("external",), False, get_order
     ),
