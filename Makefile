@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench setup
+.PHONY: demo test lint bench setup fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +28,8 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# The sandbox fuzzed from its OpenAPI document: 300 examples per operation and key, then every
+# phase of the schemathesis CLI (stateful included). A few minutes; the test suite runs 12.
+fuzz: setup
+	SANDBOX_FUZZ_EXAMPLES=300 SANDBOX_FUZZ_CAMPAIGN=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_contract_fuzz.py

@@ -20,14 +20,15 @@ from pleasurestock_async import RateLimitConfig, Window, webhooks
 from pleasurestock_async.sandbox import DEMO_API_KEY, DEMO_WEBHOOK_SECRET, Faults, Sandbox
 from pleasurestock_async.sandbox._catalog import Catalogue
 
+from .sandbox_server import checked_client
+
 STD = {"X-API-Key": DEMO_API_KEY}
 EXT = {"Authorization": f"Bearer {DEMO_API_KEY}"}
 
 
 def raw(sandbox: Sandbox) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox.app), base_url="http://sb/api/v1"
-    )
+    """A raw client whose every response is checked against the OpenAPI document."""
+    return checked_client(sandbox)
 
 
 @pytest.fixture
@@ -84,6 +85,40 @@ def test_catalogue_is_deterministic_and_varied() -> None:
     assert {p.supplier.currency for p in a.products} >= {"USD", "EUR", "GBP"}
     assert any(re.search("[а-я]", p.category.name) for p in a.products)
     assert a.find(a.products[5].id.upper()) is a.products[5]
+
+
+def test_every_catalogue_starts_with_the_reference_products() -> None:
+    expected = [
+        "ps_vj31ucxsab",
+        "ps_uypjz2vraa",
+        None,  # known by its UUID only
+        "ps_w2as53xl1z",
+        "ps_j2y58ajsit",
+        "ps_1234567890",
+        "ps_0987654321",
+    ]
+    for seed in (1, 2025):
+        products = Catalogue(2490, seed).products
+        assert [p.internal_id for p in products[:2]] == expected[:2]
+        assert [p.internal_id for p in products[3:7]] == expected[3:]
+        assert products[2].id == "b421eb2c-e1ee-4537-9c19-056d63a337c4"
+        assert products[0].id == "db57e260-b151-4bf1-ac63-175baef9f96d"
+        assert products[0].sku == "SL2505044-XCM"
+        assert (products[5].supplier.id, products[6].supplier.id) == (12, 15)
+    small = Catalogue(3, 1).products
+    assert len(small) == 3 and [p.internal_id for p in small[:2]] == expected[:2]
+    assert small[2].id == "b421eb2c-e1ee-4537-9c19-056d63a337c4"
+    assert Catalogue(2490, 1).products[100] != Catalogue(2490, 2).products[100]
+
+
+async def test_example_orders_are_the_references() -> None:
+    sb = Sandbox(rate_limits=None, products=300, example_orders=True)
+    assert [(o.number, o.delivery_id, o.status) for o in sb.orders] == [
+        ("ORD-20251103-LMGYAQ", "PS-2025-1103/1", "cancelled"),
+        ("ORD-20251103-78XZ70", "PS-2025-1103/2", "created"),
+    ]
+    assert all(len(o.lines) == 15 and o.total == Decimal("5669.57") for o in sb.orders)
+    assert Sandbox(rate_limits=None, products=300).orders == []
 
 
 async def test_default_catalogue_size() -> None:
@@ -456,3 +491,27 @@ async def test_fault_latency() -> None:
         start = time.monotonic()
         assert (await http.get("/products", headers=STD)).status_code == 200
     assert time.monotonic() - start >= 0.2
+
+
+# -- independence from the client ------------------------------------------------------------------
+
+
+def test_the_sandbox_imports_none_of_the_clients_internals() -> None:
+    """Written from the reference, not from the client: only public names of the package."""
+    import ast
+    from pathlib import Path
+
+    import pleasurestock_async.sandbox as package
+
+    allowed = {"RateLimitConfig", "Window", "DEFAULT_RATE_LIMITS", "AsyncPleasureStock", "webhooks"}
+    modules = sorted(Path(package.__file__).parent.glob("*.py"))
+    assert len(modules) > 15
+    for module in modules:
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level in (0, 1), f"{module.name} imports from outside the sandbox"
+                if node.level == 0 and (node.module or "").startswith("pleasurestock_async"):
+                    assert node.module == "pleasurestock_async", f"{module.name}: {node.module}"
+                    assert {a.name for a in node.names} <= allowed, module.name
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("pleasurestock_async") for a in node.names)

@@ -13,6 +13,7 @@ from rich.table import Table
 from .. import webhooks
 from .._client import API_KEY_ENV
 from ._common import (
+    EXIT_ERROR,
     EXIT_INVALID,
     EXIT_PARTIAL,
     Settings,
@@ -30,6 +31,7 @@ def webhook() -> None:
     \b
     Example:
       pleasurestock webhook verify --secret-env WEBHOOK_SECRET --signature ... --timestamp ...
+      pleasurestock webhook trigger order.created --forward-to http://127.0.0.1:8000/hooks
     """
 
 
@@ -75,6 +77,95 @@ def webhook_verify(
         dump(event) if settings.json else f"verified {event.event} ({webhooks.dedupe_key(event)})",
         highlight=False,
     )
+
+
+def _delays(text: str) -> tuple[float, ...]:
+    try:
+        delays = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter("a comma-separated list of seconds, e.g. 2,4,8") from None
+    if not all(0 <= d <= 3600 for d in delays):
+        raise click.BadParameter("each delay must be between 0 and 3600 seconds")
+    return delays
+
+
+@webhook.command("trigger")
+@click.argument(
+    "event", type=click.Choice(["order.created", "order.status_changed", "order.cancelled"])
+)
+@click.option("--forward-to", required=True, metavar="URL", help="Where to deliver the event.")
+@click.option(
+    "--secret-env",
+    metavar="VAR",
+    help="Environment variable holding the secret to sign with (default: the demo secret).",
+)
+@click.option(
+    "--retry-delays",
+    default="2,4,8",
+    show_default=True,
+    help="Seconds before each retry, comma-separated (the API's own are 2,4,8).",
+)
+@click.option(
+    "--timeout",
+    "attempt_timeout",
+    type=click.FloatRange(0.1, 60),
+    default=10.0,
+    show_default=True,
+    help="Seconds per attempt.",
+)
+@click.pass_context
+@run_async
+async def webhook_trigger(
+    ctx: click.Context,
+    event: str,
+    forward_to: str,
+    secret_env: str | None,
+    retry_delays: str,
+    attempt_timeout: float,
+) -> int:
+    """Make a sandbox produce EVENT and deliver it, signed, to a receiver of yours.
+
+    Prints each attempt's status; exits 0 once the receiver answered 2xx.
+
+    \b
+    Example:
+      export WEBHOOK_SECRET=whsec_...
+      pleasurestock webhook trigger order.status_changed \\
+        --forward-to http://127.0.0.1:8000/webhooks --secret-env WEBHOOK_SECRET
+    """
+    import anyio
+
+    from ..sandbox import DEMO_WEBHOOK_SECRET, Sandbox
+
+    settings = settings_of(ctx)
+    delays = _delays(retry_delays)
+    if not forward_to.startswith(("http://", "https://")):
+        raise click.BadParameter("an http:// or https:// URL", param_hint="--forward-to")
+    secret = DEMO_WEBHOOK_SECRET
+    if secret_env:
+        secret = os.environ.get(secret_env, "")
+        if not secret:
+            raise click.UsageError(f"the variable {secret_env} is not set")
+    async with Sandbox(
+        products=10,
+        rate_limits=None,
+        webhook_url=forward_to,
+        webhook_secret=secret,
+        webhook_retry_delays=delays,
+        webhook_timeout=attempt_timeout,
+    ) as sandbox:
+        order = await sandbox.trigger(event)
+        (delivery,) = sandbox.webhook_deliveries
+        settings.out.print(f"{event} for {order.number} -> {forward_to}", highlight=False)
+        shown = 0
+        while shown < len(delivery.attempts) or not delivery.finished:
+            for attempt in delivery.attempts[shown:]:
+                shown += 1
+                settings.out.print(f"attempt {shown}: {attempt}", highlight=False)
+            await anyio.sleep(0.02)
+    outcome = "delivered" if delivery.delivered else "not delivered"
+    settings.out.print(f"{outcome} after {len(delivery.attempts)} attempt(s)", highlight=False)
+    return 0 if delivery.delivered else EXIT_ERROR
 
 
 @click.command()
@@ -197,12 +288,6 @@ def _demo_summary(settings: Settings, report: Any, budget: Any = None) -> None:
 @click.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
-@click.option(
-    "--api-key",
-    "api_key",
-    envvar=API_KEY_ENV,
-    help=f"Key the sandbox accepts (default: ${API_KEY_ENV}, else the demo key).",
-)
 @click.option("--products", default=2490, show_default=True, type=click.IntRange(1))
 @click.option(
     "--rate-limits/--no-rate-limits",
@@ -211,15 +296,24 @@ def _demo_summary(settings: Settings, report: Any, budget: Any = None) -> None:
     help="Enforce the vendor's published windows per key.",
 )
 @click.option("--webhook-url", help="Where to post signed order events.")
+@click.option(
+    "--webhook-secret-env",
+    metavar="VAR",
+    help="Environment variable holding the webhook secret (default: the demo secret).",
+)
 def sandbox_command(
     host: str,
     port: int,
-    api_key: str | None,
     products: int,
     rate_limits: bool,
     webhook_url: str | None,
+    webhook_secret_env: str | None,
 ) -> None:
     """Serve a local PleasureStock over HTTP under /api/v1.
+
+    Its manager key is $PLEASURESTOCK_API_KEY, else the public demo key; keys never go on
+    the command line. It also accepts a read-only viewer key, holds the reference's example
+    products and orders, and serves its OpenAPI contract at /api/v1/openapi.json.
 
     \b
     Example:
@@ -229,21 +323,34 @@ def sandbox_command(
     import uvicorn
 
     from ..ratelimit import DEFAULT_RATE_LIMITS
-    from ..sandbox import DEMO_API_KEY, DEMO_WEBHOOK_SECRET, Sandbox
+    from ..sandbox import DEMO_API_KEY, DEMO_VIEWER_KEY, DEMO_WEBHOOK_SECRET, Sandbox
 
-    key = api_key or DEMO_API_KEY
-    app = Sandbox(
+    key = os.environ.get(API_KEY_ENV) or DEMO_API_KEY
+    secret = DEMO_WEBHOOK_SECRET
+    if webhook_secret_env:
+        secret = os.environ.get(webhook_secret_env, "")
+        if not secret:
+            raise click.UsageError(f"the variable {webhook_secret_env} is not set")
+    sandbox = Sandbox(
         products=products,
         api_keys=[key],
         rate_limits=DEFAULT_RATE_LIMITS if rate_limits else None,
         webhook_url=webhook_url,
-    ).app
+        webhook_secret=secret,
+        example_orders=True,
+    )
     err = Console(stderr=True)
-    err.print(f"PleasureStock sandbox on http://{host}:{port}/api/v1", highlight=False)
+    base = f"http://{host}:{port}/api/v1"
+    err.print(f"PleasureStock sandbox on {base} (contract: {base}/openapi.json)", highlight=False)
     if key == DEMO_API_KEY:
-        err.print(f"API key: {DEMO_API_KEY}  (the public demo key)", highlight=False)
+        err.print(f"manager key:    {DEMO_API_KEY}  (the public demo key)", highlight=False)
     else:
-        err.print(f"API key: from ${API_KEY_ENV}", highlight=False)
+        err.print(f"manager key:    from ${API_KEY_ENV}", highlight=False)
+    err.print(f"viewer key:     {DEMO_VIEWER_KEY}  (reads only; writes get 403)", highlight=False)
+    if webhook_secret_env:
+        err.print(f"webhook secret: from ${webhook_secret_env}", highlight=False)
+    else:
+        err.print(f"webhook secret: {DEMO_WEBHOOK_SECRET}  (the demo secret)", highlight=False)
     if webhook_url:
-        err.print(f"webhooks to {webhook_url}, secret {DEMO_WEBHOOK_SECRET}", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+        err.print(f"webhooks to {webhook_url}", highlight=False)
+    uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")

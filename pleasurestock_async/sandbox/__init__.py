@@ -1,38 +1,56 @@
-"""A local PleasureStock: the whole API with in-memory state, for trying the SDK, testing an
-integration in CI and rehearsing a sync job, with no account.
+"""A local PleasureStock: the whole API v1 with in-memory state, written from the API
+reference, for trying the SDK, testing an integration in CI and rehearsing a sync job with no
+account.
 
 In-process (no sockets)::
 
-    sandbox = Sandbox()
-    async with sandbox.client() as ps:
+    async with Sandbox() as sandbox, sandbox.client() as ps:
         page = await ps.products.list()
 
-Over HTTP: ``python -m pleasurestock_async sandbox --port 8765`` serves it under ``/api/v1``.
-Needs the ``sandbox`` extra (Starlette; uvicorn for HTTP).
+Over HTTP: ``pleasurestock sandbox --port 8765`` serves it under ``/api/v1``, with its OpenAPI
+3.1 contract at ``/api/v1/openapi.json``. Needs the ``sandbox`` extra (Starlette; uvicorn for
+HTTP).
+
+Keys: :data:`DEMO_API_KEY` has the manager role (reads and writes); :data:`DEMO_VIEWER_KEY`
+may read, and a write with it gets the reference's 403. The catalogue starts with the
+products the reference names (``ps_vj31ucxsab``, ``ps_1234567890`` of supplier 12,
+``ps_0987654321`` of supplier 15, ...); ``example_orders=True`` adds its two orders
+(``ORD-20251103-78XZ70``, ``ORD-20251103-LMGYAQ``).
+
+Webhooks are delivered while the sandbox is entered (``async with``) or served (the ASGI
+lifespan); events sent otherwise wait for :meth:`Sandbox.drain_webhooks`. Everything runs on
+anyio, so on asyncio and trio alike. The sandbox shares no code with the client: it has its
+own routing table, rate windows and validation.
 """
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from .._client import AsyncPleasureStock
-from ..ratelimit import DEFAULT_RATE_LIMITS, RateLimitConfig
-from ..types.webhooks import WebhookEvent
-from ._app import API_PREFIX, Faults, SandboxApp
+from pleasurestock_async import DEFAULT_RATE_LIMITS, AsyncPleasureStock, RateLimitConfig, webhooks
+
+from ._app import SandboxApp
+from ._auth import Keys
 from ._catalog import Catalogue, SandboxProduct
+from ._context import Context
+from ._delivery import Delivery, WebhookSender
+from ._faults import Faults, FaultStreams, FaultyTransport
 from ._formula import FormulaError, TspFormula
+from ._limits import ServerLimits
+from ._routes import API_PREFIX, OPENAPI_PATH
 from ._state import DaySales, SandboxOrder, SandboxState
-from ._webhooks import Delivery, WebhookSender
+from ._trigger import trigger
 
 __all__ = [
     "DEMO_API_KEY",
+    "DEMO_VIEWER_KEY",
     "DEMO_WEBHOOK_SECRET",
     "DaySales",
     "Delivery",
@@ -44,39 +62,30 @@ __all__ = [
 ]
 
 DEMO_API_KEY = "pk_sandbox_demo_key"
-"""The key every sandbox accepts unless given others. Not a secret: it opens only a sandbox."""
+"""The manager key every sandbox accepts unless given others. Not a secret: it opens only a
+sandbox."""
+
+DEMO_VIEWER_KEY = "pk_sandbox_viewer_key"
+"""A key with a viewer (non-manager) role: it may read, and writes get a 403."""
 
 DEMO_WEBHOOK_SECRET = "whsec_sandbox_demo_secret"  # noqa: S105 (a documented demo value)
 """The secret the sandbox signs webhooks with unless given another."""
 
 IN_PROCESS_BASE_URL = "http://sandbox.localhost" + API_PREFIX
 
-
-class _FaultyTransport(httpx.AsyncBaseTransport):
-    """Drops a share of connections before they reach the app (never processed)."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, drop_rate: float, seed: int) -> None:
-        self._inner = inner
-        self._drop_rate = drop_rate
-        self._rng = random.Random(seed)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._drop_rate and self._rng.random() < self._drop_rate:
-            raise httpx.ConnectError("sandbox: injected dropped connection", request=request)
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+_MAX_COEFFICIENT = Decimal(1000)
 
 
 class Sandbox:
     """An in-memory PleasureStock.
 
-    ``products`` sets the catalogue size (deterministic for a ``seed``); ``api_keys`` the keys
-    it accepts; ``rate_limits`` the windows it enforces per key (``None``: none), which its
-    :meth:`client` also uses by default; ``webhook_url`` where it posts order events, signed
-    with ``webhook_secret`` and retried after ``webhook_retry_delays``; ``faults`` failures to
-    inject. ``tsp_formula`` and ``tcc_coefficient`` are the account's pricing settings.
+    ``products`` sets the catalogue size (deterministic for a ``seed``); ``api_keys`` the
+    manager keys it accepts and ``viewer_keys`` the read-only ones; ``rate_limits`` the windows
+    it enforces per key (``None``: none), which its :meth:`client` also uses by default;
+    ``webhook_url`` where it posts order events, signed with ``webhook_secret`` and retried
+    after ``webhook_retry_delays``; ``faults`` failures to inject; ``example_orders`` adds the
+    reference's two orders. ``tsp_formula`` and ``tcc_coefficient`` are the account's pricing
+    settings.
     """
 
     def __init__(
@@ -85,6 +94,7 @@ class Sandbox:
         products: int = 2490,
         seed: int = 2025,
         api_keys: Sequence[str] = (DEMO_API_KEY,),
+        viewer_keys: Sequence[str] = (DEMO_VIEWER_KEY,),
         rate_limits: RateLimitConfig | None = DEFAULT_RATE_LIMITS,
         webhook_url: str | None = None,
         webhook_secret: str = DEMO_WEBHOOK_SECRET,
@@ -94,14 +104,24 @@ class Sandbox:
         faults: Faults | None = None,
         tsp_formula: str = "TCC * 1.5",
         tcc_coefficient: Decimal | str | float = Decimal("1.7"),
+        example_orders: bool = False,
     ) -> None:
-        if not api_keys:
-            raise ValueError("a sandbox needs at least one API key")
+        if not api_keys or not all(api_keys):
+            raise ValueError("a sandbox needs at least one API key, and no empty one")
+        coefficient = Decimal(str(tcc_coefficient))
+        if not (coefficient.is_finite() and 0 < coefficient <= _MAX_COEFFICIENT):
+            raise ValueError(f"tcc_coefficient must be above 0 and at most {_MAX_COEFFICIENT}")
+        formula = TspFormula(tsp_formula)
         self.api_keys = tuple(api_keys)
+        self.viewer_keys = tuple(k for k in viewer_keys if k not in self.api_keys)
         self.rate_limits = rate_limits
         self.faults = faults or Faults()
         self.webhook_secret = webhook_secret
         self.state = SandboxState(Catalogue(products, seed), seed)
+        for product in self.state.catalogue.products:
+            formula((product.price * coefficient).quantize(Decimal("0.01")))
+        if example_orders:
+            self.state.add_example_orders()
         self.webhooks = (
             WebhookSender(
                 webhook_url,
@@ -113,17 +133,22 @@ class Sandbox:
             if webhook_url
             else None
         )
-        self._api = SandboxApp(
-            self.state,
-            api_keys=frozenset(self.api_keys),
-            rate_limits=rate_limits,
-            faults=self.faults,
-            tsp_formula=TspFormula(tsp_formula),
-            tcc_coefficient=Decimal(str(tcc_coefficient)),
-            webhook=self.webhooks,
+        self._streams = FaultStreams(self.faults)
+        self._ctx = Context(
+            state=self.state,
+            tsp_formula=formula,
+            tcc_coefficient=coefficient,
+            faults=self._streams,
             webhook_secret=webhook_secret,
+            sender=self.webhooks,
+        )
+        self._api = SandboxApp(
+            self._ctx,
+            Keys(self.api_keys, self.viewer_keys),
+            ServerLimits(rate_limits) if rate_limits else None,
         )
         self._clients: list[httpx.AsyncClient] = []
+        self._exit: AsyncExitStack | None = None
 
     @property
     def app(self) -> Any:
@@ -139,17 +164,26 @@ class Sandbox:
         """An :class:`AsyncPleasureStock` talking to this sandbox in-process (no sockets).
 
         Options are passed to the client; by default it uses the first API key and the same
-        rate limits the sandbox enforces.
+        rate limits the sandbox enforces. Its transport injects the ``drop_rate`` and
+        ``drop_after_store_rate`` faults.
         """
-        transport = _FaultyTransport(
-            httpx.ASGITransport(app=self.app), self.faults.drop_rate, self.faults.seed
-        )
-        http = httpx.AsyncClient(transport=transport)
+        http = httpx.AsyncClient(transport=self.transport())
         self._clients.append(http)
         options.setdefault("api_key", self.api_keys[0])
         options.setdefault("base_url", IN_PROCESS_BASE_URL)
         options.setdefault("rate_limits", self.rate_limits)
         return AsyncPleasureStock(http_client=http, **options)
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport into this sandbox, in-process, that injects the ``drop_rate``
+        and ``drop_after_store_rate`` faults (for raw httpx clients)."""
+        inner = httpx.ASGITransport(app=self.app)
+        return FaultyTransport(inner, self._streams, API_PREFIX + OPENAPI_PATH)
+
+    async def trigger(self, event: str) -> SandboxOrder:
+        """Produce one webhook event (``order.created``, ``order.status_changed`` or
+        ``order.cancelled``) through the API, as ``stripe trigger`` does; returns its order."""
+        return await trigger(self, event)
 
     # -- introspection -------------------------------------------------------------------------
 
@@ -158,7 +192,16 @@ class Sandbox:
         product = self.state.catalogue.find(product_id)
         if product is None:
             raise KeyError(product_id)
-        return dict(sorted(self.state.sales.get(product.id, {}).items()))
+        days = self.state.sales.get(product.id, {})
+        return {day: DaySales(s.quantity, s.stock_on_hand) for day, s in sorted(days.items())}
+
+    def stored_sales(self) -> dict[tuple[str, date], DaySales]:
+        """Every stored product and day, keyed by the product's ``ps_`` id (copies)."""
+        return {
+            (product.internal_id, day): DaySales(s.quantity, s.stock_on_hand)
+            for product in self.products
+            for day, s in sorted(self.state.sales.get(product.id, {}).items())
+        }
 
     @property
     def request_counts(self) -> Counter[str]:
@@ -167,7 +210,7 @@ class Sandbox:
 
     @property
     def rate_limited(self) -> int:
-        """How many 429 answers the sandbox has sent."""
+        """How many 429 answers the sandbox has sent (injected ones included)."""
         return self._api.rate_limited
 
     @property
@@ -181,9 +224,9 @@ class Sandbox:
         return self.webhooks.deliveries if self.webhooks else []
 
     @property
-    def received_webhooks(self) -> list[WebhookEvent]:
+    def received_webhooks(self) -> list[webhooks.WebhookEvent]:
         """Events verified by its own ``POST /external/webhook`` receiver."""
-        return self._api.received_webhooks
+        return self._ctx.received_webhooks
 
     async def drain_webhooks(self) -> None:
         """Wait until every queued webhook has been delivered or has used up its retries."""
@@ -191,14 +234,23 @@ class Sandbox:
             await self.webhooks.drain()
 
     async def aclose(self) -> None:
-        """Close the in-process clients' transports and finish webhook deliveries."""
+        """Finish webhook deliveries and close the in-process clients' transports."""
         await self.drain_webhooks()
         for http in self._clients:
             await http.aclose()
         self._clients.clear()
 
     async def __aenter__(self) -> Sandbox:
+        stack = AsyncExitStack()
+        if self.webhooks is not None:
+            await stack.enter_async_context(self.webhooks.run())
+        self._exit = stack
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+        try:
+            await self.aclose()
+        finally:
+            stack, self._exit = self._exit, None
+            if stack is not None:
+                await stack.aclose()

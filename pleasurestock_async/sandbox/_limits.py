@@ -1,5 +1,10 @@
-"""The sandbox's server side of rate limiting: exact sliding windows per key and API, counted
-on arrival as a strict server would (the same window arithmetic as the client's)."""
+"""The server side of rate limiting, as the reference states it: per API key, each bucket a
+set of windows ("1000/hour" and the like), every request counted when it arrives.
+
+A window admits a request while fewer than ``limit`` requests were admitted in the last
+``seconds`` (the span ``(now - seconds, now]``). A request spends every window of every bucket
+of its route at once, or none of them: a refused request is not counted.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +12,33 @@ import math
 import time
 from collections import deque
 from collections.abc import Iterable
+from typing import Literal
 
-from ..ratelimit import BucketName, RateLimitConfig, Window
+from pleasurestock_async import RateLimitConfig
+
+__all__ = ["Bucket", "ServerLimits", "retry_after_header"]
+
+Bucket = Literal["standard", "external", "smart"]
+"""A rate bucket: one API's windows, or the smart-reordering windows both APIs share."""
 
 
-class SlidingWindow:
-    """Arrival times of the last ``limit`` requests counted in a window."""
+class _Window:
+    """Arrival times of the admitted requests still inside one window."""
 
-    def __init__(self, window: Window) -> None:
-        self.window = window
-        self.stamps: deque[float] = deque()
+    __slots__ = ("arrivals", "limit", "seconds")
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit = limit
+        self.seconds = seconds
+        self.arrivals: deque[float] = deque()
 
     def wait(self, now: float) -> float:
-        while self.stamps and self.stamps[0] + self.window.seconds <= now:
-            self.stamps.popleft()
-        if len(self.stamps) < self.window.limit:
+        """Seconds until this window has room (0 if it has room now)."""
+        while self.arrivals and self.arrivals[0] <= now - self.seconds:
+            self.arrivals.popleft()
+        if len(self.arrivals) < self.limit:
             return 0.0
-        return self.stamps[0] + self.window.seconds - now
-
-    def take(self, now: float) -> None:
-        self.stamps.append(now)
-
-
-__all__ = ["ServerLimits", "retry_after_header"]
+        return self.arrivals[0] + self.seconds - now
 
 
 class ServerLimits:
@@ -37,23 +46,24 @@ class ServerLimits:
 
     def __init__(self, config: RateLimitConfig) -> None:
         self.config = config
-        self._windows: dict[tuple[str, BucketName], list[SlidingWindow]] = {}
+        self._windows: dict[tuple[str, Bucket], list[_Window]] = {}
 
-    def check(self, key: str, buckets: Iterable[BucketName]) -> float:
+    def check(self, key: str, buckets: Iterable[Bucket]) -> float:
         """Admit and count a request (returns 0), or return the seconds to wait (a 429)."""
         now = time.monotonic()
-        windows = [w for b in buckets for w in self._for(key, b)]
+        windows = [w for bucket in buckets for w in self._for(key, bucket)]
         wait = max((w.wait(now) for w in windows), default=0.0)
         if wait > 0:
             return wait
         for w in windows:
-            w.take(now)
+            w.arrivals.append(now)
         return 0.0
 
-    def _for(self, key: str, bucket: BucketName) -> list[SlidingWindow]:
+    def _for(self, key: str, bucket: Bucket) -> list[_Window]:
         found = self._windows.get((key, bucket))
         if found is None:
-            found = [SlidingWindow(w) for w in self.config.windows()[bucket]]
+            configured = self.config.windows()[bucket]
+            found = [_Window(w.limit, w.seconds) for w in configured]
             self._windows[(key, bucket)] = found
         return found
 

@@ -9,39 +9,28 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
-from ..types.orders import OrderStatus
 from ._catalog import Catalogue, SandboxProduct, Supplier
+from ._reference import EXAMPLE_ORDER_TOTAL, EXAMPLE_ORDERS
+from ._status import NEXT, Status
 
-__all__ = ["COVERAGE_DAYS", "HISTORY_DAYS", "OrderLine", "SandboxOrder", "SandboxState"]
+__all__ = [
+    "COVERAGE_DAYS",
+    "HISTORY_DAYS",
+    "DaySales",
+    "OrderLine",
+    "SandboxOrder",
+    "SandboxState",
+    "TransitionError",
+]
 
 HISTORY_DAYS = 30
 """Days of history behind a recommendation."""
 COVERAGE_DAYS = 30
 """Days of sales a recommended reorder should cover."""
-
-NEXT_STATUSES: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.CREATED: frozenset({OrderStatus.PART_PAID, OrderStatus.PAID}),
-    OrderStatus.PART_PAID: frozenset({OrderStatus.PAID}),
-    OrderStatus.PAID: frozenset({OrderStatus.ON_THE_WAY}),
-    OrderStatus.ON_THE_WAY: frozenset({OrderStatus.DELIVERED}),
-    OrderStatus.DELIVERED: frozenset({OrderStatus.ACCEPTED}),
-    OrderStatus.ACCEPTED: frozenset(),
-    OrderStatus.CANCELLED: frozenset(),
-}
-"""The documented lifecycle; any non-final status may also become ``cancelled``."""
-
-STATUS_DISPLAY: dict[OrderStatus, tuple[str, str]] = {
-    OrderStatus.CREATED: ("Created", "blue"),
-    OrderStatus.PART_PAID: ("Partially paid", "yellow"),
-    OrderStatus.PAID: ("Paid", "green"),
-    OrderStatus.ON_THE_WAY: ("On the way", "indigo"),
-    OrderStatus.DELIVERED: ("Delivered", "purple"),
-    OrderStatus.ACCEPTED: ("Accepted", "emerald"),
-    OrderStatus.CANCELLED: ("Cancelled", "red"),
-}
+_CENT = Decimal("0.01")
 
 
 @dataclass(slots=True)
@@ -63,6 +52,7 @@ class OrderLine:
 
     @property
     def total(self) -> Decimal:
+        """Unit price times quantity."""
         return self.unit_price * self.quantity
 
 
@@ -78,18 +68,17 @@ class SandboxOrder:
     external_order_id: str | None
     comment: str | None
     created_at: datetime
-    status: OrderStatus = OrderStatus.CREATED
+    status: Status = Status.CREATED
     status_changed_at: datetime | None = None
     paid_at: datetime | None = None
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
     accepted_at: datetime | None = None
-    history: list[tuple[OrderStatus, OrderStatus, str | None, datetime]] = field(
-        default_factory=list
-    )
+    history: list[tuple[Status, Status, str | None, datetime]] = field(default_factory=list)
 
     @property
     def total(self) -> Decimal:
+        """The sum of the lines."""
         return sum((line.total for line in self.lines), Decimal(0))
 
 
@@ -108,6 +97,7 @@ class SandboxState:
         self.catalogue = catalogue
         self.sales: dict[str, dict[date, DaySales]] = defaultdict(dict)
         self.orders: list[SandboxOrder] = []
+        self._by_number: dict[str, SandboxOrder] = {}
         self.smart_reorders: list[dict[str, object]] = []
         self._rng = random.Random(f"orders-{seed}")  # not the catalogue's sequence
         self._deliveries_per_day: dict[date, int] = defaultdict(int)
@@ -130,7 +120,8 @@ class SandboxState:
 
         Average daily sales leave out out-of-stock days (stock 0); the recommendation covers
         COVERAGE_DAYS of sales minus the latest known stock; accuracy compares the last 7
-        in-stock days with that average.
+        in-stock days with that average. Stored sums are unbounded integers, so the arithmetic
+        runs with enough precision for any of them.
         """
         start = target - timedelta(days=HISTORY_DAYS - 1)
         found: list[dict[str, Any]] = []
@@ -142,15 +133,18 @@ class SandboxState:
             in_stock = [s.quantity for _, s in window if s.stock_on_hand != 0]
             if not in_stock:
                 continue
-            average = Decimal(sum(in_stock)) / len(in_stock)
             stocks = [s.stock_on_hand for _, s in window if s.stock_on_hand is not None]
             current = stocks[-1] if stocks else 0
-            recommended = max(0, math.ceil(average * COVERAGE_DAYS - current))
-            if recommended == 0:
-                continue
-            recent = in_stock[-7:]
-            error = sum((abs(Decimal(q) - average) for q in recent), Decimal(0)) / len(recent)
-            accuracy = max(Decimal(0), 1 - error / average) if average else Decimal(0)
+            with localcontext() as ctx:
+                ctx.prec = 28 + len(str(max(in_stock))) + len(str(current))
+                average = Decimal(sum(in_stock)) / len(in_stock)
+                recommended = max(0, math.ceil(average * COVERAGE_DAYS - current))
+                if recommended == 0:
+                    continue
+                recent = in_stock[-7:]
+                error = sum((abs(q - average) for q in recent), Decimal(0)) / len(recent)
+                accuracy = max(Decimal(0), 1 - error / average) if average else Decimal(0)
+                average, accuracy = average.quantize(_CENT), accuracy.quantize(_CENT)
             found.append(
                 {
                     "product_internal_id": product.internal_id,
@@ -158,8 +152,8 @@ class SandboxState:
                     "product_sku": product.sku,
                     "recommended_quantity": recommended,
                     "current_stock": current,
-                    "average_daily_sales": round(average, 2),
-                    "forecast_accuracy": round(accuracy, 2),
+                    "average_daily_sales": average,
+                    "forecast_accuracy": accuracy,
                     "calculation_date": datetime.combine(target, datetime.min.time(), UTC),
                 }
             )
@@ -167,6 +161,13 @@ class SandboxState:
         return found
 
     # -- orders --------------------------------------------------------------------------------
+
+    def _new_number(self, day: date) -> str:
+        while True:
+            suffix = "".join(self._rng.choices(string.ascii_uppercase + string.digits, k=6))
+            number = f"ORD-{day:%Y%m%d}-{suffix}"
+            if self.find_order(number) is None:
+                return number
 
     def create_orders(
         self,
@@ -183,10 +184,9 @@ class SandboxState:
         for supplier_lines in by_supplier.values():
             day = now.date()
             self._deliveries_per_day[day] += 1
-            suffix = "".join(self._rng.choices(string.ascii_uppercase + string.digits, k=6))
             order = SandboxOrder(
                 order_id=str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
-                number=f"ORD-{day:%Y%m%d}-{suffix}",
+                number=self._new_number(day),
                 delivery_id=f"PS-{day:%Y}-{day:%m%d}/{self._deliveries_per_day[day]}",
                 supplier=supplier_lines[0].product.supplier,
                 lines=supplier_lines,
@@ -195,20 +195,58 @@ class SandboxState:
                 created_at=now,
                 status_changed_at=now,
             )
-            self.orders.append(order)
+            self._add(order)
             created.append(order)
         return created
 
+    def add_example_orders(self) -> None:
+        """Add the reference's two example orders (15 lines of Yiqing's, 5669.57 USD each).
+
+        Their lines keep the unit prices of the day they were ordered; the last line's price
+        makes the total the reference's. Nothing is added to a catalogue without Yiqing.
+        """
+        yiqing = [p for p in self.catalogue.products if p.supplier.name == "Yiqing"][:15]
+        if not yiqing:
+            return
+        for example in EXAMPLE_ORDERS:
+            lines = [OrderLine(p, 1, p.price, custom=False) for p in yiqing[:-1]]
+            rest = int((EXAMPLE_ORDER_TOTAL - sum((x.total for x in lines), Decimal(0))) * 100)
+            last = yiqing[-1]
+            quantity = max(1, rest // int(last.price * 100))
+            while rest % quantity:
+                quantity -= 1
+            lines.append(OrderLine(last, quantity, Decimal(rest // quantity) / 100, custom=False))
+            order = SandboxOrder(
+                order_id=example.order_id,
+                number=example.number,
+                delivery_id=example.delivery_id,
+                supplier=last.supplier,
+                lines=lines,
+                external_order_id=None,
+                comment=None,
+                created_at=example.created_at,
+                status_changed_at=example.status_changed_at,
+            )
+            if example.cancelled:
+                order.status = Status.CANCELLED
+                order.history.append(
+                    (Status.CREATED, Status.CANCELLED, None, example.status_changed_at)
+                )
+            self._add(order)
+            self._deliveries_per_day[example.created_at.date()] += 1
+
+    def _add(self, order: SandboxOrder) -> None:
+        self.orders.append(order)
+        self._by_number[order.number] = order
+
     def find_order(self, number: str) -> SandboxOrder | None:
         """An order by its number."""
-        return next((o for o in self.orders if o.number == number), None)
+        return self._by_number.get(number)
 
-    def change_status(
-        self, order: SandboxOrder, new: OrderStatus, comment: str | None
-    ) -> OrderStatus:
+    def change_status(self, order: SandboxOrder, new: Status, comment: str | None) -> Status:
         """Apply a lifecycle step; returns the old status or raises :class:`TransitionError`."""
         old = order.status
-        allowed = NEXT_STATUSES[old] | (set() if old.is_final else {OrderStatus.CANCELLED})
+        allowed = NEXT[old] | (set() if old.is_final else {Status.CANCELLED})
         if new not in allowed:
             if old.is_final:
                 raise TransitionError(f"order {order.number} is {old.value}, a final status")
@@ -219,13 +257,13 @@ class SandboxState:
         now = _now()
         order.status = new
         order.status_changed_at = now
-        if new is OrderStatus.PAID:
+        if new is Status.PAID:
             order.paid_at = now
-        elif new is OrderStatus.ON_THE_WAY:
+        elif new is Status.ON_THE_WAY:
             order.shipped_at = now
-        elif new is OrderStatus.DELIVERED:
+        elif new is Status.DELIVERED:
             order.delivered_at = now
-        elif new is OrderStatus.ACCEPTED:
+        elif new is Status.ACCEPTED:
             order.accepted_at = now
         order.history.append((old, new, comment, now))
         return old

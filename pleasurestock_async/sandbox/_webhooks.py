@@ -1,77 +1,60 @@
-"""Webhook delivery from the sandbox: signed as documented, retried after 2, 4 and 8 seconds."""
+"""Webhook events the sandbox sends, and its own receiver ``POST /external/webhook``.
+
+The receiver authenticates a webhook by its signature (``X-Webhook-Signature``,
+``X-Webhook-Timestamp``, the sandbox's webhook secret), not by an API key: a sender of
+webhooks holds the secret, not a key. So a sandbox can deliver to its own receiver.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+from starlette.requests import Request
+from starlette.responses import Response
 
-from .. import webhooks
+from pleasurestock_async import webhooks
 
-__all__ = ["Delivery", "WebhookSender"]
+from ._context import Context, stamp
+from ._errors import ApiError, json_response
+from ._request import read_body
+from ._state import SandboxOrder
 
+__all__ = ["EVENTS", "created_event", "receive_webhook"]
 
-@dataclass(slots=True)
-class Delivery:
-    """One event's delivery: each attempt's HTTP status (or error name), and whether it landed."""
-
-    event: str
-    body: bytes
-    attempts: list[int | str] = field(default_factory=list)
-    delivered: bool = False
+EVENTS = ("order.created", "order.status_changed", "order.cancelled")
+"""The events of the reference."""
 
 
-class WebhookSender:
-    """Posts events to ``url``; ``transport`` lets tests deliver into an app in-process."""
+def created_event(o: SandboxOrder) -> dict[str, Any]:
+    """The ``data`` of ``order.created``, as the reference's example shows it."""
+    return {
+        "orderId": o.order_id,
+        "orderNumber": o.number,
+        "deliveryId": o.delivery_id,
+        "status": o.status.value,
+        "supplierId": o.supplier.uuid,
+        "totalAmount": o.total,
+        "currency": o.supplier.currency,
+        "items": [
+            {
+                "ps_id": line.product.internal_id,
+                "quantity": line.quantity,
+                "unitPrice": line.unit_price,
+                "totalPrice": line.total,
+            }
+            for line in o.lines
+        ],
+        "externalOrderId": o.external_order_id,
+        "createdAt": stamp(o.created_at),
+    }
 
-    def __init__(
-        self,
-        url: str,
-        secret: str,
-        *,
-        retry_delays: Sequence[float] = (2.0, 4.0, 8.0),
-        timeout: float = 10.0,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.url = url
-        self.secret = secret
-        self.retry_delays = tuple(retry_delays)
-        self.timeout = timeout
-        self.transport = transport
-        self.deliveries: list[Delivery] = []
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    def send(self, event: str, data: dict[str, Any], timestamp: str) -> None:
-        """Queue one event for delivery in the background."""
-        body = json.dumps({"event": event, "timestamp": timestamp, "data": data}).encode()
-        delivery = Delivery(event, body)
-        self.deliveries.append(delivery)
-        task = asyncio.get_running_loop().create_task(self._deliver(delivery))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, delivery: Delivery) -> None:
-        async with httpx.AsyncClient(transport=self.transport, timeout=self.timeout) as http:
-            for wait in (0.0, *self.retry_delays):
-                await asyncio.sleep(wait)
-                headers = webhooks.sign(delivery.body, self.secret, int(time.time()))
-                headers["Content-Type"] = "application/json"
-                try:
-                    response = await http.post(self.url, content=delivery.body, headers=headers)
-                except httpx.HTTPError as exc:
-                    delivery.attempts.append(type(exc).__name__)
-                    continue
-                delivery.attempts.append(response.status_code)
-                if response.is_success:
-                    delivery.delivered = True
-                    return
-
-    async def drain(self) -> None:
-        """Wait until every queued delivery has landed or used up its retries."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+async def receive_webhook(ctx: Context, request: Request) -> Response:
+    """Verify a signed event and keep it in ``Sandbox.received_webhooks``."""
+    payload = await read_body(request)
+    try:
+        event = webhooks.construct_event(payload, request.headers, ctx.webhook_secret)
+    except webhooks.WebhookVerificationError as exc:
+        raise ApiError(400, "Invalid webhook", str(exc)) from None
+    ctx.received_webhooks.append(event)
+    return json_response({"success": True, "received": event.event})

@@ -1,0 +1,123 @@
+"""Webhook delivery: each event signed as the reference documents (HMAC-SHA256 of
+``"{timestamp}.{body}"``), posted, and retried after 2, 4 and 8 seconds.
+
+Deliveries run in a task group that a *runner* owns: ``async with Sandbox()`` in-process, the
+ASGI lifespan when served over HTTP. An event sent while no runner is active waits in a queue
+until :meth:`WebhookSender.drain` delivers it, so no task ever outlives its owner. Works on
+asyncio and trio alike (anyio only).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx
+from anyio.abc import TaskGroup
+
+from pleasurestock_async import webhooks
+
+from ._json import encode
+
+__all__ = ["Delivery", "WebhookSender"]
+
+_POLL = 0.01
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One event's delivery: each attempt's HTTP status (or error name), whether it landed,
+    and whether it is finished (landed, or out of retries)."""
+
+    event: str
+    body: bytes
+    attempts: list[int | str] = field(default_factory=list)
+    delivered: bool = False
+    finished: bool = False
+
+
+class WebhookSender:
+    """Posts events to ``url``; ``transport`` lets tests deliver into an app in-process."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        retry_delays: Sequence[float] = (2.0, 4.0, 8.0),
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = url
+        self.secret = secret
+        self.retry_delays = tuple(retry_delays)
+        self.timeout = timeout
+        self.transport = transport
+        self.deliveries: list[Delivery] = []
+        self._pending: list[Delivery] = []
+        self._runners: list[tuple[int, TaskGroup]] = []
+
+    def send(self, event: str, data: dict[str, Any], timestamp: str) -> Delivery:
+        """Queue one event; a runner of this thread starts delivering it at once."""
+        body = encode({"event": event, "timestamp": timestamp, "data": data})
+        delivery = Delivery(event, body)
+        self.deliveries.append(delivery)
+        me = threading.get_ident()
+        group = next((tg for thread, tg in reversed(self._runners) if thread == me), None)
+        if group is None:
+            self._pending.append(delivery)
+        else:
+            group.start_soon(self._deliver, delivery)
+        return delivery
+
+    @asynccontextmanager
+    async def run(self, *, grace: float | None = None) -> AsyncIterator[None]:
+        """Deliver events while the block runs; at its end wait for the deliveries under way
+        (at most ``grace`` seconds, then cancel the rest, when given)."""
+        async with anyio.create_task_group() as tg:
+            runner = (threading.get_ident(), tg)
+            self._runners.append(runner)
+            pending, self._pending = self._pending, []
+            for delivery in pending:
+                tg.start_soon(self._deliver, delivery)
+            try:
+                yield
+            finally:
+                self._runners.remove(runner)
+                if grace is not None:
+                    tg.cancel_scope.deadline = anyio.current_time() + grace
+
+    async def drain(self) -> None:
+        """Wait until every queued delivery has landed or used up its retries."""
+        while any(not d.finished for d in self.deliveries):
+            if self._pending:
+                pending, self._pending = self._pending, []
+                async with anyio.create_task_group() as tg:
+                    for delivery in pending:
+                        tg.start_soon(self._deliver, delivery)
+            else:
+                await anyio.sleep(_POLL)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        try:
+            async with httpx.AsyncClient(transport=self.transport, timeout=self.timeout) as http:
+                for wait in (0.0, *self.retry_delays):
+                    await anyio.sleep(wait)
+                    headers = webhooks.sign(delivery.body, self.secret, int(time.time()))
+                    headers["Content-Type"] = "application/json"
+                    try:
+                        response = await http.post(self.url, content=delivery.body, headers=headers)
+                    except httpx.HTTPError as exc:
+                        delivery.attempts.append(type(exc).__name__)
+                        continue
+                    delivery.attempts.append(response.status_code)
+                    if response.is_success:
+                        delivery.delivered = True
+                        return
+        finally:
+            delivery.finished = True
