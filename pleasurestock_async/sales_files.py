@@ -141,7 +141,12 @@ def _open_text(path: str, encoding: str) -> IO[str]:
     """``path`` as text: gzip (by its magic bytes) unpacked, a BOM dropped, line ends kept."""
     raw = _open_binary(path)
     head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-    stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if head == _GZIP_MAGIC else raw  # type: ignore[assignment]
+    stream: IO[bytes] = raw
+    if head == _GZIP_MAGIC and path != "-":
+        raw.close()  # reopened by gzip, which then owns (and closes) the file
+        stream = gzip.open(path, "rb")  # type: ignore[assignment]
+    elif head == _GZIP_MAGIC:
+        stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
     codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     return io.TextIOWrapper(stream, encoding=codec, newline="")
 

@@ -189,7 +189,7 @@ def test_products_export(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "catalogue.csv"
     result = run("--sandbox", "products", "export", "--include", "category,tsp", "-o", str(out))
     assert result.exit_code == 0
-    rows = list(csv.DictReader(out.open()))
+    rows = list(csv.DictReader(out.read_text().splitlines()))
     assert len(rows) == 120
     assert rows[0]["internal_id"] == sandbox.products[0].internal_id
     assert rows[0]["category_name_en"] and rows[0]["tsp_value"]

@@ -139,7 +139,7 @@ def test_fuzz_campaign_with_the_schemathesis_cli(tmp_path: Path, key: str) -> No
             str(EXAMPLES),
             "--no-color",
         ]
-        done = subprocess.run(  # noqa: S603 (our own interpreter, fixed arguments)
+        done = subprocess.run(
             command, capture_output=True, text=True, timeout=1200, cwd=tmp_path, check=False
         )
     print(done.stdout[-3000:])
