@@ -7,6 +7,8 @@ logging, cancellation, order) are tested for both limiters in ``test_ratelimit_s
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -95,6 +97,15 @@ def test_scaled_keeps_a_share_of_every_limit() -> None:
     assert [w.limit for w in quarter.smart] == [25, 2, 1]  # never below one
     with pytest.raises(ConfigurationError):
         RateLimitConfig().scaled(0)
+
+
+def test_importing_the_sdk_does_not_import_redis() -> None:
+    code = (
+        "import sys, pleasurestock_async, pleasurestock_async.ratelimit as r; "
+        "assert 'redis' not in sys.modules, 'redis imported'; "
+        "r.RedisRateLimiter; assert 'redis' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)  # noqa: S603
 
 
 # -- the in-process limiter's own cases ----------------------------------------------------------

@@ -32,7 +32,10 @@ from pleasurestock_async.ratelimit import (
     Window,
 )
 
-from .redis_server import redis_server, unique_prefix  # noqa: F401 (a fixture)
+from . import redis_server as servers
+from .redis_server import unique_prefix
+
+redis_server = servers.redis_server
 
 KEY = "pk_test_shared_limits_0123456789"
 STD: Sequence[BucketName] = ("standard",)
