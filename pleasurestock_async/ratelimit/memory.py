@@ -269,6 +269,11 @@ class MemoryRateLimiter:
             bucket, what = at.name, QUEUED
         return too_long(bucket, what, (now - start) + max(least, 0.0), max_wait)
 
+    def record(self, buckets: Sequence[BucketName], hold_for: float | None) -> _MemoryLease:
+        """Count a request sent now without waiting, even past a limit (a shared limiter
+        records its own requests here, for the windows it falls back to)."""
+        return self._take(self._for(buckets), self.clock.now(), hold_for)
+
     def _take(self, chosen: list[_Bucket], now: float, hold_for: float | None) -> _MemoryLease:
         deadline = math.inf if hold_for is None else now + hold_for
         stamps = [(window, window.add(deadline)) for b in chosen for window in b.windows]

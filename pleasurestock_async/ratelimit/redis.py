@@ -240,6 +240,7 @@ class RedisRateLimiter:
         self._retry_at = 0.0
         self._probing = False
         self._recovering = False
+        self._recovered_at = 0.0
 
     @classmethod
     def from_url(
@@ -310,6 +311,10 @@ class RedisRateLimiter:
                 self._probing = False
         if self._down:
             self._came_back()
+        if local is not None and local_lease is None:
+            # The local windows count this worker's own requests too, so a fall-back starts
+            # from what it sent, not from nothing.
+            local_lease = local.record(shape.names, hold)
         return lease if local_lease is None else _BothLease(lease, local_lease)
 
     async def pause(self, buckets: Sequence[BucketName], seconds: float) -> None:
@@ -520,6 +525,8 @@ class RedisRateLimiter:
     def _came_back(self) -> None:
         self._down = False
         self._recovering = True
+        longest = max((w.seconds for ws in self._windows.values() for w in ws), default=0.0)
+        self._recovered_at = self.clock.now() + longest + self._default_hold
         log.warning(
             "rate limit: Redis (%s) answers again; shared windows resume (local ones still "
             "count the requests sent meanwhile)",
@@ -529,11 +536,10 @@ class RedisRateLimiter:
     async def _still_recovering(
         self, shape: _Shape, max_wait: float | None, hold: float
     ) -> Lease | None:
-        """After a fall-back, requests also take local slots until the local windows count
-        nothing: Redis never saw the requests sent meanwhile."""
+        """After a fall-back, requests also wait for local slots until no request sent
+        during the fall-back counts any more: Redis never saw those."""
         assert self._local is not None
-        status = await self._local.status()
-        if not any(w.used for b in status.values() for w in b.windows):
+        if self.clock.now() >= self._recovered_at:
             self._recovering = False
             return None
         return await self._local.acquire(shape.names, max_wait=max_wait, hold_for=hold)
