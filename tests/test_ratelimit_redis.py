@@ -103,6 +103,15 @@ async def test_keys_hold_no_api_key_and_expire_on_their_own(
     assert {"1.0s", "pause"} <= kinds
 
 
+async def test_it_tells_whose_windows_it_keeps(redis_server: RedisServer) -> None:
+    limiter = RedisRateLimiter.from_url(redis_server.url, api_key=KEY, prefix=unique_prefix())
+    try:
+        assert limiter.uses_key(KEY) and limiter.uses_key(f" {KEY}\n")
+        assert not limiter.uses_key(OTHER_KEY)
+    finally:
+        await limiter.aclose()
+
+
 async def test_two_api_keys_keep_separate_windows(redis_server: RedisServer) -> None:
     prefix = unique_prefix()
     one = RedisRateLimiter.from_url(

@@ -25,6 +25,7 @@ from typing import Any
 
 import anyio
 import pytest
+import redis
 import uvicorn
 
 from pleasurestock_async import AsyncPleasureStock, RateLimitConfig, Window
@@ -253,6 +254,13 @@ def worker_main(argv: list[str]) -> None:
     print(json.dumps(anyio.run(_work, json.loads(argv[0]))), flush=True)
 
 
+def script_calls(server: RedisServer) -> int:
+    """How many Lua scripts the Redis server has run so far."""
+    with redis.Redis(port=server.port) as client:
+        stats = client.info("commandstats")
+    return sum(v["calls"] for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
+
+
 # -- the scenarios -------------------------------------------------------------------------------
 
 
@@ -260,12 +268,16 @@ def test_four_workers_use_the_shared_windows_fully_and_never_exceed_them(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
     prefix = unique_prefix()
+    calls_before = script_calls(redis_server)
     with serve_sandbox(LIMITS) as (base, recorder):
         workers = [
             start_worker(spec(base, redis_server.url, prefix, f"w{n}"), tmp_path / f"w{n}.log")
             for n in range(4)
         ]
         reports = [result_of(w, timeout=40) for w in workers]
+    calls = script_calls(redis_server) - calls_before
+    # one call to take a slot and one to release it; waiting adds few (no polling)
+    assert calls <= 5 * 4 * TASKS, calls
     assert [r["ok"] for r in reports] == [TASKS] * 4, reports
     assert sum(r["429"] for r in reports) == 0
     assert recorder.statuses == {200: 4 * TASKS}

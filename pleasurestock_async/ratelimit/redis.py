@@ -265,6 +265,10 @@ class RedisRateLimiter:
         limiter._owns_redis = True
         return limiter
 
+    def uses_key(self, api_key: str) -> bool:
+        """Whether these are the windows of ``api_key`` (by its hash: the key is not kept)."""
+        return Namespace(self._keys.prefix, ApiKey(api_key)).waiting == self._keys.waiting
+
     def __repr__(self) -> str:
         return f"RedisRateLimiter(redis={self._where!r}, prefix={self._keys.prefix!r})"
 
