@@ -35,7 +35,8 @@ ACQUIRE = (
 -- Reply: {status, bucket (1-based), cause (0: pause, i: window i, -1: none), most, least}
 --   ok: slots taken (most = now); ready: the first `reach` buckets passed, more are needed;
 --   queued: an earlier live ticket goes first; wait: no room (most/least: seconds at most /
---   at least until the blocking window or pause frees).
+--   at least until the blocking window or pause frees; for a queued ticket, until enough
+--   slots free for the tickets ahead of it and itself).
 local now = clock()
 local ticket = ARGV[2]
 local ticket_ttl = tonumber(ARGV[3])
@@ -59,7 +60,9 @@ for b = 1, nb do
   buckets[b] = bucket
 end
 
-local function room(bucket)
+-- How long until `k` more requests fit in the bucket: at most and at least (a request in
+-- flight may be answered any moment, so its slot may free a window from now), and the cause.
+local function room(bucket, k)
   local most, least, cause = 0, 0, -1
   local paused = tonumber(redis.call('GET', bucket.pause))
   if paused and paused > now then
@@ -67,10 +70,14 @@ local function room(bucket)
   end
   for i, w in ipairs(bucket.windows) do
     redis.call('ZREMRANGEBYSCORE', w.key, '-inf', num(now))
-    if redis.call('ZCARD', w.key) >= w.limit then
-      local first = tonumber(redis.call('ZRANGE', w.key, 0, 0, 'WITHSCORES')[2])
+    local count = redis.call('ZCARD', w.key)
+    -- more than the window holds: its predecessors' own slots free later still, so when
+    -- every counted request has left is a bound too (a weaker one)
+    local over = math.min(count - w.limit + k, count)
+    if over > 0 then
+      local kth = tonumber(redis.call('ZRANGE', w.key, over - 1, over - 1, 'WITHSCORES')[2])
       local last = tonumber(redis.call('ZRANGE', w.key, -1, -1, 'WITHSCORES')[2])
-      local w_most = first - now
+      local w_most = kth - now
       local w_least = w_most
       if last > now + w.seconds and w.seconds < w_least then w_least = w.seconds end
       if w_least > least or (w_least == least and w_most > most) then
@@ -99,14 +106,15 @@ for b = 1, reach do
     if head == ticket then break end
     local alive = tonumber(redis.call('ZSCORE', waiting, head))
     if alive and alive > now then
-      local most, least, cause = room(bucket)
+      -- its turn cannot come before as many slots free as there are tickets ahead, plus one
+      local most, least, cause = room(bucket, redis.call('ZRANK', q, ticket) + 1)
       return {'queued', b, cause, num(most), num(least)}
     end
     -- a waiter that stopped renewing its ticket (it died, or lost Redis): drop it
     redis.call('ZREM', q, head)
     redis.call('ZREM', waiting, head)
   end
-  local most, least, cause = room(bucket)
+  local most, least, cause = room(bucket, 1)
   if most > 0 then
     return {'wait', b, cause, num(most), num(least)}
   end
