@@ -16,7 +16,7 @@ in any span of T seconds is answered 429 and not counted. Clients, each in its o
 could have had admitted in that time. Also measured: what one Redis ``acquire`` costs on
 loopback (median and 99th percentile).
 
-Run: ``python -m benchmarks.bench_ratelimit`` (about 60 s; needs ``redis-server`` for the
+Run: ``python -m benchmarks.bench_ratelimit`` (about 70 s; needs ``redis-server`` for the
 Redis rows, else they are left out).
 """
 
@@ -50,6 +50,8 @@ from pleasurestock_async.sandbox import DEMO_API_KEY, Sandbox
 WINDOWS = (Window(150, 10.0), Window(40, 1.0), Window(8, 0.1))
 LIMITS = RateLimitConfig(standard=WINDOWS)
 TASKS = 200
+STARTUP = 3.0
+"""Seconds given to the worker processes to start; then they all begin at the same moment."""
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -250,7 +252,8 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
                 except APIError:
                     counts["other"] += 1
 
-        with anyio.move_on_after(spec["seconds"]):
+        await anyio.sleep(max(0.0, spec["start_at"] - time.time()))  # every process at once
+        with anyio.move_on_after(max(0.0, spec["start_at"] + spec["seconds"] - time.time())):
             async with anyio.create_task_group() as tg:
                 for _ in range(spec["tasks"]):
                     tg.start_soon(task)
@@ -363,8 +366,9 @@ def run(seconds: float = 11.0) -> dict[str, Any]:
             scenarios.append((name, [{"kind": "aio", "tasks": TASKS, "buckets": buckets}]))
         for name, specs in scenarios:
             enforcer.reset()
+            start_at = time.time() + STARTUP
             for spec in specs:
-                spec.update(base=base, seconds=seconds)
+                spec.update(base=base, seconds=seconds, start_at=start_at)
             reports = _run_processes(specs, seconds)
             admitted = list(enforcer.admitted)
             first = min(admitted, default=0.0)

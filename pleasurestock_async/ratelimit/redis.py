@@ -265,6 +265,12 @@ class RedisRateLimiter:
         limiter._owns_redis = True
         return limiter
 
+    async def __aenter__(self) -> RedisRateLimiter:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
     def uses_key(self, api_key: str) -> bool:
         """Whether these are the windows of ``api_key`` (by its hash: the key is not kept)."""
         return Namespace(self._keys.prefix, ApiKey(api_key)).waiting == self._keys.waiting
