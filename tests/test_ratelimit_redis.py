@@ -313,7 +313,7 @@ async def test_redis_hung_is_bounded_by_the_timeout(own_redis_server: RedisServe
         started = time.monotonic()
         with pytest.raises(RateLimiterUnavailableError):
             await limiter.acquire(STD, hold_for=5.0)
-        assert time.monotonic() - started < 0.5 * 2 + 0.5
+        assert time.monotonic() - started < 0.5 * 2  # one timeout, not one per call
     finally:
         process.send_signal(18)  # SIGCONT
         await limiter.aclose()

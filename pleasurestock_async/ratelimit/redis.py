@@ -454,6 +454,9 @@ class RedisRateLimiter:
                 if deadline is not None:
                     sleep = min(sleep, deadline - now)
                 await self.clock.sleep(sleep)
+        except _UnavailableError:
+            joined = False  # no use telling Redis: the ticket lapses unless renewed
+            raise
         finally:
             for lock in reversed(held):
                 lock.release()
