@@ -23,6 +23,8 @@ from pleasurestock_async.ratelimit import ManualClock, MemoryRateLimiter, RateLi
 
 from .conftest import BASE, KEY
 
+pytestmark = pytest.mark.timeout(60)  # a limiter that loops forever fails, not hangs
+
 PAGE = {"data": [], "pagination": {"page": 1, "limit": 100, "total": 0, "pages": 0}}
 RECS: dict[str, list[object]] = {"recommendations": []}
 ORDERS = {"data": {"orders": [], "pagination": {"total": 0, "limit": 20, "offset": 0}}}
@@ -126,6 +128,7 @@ async def test_no_windows_counts_nothing_but_honours_a_pause() -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(one)
         await clock.run(until=5.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert at == [2.0]
     status = await limiter.status()
     assert all(s.windows == () for s in status.values())
@@ -176,6 +179,7 @@ async def test_manual_clock_stands_still_while_busy() -> None:
         tg.start_soon(sleeper)
         tg.start_soon(network_call)
         await clock.run(until=2.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert finished.is_set()
     assert woke == [-0.0, 1.0]
 
@@ -209,6 +213,7 @@ async def test_requests_wait_for_the_window_on_simulated_time(mock: respx.MockRo
             for _ in range(5):
                 tg.start_soon(_fetch, ps)
             await clock.run(until=100.0)
+            tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert times == [0.0, 0.0, 10.0, 10.0, 20.0]
 
 
@@ -230,6 +235,7 @@ async def test_smart_bucket_paces_smart_routes_only(mock: respx.MockRouter) -> N
             for _ in range(6):
                 tg.start_soon(_fetch, ps)
             await clock.run(until=200.0)
+            tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert smart_times == [0.0] * 3 + [60.0] * 3
     assert product_times == [0.0] * 6
 

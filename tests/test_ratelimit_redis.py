@@ -31,7 +31,7 @@ redis_server = servers.redis_server
 own_redis_server = servers.own_redis_server
 asyncio_only = servers.asyncio_only
 
-pytestmark = pytest.mark.usefixtures("asyncio_only")
+pytestmark = [pytest.mark.usefixtures("asyncio_only"), pytest.mark.timeout(60)]
 
 KEY = "pk_live_secret_key_that_must_stay_home_42"
 OTHER_KEY = "pk_live_another_tenant_key_0000000000"

@@ -37,6 +37,8 @@ from .redis_server import unique_prefix
 
 redis_server = servers.redis_server
 
+pytestmark = pytest.mark.timeout(60)  # a limiter that loops forever fails, not hangs
+
 KEY = "pk_test_shared_limits_0123456789"
 STD: Sequence[BucketName] = ("standard",)
 HOLD = 100.0
@@ -233,6 +235,7 @@ async def test_a_waiting_request_goes_the_moment_a_slot_frees(make: Make) -> Non
         for _ in range(2):
             tg.start_soon(take_and_answer, limiter, clock, at)
         await clock.run(until=5.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert at == [0.0, 0.25, 1.0, 1.25]
 
 
@@ -244,6 +247,7 @@ async def test_several_windows_are_spent_together(make: Make) -> None:
         for _ in range(4):
             tg.start_soon(take_and_answer, limiter, clock, at)
         await clock.run(until=30.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert at == [0.0, 0.0, 1.0, 10.0]
 
 
@@ -260,6 +264,7 @@ async def test_a_request_in_flight_holds_its_slot_until_a_window_after_its_answe
         assert at == [0.0]  # still in flight after three windows: nothing else went
         await lease.release()  # the answer comes at 3.0
         await clock.run(until=10.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert at == [0.0, 4.0]
 
 
@@ -271,6 +276,7 @@ async def test_an_unanswered_request_counts_as_answered_at_its_deadline(make: Ma
     async with anyio.create_task_group() as tg:
         tg.start_soon(take_and_answer, limiter, clock, at)
         await clock.run(until=10.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert at == [0.0, 3.5]
 
 
@@ -284,6 +290,7 @@ async def test_a_long_request_does_not_hold_up_slots_answered_after_it(make: Mak
     async with anyio.create_task_group() as tg:
         tg.start_soon(take_and_answer, limiter, clock, at)
         await clock.run(until=10.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     await slow.release()
     assert at == [0.0, 0.5, 1.5]
 
@@ -301,6 +308,7 @@ async def test_a_429_pause_holds_every_request_of_the_bucket_only(make: Make) ->
         lease = await take(limiter, clock, other, buckets=("external",))
         await lease.release()
         await clock.run(until=10.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert at == [5.0, 5.0, 5.0]
     assert other == [0.0]
 
@@ -336,6 +344,7 @@ async def test_max_wait_refuses_at_once_behind_a_queued_request(make: Make) -> N
         assert caught.value.window == "1 per 10 s"
         assert caught.value.wait == pytest.approx(9.5)
         await clock.run(until=20.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert at == [0.0, 10.0]
 
 
@@ -356,6 +365,7 @@ async def test_max_wait_ends_a_wait_that_runs_longer(make: Make) -> None:
     async with anyio.create_task_group() as tg:
         tg.start_soon(impatient)
         await clock.run(until=10.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert raised_at == [3.0]
 
 
@@ -382,8 +392,33 @@ async def test_max_wait_counts_the_time_queued_behind_others(make: Make) -> None
         await clock.advance(0.5)
         tg.start_soon(impatient)
         await clock.run(until=20.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert at == [0.0, 2.0]
     assert outcomes == ["sent", "refused at 2.0"]
+
+
+async def test_max_wait_ending_while_queued_behind_another_raises(make: Make) -> None:
+    """The wait ends exactly at max_wait while an earlier request still queues ahead."""
+    clock = ManualClock()
+    limiter = await make(config(Window(1, 1.0)), clock)
+    at: list[float] = []
+    await take(limiter, clock, at)  # in flight until its deadline: a slot could free any time
+    raised: list[tuple[float, str]] = []
+
+    async def impatient() -> None:
+        try:
+            await limiter.acquire(STD, max_wait=3.0, hold_for=HOLD)
+        except RateLimitWaitError as exc:
+            raised.append((clock.now(), exc.bucket))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take_and_answer, limiter, clock, at)  # first in the queue
+        await clock.advance(0.5)
+        tg.start_soon(impatient)
+        await clock.run(until=10.0)
+        tg.cancel_scope.cancel()
+    assert raised == [(3.5, "standard")]
+    assert at == [0.0]
 
 
 async def test_long_waits_are_logged_with_bucket_window_and_time(
@@ -397,6 +432,7 @@ async def test_long_waits_are_logged_with_bucket_window_and_time(
     async with anyio.create_task_group() as tg:
         tg.start_soon(take_and_answer, limiter, clock, at)
         await clock.run(until=20.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     waits = [r.getMessage() for r in caplog.records if "rate limit: waiting" in r.getMessage()]
     assert len(waits) == 1
     assert "10.0 s for the standard bucket (1 per 10 s) until" in waits[0]
@@ -412,6 +448,7 @@ async def test_short_waits_are_not_logged(make: Make, caplog: pytest.LogCaptureF
         for _ in range(3):
             tg.start_soon(take_and_answer, limiter, clock, at)
         await clock.run(until=5.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert at == [0.0, 0.5, 1.0]
     assert not [r for r in caplog.records if "rate limit: waiting" in r.getMessage()]
 
@@ -447,6 +484,7 @@ async def test_requests_go_in_the_order_they_came(make: Make) -> None:
             tg.start_soon(numbered, n)
             await clock.advance(0.1)
         await clock.run(until=20.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert order == [0, 1, 2, 3, 4]
     assert at == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
 
@@ -468,6 +506,7 @@ async def test_a_smart_request_waiting_for_its_bucket_does_not_hold_up_the_api(
         for _ in range(3):
             await take(limiter, clock, plain)  # left in flight
         await clock.run(until=20.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
     assert smart == [0.0, 10.0]
     assert plain == [1.0, 1.0, 1.0]
     status = await limiter.status()

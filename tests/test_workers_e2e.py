@@ -40,7 +40,7 @@ from .redis_server import RedisServer, unique_prefix
 redis_server = servers.redis_server
 own_redis_server = servers.own_redis_server
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = 50
