@@ -1,5 +1,7 @@
 """Async Python SDK for the PleasureStock B2B API."""
 
+from typing import TYPE_CHECKING, Any
+
 from . import errors, types, webhooks
 from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RATE_LIMIT_WAIT, AsyncPleasureStock
 from ._logging import setup_logging as _setup_logging
@@ -23,6 +25,7 @@ from .errors import (
     PermissionDeniedError,
     PleasureStockError,
     RateLimitError,
+    RateLimiterUnavailableError,
     RateLimitWaitError,
     SalesSyncError,
     SalesUploadError,
@@ -38,6 +41,9 @@ from .ratelimit import (
     Window,
     WindowStatus,
 )
+
+if TYPE_CHECKING:
+    from .ratelimit.redis import RedisRateLimiter
 from .types.uploads import (
     FailedBatch,
     SalesSyncResult,
@@ -81,6 +87,8 @@ __all__ = [
     "RateLimitError",
     "RateLimitWaitError",
     "RateLimiter",
+    "RateLimiterUnavailableError",
+    "RedisRateLimiter",
     "RequestOptions",
     "SalesSyncError",
     "SalesSyncResult",
@@ -99,3 +107,11 @@ __all__ = [
 ]
 
 _setup_logging()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisRateLimiter":  # imported on use: it needs the optional redis package
+        from .ratelimit import RedisRateLimiter
+
+        return RedisRateLimiter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -151,6 +151,9 @@ class AsyncPleasureStock:
                 f"no API key: pass api_key=... or set the {API_KEY_ENV} environment variable"
             )
         key = ApiKey(raw_key)
+        uses_key = getattr(rate_limiter, "uses_key", None)
+        if uses_key is not None and not uses_key(key.reveal()):
+            raise ConfigurationError("rate_limiter keeps another API key's windows")
         url = _checked_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
         timeouts = as_timeout(timeout)
         if not isinstance(attempt_timeout, NotGiven):

@@ -51,7 +51,7 @@ MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 UNBOUNDED_PHASES_ATTEMPT = 300.0
 """The whole-attempt bound when per-phase timeouts are given as an :class:`httpx.Timeout`."""
 
-_HOLD_MARGIN = 5.0
+HOLD_MARGIN = 5.0
 """Seconds past an attempt's deadline that its rate-limit slot is still held."""
 
 _AUTH_HEADERS = frozenset({"x-api-key", "authorization"})
@@ -398,7 +398,7 @@ class HTTPPipeline:
         hooks = hooks or _NO_HOOKS
         request = self._build(endpoint, path_params, params, body, call)
         retry = call.retry
-        hold = None if call.attempt_timeout is None else call.attempt_timeout + _HOLD_MARGIN
+        hold = None if call.attempt_timeout is None else call.attempt_timeout + HOLD_MARGIN
         attempt = 0
         while True:
             waited_from = time.perf_counter()

@@ -39,6 +39,7 @@ __all__ = [
     "PleasureStockError",
     "RateLimitError",
     "RateLimitWaitError",
+    "RateLimiterUnavailableError",
     "RequestTooLargeError",
     "SalesSyncError",
     "SalesUploadError",
@@ -173,6 +174,18 @@ class APIConnectionError(APIError):
 class APITimeoutError(APIConnectionError):
     """The request timed out (connecting, waiting for a connection, reading, or its total
     per-attempt deadline)."""
+
+
+class RateLimiterUnavailableError(APIConnectionError):
+    """The shared rate limiter's store (Redis) could not be reached or did not answer in time.
+
+    Nothing was sent to the API. ``where`` names the store (host, port and database, never
+    a password). Raised only when the limiter was built with ``on_unavailable="raise"``.
+    """
+
+    def __init__(self, message: str, *, where: str) -> None:
+        self.where = where
+        super().__init__(message)
 
 
 class APIStatusError(APIError):

@@ -144,7 +144,7 @@ def _open_text(path: str, encoding: str) -> IO[str]:
     stream: IO[bytes] = raw
     if head == _GZIP_MAGIC and path != "-":
         raw.close()  # reopened by gzip, which then owns (and closes) the file
-        stream = gzip.open(path, "rb")  # type: ignore[assignment]
+        stream = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
     elif head == _GZIP_MAGIC:
         stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
     codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding

@@ -31,6 +31,8 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     inner = getattr(getattr(obj, "hypothesis", None), "inner_test", obj)
     if name.startswith("test") and inspect.iscoroutinefunction(inner):
         pytest.mark.anyio(obj)
+
+
 BASE = "https://api.test/api/v1"
 KEY = "pk_test_unit_key_0123456789"
 

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 import anyio
 import anyio.lowlevel
 
 __all__ = ["Clock", "ManualClock", "MonotonicClock"]
+
+_TURNS = 8
 
 
 @runtime_checkable
@@ -43,13 +48,16 @@ class ManualClock:
 
     ``await clock.advance(s)`` moves time forward, wakes every sleeper whose time has come and
     lets all tasks run until they block again; ``await clock.run(until=t)`` jumps from one
-    sleeper's wake-up time to the next until ``t``.
+    sleeper's wake-up time to the next until ``t``. Code that waits on something other than
+    this clock (a call to a server) marks it with :meth:`busy`, so time stands still meanwhile.
     """
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = start
         self._sleepers: list[tuple[float, int, anyio.Event]] = []
         self._order = itertools.count()
+        self._busy = 0
+        self._idle: anyio.Event | None = None
 
     def now(self) -> float:
         """The simulated time."""
@@ -90,6 +98,48 @@ class ManualClock:
             heapq.heappop(self._sleepers)[2].set()
         await self._settle()
 
-    @staticmethod
-    async def _settle() -> None:
-        await anyio.wait_all_tasks_blocked()
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        """Mark work under way that is not a sleep on this clock (a network call):
+        :meth:`advance` and :meth:`run` wait for it to end before they move time."""
+        self._busy += 1
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if not self._busy and self._idle is not None:
+                self._idle.set()
+                self._idle = None
+
+    async def _settle(self) -> None:
+        while True:
+            # A few turns of the event loop let woken tasks (and the tasks they wake) run, so
+            # the final check rarely finds one still runnable (on asyncio it then polls).
+            for _ in range(_TURNS):
+                await anyio.lowlevel.checkpoint()
+            await anyio.wait_all_tasks_blocked()
+            if not self._busy:
+                return
+            if self._idle is None:
+                self._idle = anyio.Event()
+            await self._idle.wait()
+
+
+async def within(clock: Clock, until: float | None, wait: Callable[[], Awaitable[object]]) -> bool:
+    """Run ``wait()``; False when ``clock`` reached ``until`` first (``wait()`` was then
+    cancelled). ``None`` or infinity: no bound."""
+    if until is None or until == math.inf:
+        await wait()
+        return True
+    finished = False
+    async with anyio.create_task_group() as tg:
+
+        async def alarm(scope: anyio.CancelScope) -> None:
+            await clock.sleep(until - clock.now())
+            scope.cancel()
+
+        tg.start_soon(alarm, tg.cancel_scope)
+        await wait()
+        finished = True
+        tg.cancel_scope.cancel()
+    return finished

@@ -10,7 +10,7 @@ Why not token/leaky buckets: a bucket of capacity ``C`` refilling ``C`` per ``T`
 through in some window ``T``. Sizing it safely (burst + rate * T <= limit) trades the burst
 against the long-run rate: with a 2% burst a job gets 98% of its budget, and a short window
 sized for big bursts throttles everything after them. A sliding window has neither cost; it
-keeps one timestamp per counted request (at most ``limit``, 5,000 for the external hour).
+keeps one entry per counted request (at most ``limit``, 5,000 for the external hour).
 
 The server counts a request when it arrives, somewhere between the moment the client sent it
 and the moment the answer came back. So a request holds its slot from when it is sent until a
@@ -22,13 +22,15 @@ the earlier ones too early and lets the server's windows overflow.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import anyio
 
-from ._clock import Clock, MonotonicClock
+from ..errors import RateLimitWaitError
+from ._clock import Clock, MonotonicClock, within
 from ._config import (
     BUCKET_NAMES,
     BucketName,
@@ -37,61 +39,92 @@ from ._config import (
     Window,
     WindowStatus,
 )
-from ._waits import check_wait, log_wait
+from ._waits import QUEUED, check_wait, log_wait, too_long
 
 __all__ = ["MemoryRateLimiter"]
 
 _RANK = {name: rank for rank, name in enumerate(BUCKET_NAMES)}
 _PAUSED = "paused by the server's 429"
+_ORDER = itertools.count()
 
 
 class _Stamp:
-    """One counted request in one window: when its answer came, or, while it is in flight,
-    the latest moment it can come (``hold_for`` after sending; infinity without one)."""
+    """One request counted in one window; ``deadline`` is the latest its answer can come
+    (``hold_for`` after sending; infinity without one)."""
 
-    __slots__ = ("in_flight", "t")
+    __slots__ = ("deadline", "in_flight")
 
-    def __init__(self, t: float) -> None:
-        self.t = t
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
         self.in_flight = True
 
 
 class _SlidingWindow:
-    """The requests counted in one window, oldest first.
+    """The requests counted in one window.
 
-    Stamps need not be in order (answers arrive out of order); only the oldest is checked for
-    expiry, which can make a task wait a little longer than needed, never less.
+    Answered requests are kept as the moments they stop counting (their answer plus a
+    window); requests in flight by their deadline. Either kind leaves as soon as it stops
+    counting, whatever the order of the others (answers arrive out of order).
     """
 
-    __slots__ = ("label", "limit", "seconds", "stamps")
+    __slots__ = ("_answered", "_flying", "_in_flight", "label", "limit", "seconds")
 
     def __init__(self, window: Window) -> None:
         self.limit = window.limit
         self.seconds = window.seconds
         self.label = str(window)
-        self.stamps: deque[_Stamp] = deque()
+        self._answered: list[float] = []  # heap of expiry times
+        self._flying: list[tuple[float, int, _Stamp]] = []  # heap by deadline; answered linger
+        self._in_flight = 0
+
+    def add(self, deadline: float) -> _Stamp:
+        stamp = _Stamp(deadline)
+        heapq.heappush(self._flying, (deadline, next(_ORDER), stamp))
+        self._in_flight += 1
+        return stamp
+
+    def answer(self, stamp: _Stamp, now: float) -> None:
+        """The request's answer came at ``now`` (or at its deadline, if that passed first)."""
+        if not stamp.in_flight:
+            return
+        stamp.in_flight = False
+        self._in_flight -= 1
+        heapq.heappush(self._answered, min(stamp.deadline, now) + self.seconds)
+        if len(self._flying) > 2 * self._in_flight + 16:  # drop answered entries now and then
+            self._flying = [entry for entry in self._flying if entry[2].in_flight]
+            heapq.heapify(self._flying)
 
     def _expire(self, now: float) -> None:
-        stamps, seconds = self.stamps, self.seconds
-        while stamps and stamps[0].t + seconds <= now:
-            stamps.popleft()
+        answered, flying = self._answered, self._flying
+        while answered and answered[0] <= now:
+            heapq.heappop(answered)
+        while flying:
+            deadline, _, stamp = flying[0]
+            if stamp.in_flight and deadline + self.seconds > now:
+                break
+            heapq.heappop(flying)
+            if stamp.in_flight:  # unanswered past its deadline and a window: counted no more
+                stamp.in_flight = False
+                self._in_flight -= 1
 
-    def has_room(self, now: float) -> bool:
+    def used(self, now: float) -> int:
         self._expire(now)
-        return len(self.stamps) < self.limit
+        return len(self._answered) + self._in_flight
 
     def wait(self, now: float) -> tuple[float, float]:
         """Seconds until one more request fits: at most, and at least (a request in flight
         can be answered any moment, freeing its slot one window later)."""
-        if self.has_room(now):
+        if self.used(now) < self.limit:
             return 0.0, 0.0
-        head = self.stamps[0]
-        most = head.t + self.seconds - now
-        return most, (min(most, self.seconds) if head.in_flight else most)
+        most = least = self._answered[0] if self._answered else math.inf
+        if self._flying:  # after _expire, the first is in flight
+            deadline = self._flying[0][0]
+            most = min(most, deadline + self.seconds)
+            least = min(least, min(deadline, now) + self.seconds)
+        return most - now, least - now
 
     def status(self, now: float) -> WindowStatus:
-        self._expire(now)
-        used = len(self.stamps)
+        used = self.used(now)
         return WindowStatus(self.limit, self.seconds, used, max(0, self.limit - used))
 
 
@@ -105,7 +138,7 @@ class _Bucket:
         self.lock = anyio.Lock()
 
     def has_room(self, now: float) -> bool:
-        return self.paused_until <= now and all(w.has_room(now) for w in self.windows)
+        return self.paused_until <= now and all(w.used(now) < w.limit for w in self.windows)
 
     def blocker(self, now: float) -> tuple[float, float, str]:
         """The longest wait of this bucket (at most, at least) and what causes it."""
@@ -118,19 +151,28 @@ class _Bucket:
         return most, least, what
 
 
+def _blocker(buckets: Sequence[_Bucket], now: float) -> tuple[float, float, str, str]:
+    """The longest wait among ``buckets`` (at most, at least), its bucket and its cause."""
+    most = least = 0.0
+    bucket = what = ""
+    for b in buckets:
+        b_most, b_least, b_what = b.blocker(now)
+        if b_least > least or (b_least == least and b_most > most):
+            most, least, bucket, what = b_most, b_least, b.name, b_what
+    return most, least, bucket, what
+
+
 class _MemoryLease:
     __slots__ = ("_limiter", "_stamps")
 
-    def __init__(self, limiter: MemoryRateLimiter, stamps: list[_Stamp]) -> None:
+    def __init__(self, limiter: MemoryRateLimiter, stamps: list[tuple[_SlidingWindow, _Stamp]]):
         self._limiter = limiter
         self._stamps = stamps
 
     async def release(self) -> None:
         now = self._limiter.clock.now()
-        for stamp in self._stamps:
-            if stamp.in_flight:
-                stamp.t = min(stamp.t, now)
-                stamp.in_flight = False
+        for window, stamp in self._stamps:
+            window.answer(stamp, now)
         self._limiter._answered()
 
 
@@ -147,8 +189,11 @@ _FREE = _FreeLease()
 class MemoryRateLimiter:
     """Exact sliding windows per bucket, shared by every task of one client in one process.
 
-    ``MemoryRateLimiter(None)`` counts nothing but still honours a server 429's pause.
-    ``clock`` is where time comes from (a :class:`ManualClock` in tests).
+    Requests that cannot go at once queue first come, first served per bucket; a request that
+    needs two buckets (smart reordering and its API's) queues for the scarcer one first and
+    joins the other's queue only once the scarcer one has room, so it never holds up requests
+    that need only the other. ``MemoryRateLimiter(None)`` counts nothing but still honours a
+    server 429's pause. ``clock`` is where time comes from (a :class:`ManualClock` in tests).
     """
 
     def __init__(
@@ -179,81 +224,60 @@ class MemoryRateLimiter:
         now = self.clock.now()
         if all(not b.lock.locked() and b.has_room(now) for b in chosen):
             return self._take(chosen, now, hold_for)
-        return await self._acquire_queued(chosen, max_wait, hold_for)
+        return await self._acquire_queued(chosen, now, max_wait, hold_for)
 
     async def _acquire_queued(
-        self, chosen: list[_Bucket], max_wait: float | None, hold_for: float | None
+        self, chosen: list[_Bucket], start: float, max_wait: float | None, hold_for: float | None
     ) -> _MemoryLease:
-        start = self.clock.now()
-        most, least, bucket, what = self._blocker(chosen, start)
+        most, least, bucket, what = _blocker(chosen, start)
         check_wait(bucket, what, least, max_wait)
+        logged = log_wait(bucket, what, least)
         deadline = None if max_wait is None else start + max_wait
-        logged = False
         held: list[_Bucket] = []
         try:
             for b in chosen:
-                if not await self._within(deadline, b.lock.acquire):
-                    waited = self.clock.now() - start
-                    check_wait(b.name, "requests queued before this one", waited, max_wait)
+                if not await within(self.clock, deadline, b.lock.acquire):
+                    raise self._queued_too_long(chosen, b, start, max_wait)
                 held.append(b)
-            while True:
-                now = self.clock.now()
-                most, least, bucket, what = self._blocker(chosen, now)
-                if most <= 0:
-                    return self._take(chosen, now, hold_for)
-                left = None if deadline is None else deadline - now
-                if left is not None and least > left:
-                    check_wait(bucket, what, least + (now - start), max_wait)
-                if not logged:
-                    log_wait(bucket, what, least)
-                    logged = True
-                if most > least:  # a request in flight: its answer may free the slot sooner
-                    until = now + most if left is None else now + min(most, left)
-                    await self._within(until, self._answer_event().wait)
-                else:
-                    await self.clock.sleep(least)
+                while True:  # the buckets queued for so far (the scarcest first) need room
+                    now = self.clock.now()
+                    most, least, bucket, what = _blocker(held, now)
+                    if most <= 0:
+                        break
+                    left = None if deadline is None else deadline - now
+                    if left is not None and least > left:
+                        assert max_wait is not None
+                        raise too_long(bucket, what, least + (now - start), max_wait)
+                    logged = logged or log_wait(bucket, what, least)
+                    if most > least:  # a request in flight: its answer may free the slot sooner
+                        until = now + (most if left is None else min(most, left))
+                        await within(self.clock, until, self._answer_event().wait)
+                    else:
+                        await self.clock.sleep(least)
+            return self._take(chosen, self.clock.now(), hold_for)
         finally:
             for b in reversed(held):
                 b.lock.release()
 
-    @staticmethod
-    def _blocker(chosen: list[_Bucket], now: float) -> tuple[float, float, str, str]:
-        most = least = 0.0
-        bucket = what = ""
-        for b in chosen:
-            b_most, b_least, b_what = b.blocker(now)
-            if b_least > least or (b_least == least and b_most > most):
-                most, least, bucket, what = b_most, b_least, b.name, b_what
-        return most, least, bucket, what
+    def _queued_too_long(
+        self, chosen: list[_Bucket], at: _Bucket, start: float, max_wait: float | None
+    ) -> RateLimitWaitError:
+        assert max_wait is not None
+        now = self.clock.now()
+        _, least, bucket, what = _blocker(chosen, now)
+        if least <= 0:
+            bucket, what = at.name, QUEUED
+        return too_long(bucket, what, (now - start) + max(least, 0.0), max_wait)
+
+    def record(self, buckets: Sequence[BucketName], hold_for: float | None) -> _MemoryLease:
+        """Count a request sent now without waiting, even past a limit (a shared limiter
+        records its own requests here, for the windows it falls back to)."""
+        return self._take(self._for(buckets), self.clock.now(), hold_for)
 
     def _take(self, chosen: list[_Bucket], now: float, hold_for: float | None) -> _MemoryLease:
-        latest = math.inf if hold_for is None else now + hold_for
-        stamps = []
-        for bucket in chosen:
-            for window in bucket.windows:
-                stamp = _Stamp(latest)
-                window.stamps.append(stamp)
-                stamps.append(stamp)
+        deadline = math.inf if hold_for is None else now + hold_for
+        stamps = [(window, window.add(deadline)) for b in chosen for window in b.windows]
         return _MemoryLease(self, stamps)
-
-    async def _within(self, until: float | None, wait: Callable[[], Awaitable[object]]) -> bool:
-        """Run ``wait()``; False when this clock reached ``until`` first (then it was
-        cancelled and took nothing)."""
-        if until is None or until == math.inf:
-            await wait()
-            return True
-        finished = False
-        async with anyio.create_task_group() as tg:
-
-            async def alarm(scope: anyio.CancelScope) -> None:
-                await self.clock.sleep(until - self.clock.now())
-                scope.cancel()
-
-            tg.start_soon(alarm, tg.cancel_scope)
-            await wait()
-            finished = True
-            tg.cancel_scope.cancel()
-        return finished
 
     def _answer_event(self) -> anyio.Event:
         if self._answer is None:

@@ -1,0 +1,592 @@
+"""A limiter shared by every process and host that uses one API key, kept in Redis.
+
+It keeps the same exact sliding windows as :class:`MemoryRateLimiter`, with the same rules (a
+request holds its slots from sending until a window after its answer; every window of every
+bucket it needs is spent at one instant; a 429 pauses a bucket for everyone), but the windows
+live in Redis and each check-and-spend is one atomic Lua script run on the Redis server's clock.
+
+Keys are named after a hash of the API key (the key never reaches Redis) under a prefix, and
+every key expires on its own. A request in flight holds its slots at most until its deadline
+(``hold_for``, or ``default_hold_for``), so a worker that dies mid-request frees them then.
+
+Waiting: in each process, requests queue first come, first served per bucket (as in memory),
+and only the first of each queue waits in Redis, holding a ticket in that bucket's queue
+there; tickets are served in order across processes, so no worker starves. A waiter sleeps
+until the moment the server computed (never polling a full window); a ticket not renewed for
+``ticket_ttl`` seconds (its worker died) is dropped.
+
+Install with the ``redis`` extra: ``pip install 'pleasurestock-async[redis]'``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext, suppress
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from .._apikey import ApiKey
+from ..errors import ConfigurationError
+from . import _lua
+from ._clock import Clock, ManualClock, MonotonicClock, within
+from ._config import (
+    BUCKET_NAMES,
+    DEFAULT_RATE_LIMITS,
+    BucketName,
+    BucketStatus,
+    RateLimitConfig,
+    Window,
+    WindowStatus,
+)
+from ._errors import RateLimiterUnavailableError
+from ._keys import Namespace
+from ._protocol import Lease
+from ._waits import QUEUED, check_wait, log_wait, too_long
+from .memory import MemoryRateLimiter
+
+__all__ = ["RedisRateLimiter"]
+
+log = logging.getLogger("pleasurestock_async")
+
+OnUnavailable = Literal["raise", "local"]
+
+_RANK = {name: rank for rank, name in enumerate(BUCKET_NAMES)}
+_PAUSED = "paused by the server's 429"
+_FIRST_POLL = 0.001
+"""A waiter whose windows have room but whose turn has not come asks again after this long,
+then twice as long each time (up to its ticket renewal period)."""
+
+
+class _UnavailableError(Exception):
+    """Redis failed; carries what to tell the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """The Redis keys and script arguments of one set of buckets."""
+
+    names: tuple[BucketName, ...]
+    labels: tuple[tuple[str, ...], ...]  # per bucket, each window's label (longest first)
+    acquire_keys: tuple[str, ...]
+    acquire_args: tuple[str, ...]
+    window_keys: tuple[str, ...]
+    window_seconds: tuple[str, ...]
+    queue_keys: tuple[str, ...]
+    pause_keys: tuple[str, ...]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _num(value: float) -> str:
+    return repr(float(value))
+
+
+def _describe(client: aioredis.Redis) -> str:
+    """Where ``client`` connects, without credentials: ``host:port/db`` or a socket path."""
+    kwargs = client.connection_pool.connection_kwargs
+    db = kwargs.get("db", 0)
+    if kwargs.get("path"):
+        return f"unix:{kwargs['path']}/{db}"
+    return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}/{db}"
+
+
+class _RedisLease:
+    __slots__ = ("_id", "_limiter", "_released", "_shape")
+
+    def __init__(self, limiter: RedisRateLimiter, shape: _Shape, lease_id: str) -> None:
+        self._limiter = limiter
+        self._shape = shape
+        self._id = lease_id
+        self._released = False
+
+    async def release(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        with anyio.CancelScope(shield=True):
+            await self._limiter._release(self._shape, self._id)
+
+
+class _BothLease:
+    """A lease from Redis and from the local windows (while they still count fallback
+    requests): releasing it releases both."""
+
+    __slots__ = ("_leases",)
+
+    def __init__(self, *leases: Lease) -> None:
+        self._leases = leases
+
+    async def release(self) -> None:
+        for lease in self._leases:
+            await lease.release()
+
+
+class _FreeLease:
+    __slots__ = ()
+
+    async def release(self) -> None:
+        return None
+
+
+_FREE = _FreeLease()
+
+
+class RedisRateLimiter:
+    """Exact sliding windows per bucket shared through Redis by every worker of one API key.
+
+    Build it with :meth:`from_url`, or pass a ``redis.asyncio.Redis`` of yours (not closed
+    here). Every worker must use the same ``config``, ``prefix`` and API key.
+
+    Args:
+        redis: The client to use.
+        api_key: The API key whose limits these are; only a hash of it names the keys.
+        config: The windows of each bucket (the vendor's published limits by default).
+        prefix: The start of every Redis key.
+        on_unavailable: What an ``acquire`` does when Redis cannot be reached: ``"raise"``
+            :class:`RateLimiterUnavailableError`, or ``"local"``: log a warning and keep
+            per-process windows of ``1/workers`` of each limit until Redis answers again.
+        workers: How many processes share the key (needed for ``on_unavailable="local"``).
+        default_hold_for: The longest a request counts as in flight when ``acquire`` is given
+            no ``hold_for`` (a worker that dies frees its slots a window after that).
+        ticket_ttl: A waiter's place in a Redis queue is dropped when not renewed for this
+            long (its worker died); waiters renew it every third of that.
+        timeout: The longest one Redis call may take.
+        retry_interval: In the local fall-back, how often Redis is tried again.
+        clock: A :class:`Clock` replacing the Redis server's time (for tests).
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        api_key: str,
+        config: RateLimitConfig = DEFAULT_RATE_LIMITS,
+        prefix: str = "pleasurestock:ratelimit",
+        on_unavailable: OnUnavailable = "raise",
+        workers: int | None = None,
+        default_hold_for: float = 300.0,
+        ticket_ttl: float = 15.0,
+        timeout: float = 2.0,
+        retry_interval: float = 5.0,
+        clock: Clock | None = None,
+    ) -> None:
+        if not isinstance(config, RateLimitConfig):
+            raise ConfigurationError("config must be a RateLimitConfig")
+        if on_unavailable not in ("raise", "local"):
+            raise ConfigurationError(
+                f'on_unavailable must be "raise" or "local", got {on_unavailable!r}'
+            )
+        if on_unavailable == "local" and (
+            isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+        ):
+            raise ConfigurationError(
+                'on_unavailable="local" needs workers=N: how many processes share the key, '
+                "so that each keeps 1/N of every limit while Redis is away"
+            )
+        for name, value in (
+            ("default_hold_for", default_hold_for),
+            ("ticket_ttl", ticket_ttl),
+            ("timeout", timeout),
+            ("retry_interval", retry_interval),
+        ):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (0 < value < math.inf)
+            ):
+                raise ConfigurationError(f"{name} must be a finite number of seconds > 0")
+        self.config = config
+        self.clock: Clock = clock or MonotonicClock()
+        self._redis = redis
+        self._owns_redis = False
+        self._where = _describe(redis)
+        self._keys = Namespace(prefix, ApiKey(api_key))
+        self._server_time = clock is None
+        self._default_hold = float(default_hold_for)
+        self._ticket_ttl = float(ticket_ttl)
+        self._renew_every = float(ticket_ttl) / 3
+        self._timeout = float(timeout)
+        self._retry_interval = float(retry_interval)
+        self._windows = {
+            name: tuple(sorted(ws, key=lambda w: -w.seconds))
+            for name, ws in config.windows().items()
+        }
+        self._locks = {name: anyio.Lock() for name in BUCKET_NAMES}
+        self._shapes: dict[tuple[BucketName, ...], _Shape] = {}
+        self._free_at: dict[BucketName, tuple[float, str]] = {}  # the earliest a slot can free
+        self._scripts = {
+            name: redis.register_script(getattr(_lua, name))
+            for name in ("ACQUIRE", "RELEASE", "PAUSE", "LEAVE", "STATUS")
+        }
+        self._local = (
+            MemoryRateLimiter(config.scaled(1 / workers), clock=self.clock)
+            if on_unavailable == "local" and workers is not None
+            else None
+        )
+        self._workers = workers
+        self._down = False
+        self._retry_at = 0.0
+        self._probing = False
+        self._recovering = False
+        self._recovered_at = 0.0
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        api_key: str,
+        config: RateLimitConfig = DEFAULT_RATE_LIMITS,
+        timeout: float = 2.0,
+        **options: Any,
+    ) -> RedisRateLimiter:
+        """A limiter on a Redis client of its own (closed by :meth:`aclose`), e.g.
+        ``RedisRateLimiter.from_url("redis://localhost:6379/0", api_key=key)``. Other
+        keyword arguments are those of the constructor."""
+        client = aioredis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 1),  # one retry: a pooled connection may predate a restart
+        )
+        limiter = cls(client, api_key=api_key, config=config, timeout=timeout, **options)
+        limiter._owns_redis = True
+        return limiter
+
+    async def __aenter__(self) -> RedisRateLimiter:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def uses_key(self, api_key: str) -> bool:
+        """Whether these are the windows of ``api_key`` (by its hash: the key is not kept)."""
+        return Namespace(self._keys.prefix, ApiKey(api_key)).waiting == self._keys.waiting
+
+    def __repr__(self) -> str:
+        return f"RedisRateLimiter(redis={self._where!r}, prefix={self._keys.prefix!r})"
+
+    # -- the protocol -------------------------------------------------------------------------
+
+    async def acquire(
+        self,
+        buckets: Sequence[BucketName],
+        *,
+        max_wait: float | None = None,
+        hold_for: float | None = None,
+    ) -> Lease:
+        """See :meth:`RateLimiter.acquire`. Waits in Redis's queue of each bucket (the scarcest
+        first); raises :class:`RateLimiterUnavailableError` when Redis is unreachable, unless
+        the limiter falls back to local windows."""
+        shape = self._shape(buckets)
+        if not shape.names:
+            return _FREE
+        hold = self._default_hold if hold_for is None else max(0.0, hold_for)
+        start = self.clock.now()
+        local = self._local
+        if local is not None and self._local_only():
+            return await local.acquire(shape.names, max_wait=max_wait, hold_for=hold)
+        probing = self._down
+        local_lease: Lease | None = None
+        try:
+            if local is not None and self._recovering:
+                local_lease = await self._still_recovering(shape, max_wait, hold)
+            lease: Lease = await self._acquire_shared(shape, start, max_wait, hold)
+        except _UnavailableError as exc:
+            if local is None:
+                raise RateLimiterUnavailableError(str(exc), where=self._where) from None
+            self._went_down(exc)
+            if local_lease is not None:
+                return local_lease
+            left = None if max_wait is None else max(0.0, max_wait - (self.clock.now() - start))
+            return await local.acquire(shape.names, max_wait=left, hold_for=hold)
+        except BaseException:
+            if local_lease is not None:
+                await local_lease.release()
+            raise
+        finally:
+            if probing:
+                self._probing = False
+        if self._down:
+            self._came_back()
+        if local is not None and local_lease is None:
+            # The local windows count this worker's own requests too, so a fall-back starts
+            # from what it sent, not from nothing.
+            local_lease = local.record(shape.names, hold)
+        return lease if local_lease is None else _BothLease(lease, local_lease)
+
+    async def pause(self, buckets: Sequence[BucketName], seconds: float) -> None:
+        """Hold the named buckets for ``seconds`` for every worker (after a server 429).
+        When Redis cannot be reached the pause is kept locally (with the local fall-back) and
+        a warning logged; it never raises for that."""
+        shape = self._shape(buckets)
+        if self._local is not None:
+            await self._local.pause(shape.names, seconds)
+        if not shape.names:
+            return
+        try:
+            await self._call("PAUSE", shape.pause_keys, (self._now(), _num(max(0.0, seconds))))
+        except _UnavailableError as exc:
+            log.warning("rate limit: could not share a %.1f s pause: %s", seconds, exc)
+
+    async def status(self) -> Mapping[BucketName, BucketStatus]:
+        """Each bucket's use per window (longest first) and its pause, as Redis counts them
+        (the local windows' while falling back)."""
+        shape = self._shape(BUCKET_NAMES)
+        if self._local is not None and self._down:
+            return await self._local.status()
+        keys: list[str] = []
+        args = [self._now(), str(len(shape.names))]
+        for name, pause_key in zip(shape.names, shape.pause_keys, strict=True):
+            keys.append(pause_key)
+            keys.extend(self._keys.window(name, w) for w in self._windows[name])
+            args.append(str(len(self._windows[name])))
+        try:
+            reply = await self._call("STATUS", keys, args)
+        except _UnavailableError as exc:
+            if self._local is None:
+                raise RateLimiterUnavailableError(str(exc), where=self._where) from None
+            return await self._local.status()
+        values = iter(reply)
+        out: dict[BucketName, BucketStatus] = {}
+        for name in shape.names:
+            paused = float(_text(next(values)))
+            windows = []
+            for w in self._windows[name]:
+                used = int(_text(next(values)))
+                windows.append(WindowStatus(w.limit, w.seconds, used, max(0, w.limit - used)))
+            if windows:
+                out[name] = BucketStatus(name, tuple(windows), paused)
+        return out
+
+    async def aclose(self) -> None:
+        """Close the Redis connections if this limiter created them (:meth:`from_url`)."""
+        if self._owns_redis:
+            await self._redis.aclose()
+
+    # -- waiting in Redis ---------------------------------------------------------------------
+
+    async def _acquire_shared(
+        self, shape: _Shape, start: float, max_wait: float | None, hold: float
+    ) -> Lease:
+        ticket = secrets.token_hex(8)
+        deadline = None if max_wait is None else start + max_wait
+        held: list[anyio.Lock] = []
+        joined = False  # whether the ticket may be in a Redis queue
+        admitted = False
+        checked = logged = False
+        need = 1  # how many buckets' local queues to hold before asking Redis
+        poll = _FIRST_POLL
+        for name in shape.names:  # what this process's first waiter last heard from Redis
+            known = self._free_at.get(name)
+            if known is not None and self._locks[name].locked():
+                check_wait(name, known[1], known[0] - start, max_wait)
+        try:
+            while True:
+                while len(held) < need:  # wait our turn in this process, renewing the ticket
+                    lock = self._locks[shape.names[len(held)]]
+                    until = self.clock.now() + self._renew_every if joined else math.inf
+                    if deadline is not None:
+                        until = min(until, deadline)
+                    if not await within(self.clock, until, lock.acquire):
+                        if deadline is not None and self.clock.now() >= deadline:
+                            assert max_wait is not None
+                            bucket = shape.names[len(held)]
+                            raise too_long(bucket, QUEUED, self.clock.now() - start, max_wait)
+                        break
+                    held.append(lock)
+                while len(held) < len(shape.names):  # and those free right now
+                    lock = self._locks[shape.names[len(held)]]
+                    try:
+                        lock.acquire_nowait()
+                    except anyio.WouldBlock:
+                        break
+                    held.append(lock)
+                if not held:
+                    continue
+                joined = True
+                status, stage, cause, least = await self._ask(shape, ticket, hold, len(held))
+                if status == "ok":
+                    admitted = True
+                    for name in shape.names:
+                        self._free_at.pop(name, None)
+                    return _RedisLease(self, shape, ticket)
+                if status == "ready":  # the scarcer buckets have room: queue for the next one
+                    need = len(held) + 1
+                    continue
+                for lock in reversed(held[stage:]):  # not queued there yet in Redis
+                    lock.release()
+                del held[stage:]
+                need = stage
+                now = self.clock.now()
+                bucket = shape.names[stage - 1]
+                what = QUEUED
+                if cause == 0:
+                    what = _PAUSED
+                elif cause > 0 and least > 0:
+                    what = shape.labels[stage - 1][cause - 1]
+                if least > 0:
+                    self._free_at[bucket] = (now + least, what)
+                if not checked:
+                    check_wait(bucket, what, least, max_wait)
+                    checked = True
+                if deadline is not None and (now >= deadline or now + least > deadline):
+                    assert max_wait is not None
+                    raise too_long(bucket, what, (now - start) + max(least, 0.0), max_wait)
+                logged = logged or log_wait(bucket, what, least)
+                if status == "queued" and least <= 0:
+                    sleep, poll = poll, min(poll * 2, self._renew_every)
+                else:
+                    sleep, poll = least, _FIRST_POLL
+                sleep = min(sleep, self._renew_every)
+                if deadline is not None:
+                    sleep = min(sleep, deadline - now)
+                await self.clock.sleep(sleep)
+        except _UnavailableError:
+            joined = False  # no use telling Redis: the ticket lapses unless renewed
+            raise
+        finally:
+            for lock in reversed(held):
+                lock.release()
+            if joined and not admitted:
+                with anyio.CancelScope(shield=True):
+                    await self._leave(shape, ticket)
+
+    async def _ask(
+        self, shape: _Shape, ticket: str, hold: float, reach: int
+    ) -> tuple[str, int, int, float]:
+        """Ask Redis to admit the ticket: its status, the bucket it stopped at (1-based), the
+        cause (0: a pause, i: window i, -1: none) and the least seconds until that frees
+        (a waiter sleeps that long: nothing can free sooner)."""
+        args = (self._now(), ticket, _num(self._ticket_ttl), _num(hold), str(reach))
+        reply = await self._call("ACQUIRE", shape.acquire_keys, args + shape.acquire_args)
+        status, stage, cause, _most, least = (_text(v) for v in reply)
+        return status, int(stage), int(cause), float(least)
+
+    async def _leave(self, shape: _Shape, ticket: str) -> None:
+        with suppress(_UnavailableError):  # else the ticket is dropped once not renewed
+            await self._call("LEAVE", (self._keys.waiting, *shape.queue_keys), (ticket,))
+
+    async def _release(self, shape: _Shape, lease_id: str) -> None:
+        if not shape.window_keys:
+            return
+        try:
+            await self._call(
+                "RELEASE", shape.window_keys, (self._now(), lease_id, *shape.window_seconds)
+            )
+        except _UnavailableError as exc:
+            log.warning(
+                "rate limit: could not record an answer in Redis (%s); its slots stay counted "
+                "until the request's deadline",
+                exc,
+            )
+
+    async def _call(self, name: str, keys: Sequence[str], args: Sequence[str]) -> Any:
+        script = self._scripts[name]
+        with self._busy():
+            try:
+                with anyio.fail_after(self._timeout):
+                    return await script(keys=list(keys), args=list(args))
+            except (RedisError, OSError) as exc:  # builtin TimeoutError is an OSError
+                detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                raise _UnavailableError(
+                    f"the rate limiter's Redis ({self._where}) is unavailable: {detail}"
+                ) from None
+
+    def _busy(self) -> AbstractContextManager[None]:
+        """A :class:`ManualClock` waits for Redis calls before it moves time."""
+        return self.clock.busy() if isinstance(self.clock, ManualClock) else nullcontext()
+
+    def _now(self) -> str:
+        return "" if self._server_time else _num(self.clock.now())
+
+    # -- falling back to local windows --------------------------------------------------------
+
+    def _local_only(self) -> bool:
+        """Whether this acquire uses the local windows only (Redis is away and it is not yet
+        time to try it again); otherwise, when Redis is away, this acquire is the probe."""
+        if not self._down:
+            return False
+        if self._probing or time.monotonic() < self._retry_at:
+            return True
+        self._probing = True
+        return False
+
+    def _went_down(self, exc: _UnavailableError) -> None:
+        self._retry_at = time.monotonic() + self._retry_interval
+        if not self._down:
+            self._down = True
+            log.warning(
+                "rate limit: %s; falling back to per-process windows (1/%d of each limit) "
+                "until it answers again",
+                exc,
+                self._workers,
+            )
+
+    def _came_back(self) -> None:
+        self._down = False
+        self._recovering = True
+        longest = max((w.seconds for ws in self._windows.values() for w in ws), default=0.0)
+        self._recovered_at = self.clock.now() + longest + self._default_hold
+        log.warning(
+            "rate limit: Redis (%s) answers again; shared windows resume (local ones still "
+            "count the requests sent meanwhile)",
+            self._where,
+        )
+
+    async def _still_recovering(
+        self, shape: _Shape, max_wait: float | None, hold: float
+    ) -> Lease | None:
+        """After a fall-back, requests also wait for local slots until no request sent
+        during the fall-back counts any more: Redis never saw those."""
+        assert self._local is not None
+        if self.clock.now() >= self._recovered_at:
+            self._recovering = False
+            return None
+        return await self._local.acquire(shape.names, max_wait=max_wait, hold_for=hold)
+
+    # -- keys ---------------------------------------------------------------------------------
+
+    def _shape(self, buckets: Sequence[BucketName]) -> _Shape:
+        names = tuple(sorted({b for b in buckets if b in self._windows}, key=_RANK.__getitem__))
+        found = self._shapes.get(names)
+        if found is not None:
+            return found
+        acquire_keys = [self._keys.waiting]
+        acquire_args = [str(len(names))]
+        window_keys: list[str] = []
+        window_seconds: list[str] = []
+        for name in names:
+            windows: tuple[Window, ...] = self._windows[name]
+            acquire_keys += [self._keys.queue(name), self._keys.pause(name)]
+            acquire_args.append(str(len(windows)))
+            for w in windows:
+                key = self._keys.window(name, w)
+                acquire_keys.append(key)
+                acquire_args += [str(w.limit), _num(w.seconds)]
+                window_keys.append(key)
+                window_seconds.append(_num(w.seconds))
+        shape = _Shape(
+            names=names,
+            labels=tuple(tuple(str(w) for w in self._windows[n]) for n in names),
+            acquire_keys=tuple(acquire_keys),
+            acquire_args=tuple(acquire_args),
+            window_keys=tuple(window_keys),
+            window_seconds=tuple(window_seconds),
+            queue_keys=tuple(self._keys.queue(n) for n in names),
+            pause_keys=tuple(self._keys.pause(n) for n in names),
+        )
+        self._shapes[names] = shape
+        return shape
