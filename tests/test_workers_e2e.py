@@ -153,14 +153,15 @@ def config_of(windows: dict[str, list[list[float]]]) -> RateLimitConfig:
 
 def start_worker(spec: dict[str, Any], log: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PLEASURESTOCK_LOG": "info"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.test_workers_e2e", "worker", json.dumps(spec)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=log.open("w"),
-        text=True,
-    )
+    with log.open("w") as stderr:  # the child keeps its own copy of the file
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.test_workers_e2e", "worker", json.dumps(spec)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
 
 
 def result_of(process: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
@@ -318,7 +319,7 @@ def test_a_killed_worker_frees_its_slots_by_their_deadline(
             assert time.monotonic() < deadline, "the victim's requests never arrived"
             time.sleep(0.01)
         victim.send_signal(signal.SIGKILL)  # mid-request: its slots stay counted in Redis
-        victim.wait(timeout=10)
+        victim.communicate(timeout=10)  # reaps it and closes its pipe
         sent = max(recorder.times("victim"))
         freed = sent + hold_for + second.seconds  # its deadline, then counted one window
         survivors = [
