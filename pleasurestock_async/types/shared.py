@@ -37,7 +37,8 @@ PRODUCT_ID_PATTERN = rf"^(?:ps_[A-Za-z0-9]{{10}}|{_UUID})$"
 class ApiModel(BaseModel):
     """Base of every model: unknown fields are kept (the API adds fields often)."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # Built on first use, not at import: most programs touch a few of the models.
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class CamelModel(ApiModel):
@@ -159,7 +160,7 @@ count as structure anyway)."""
 class RequestModel(BaseModel):
     """Base of request models: unknown fields are refused, so a typo cannot drop data."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class RecordError(ApiModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, TypeAdapter
+from pydantic import ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
 from .orders import OrderStatus
 from .shared import CamelModel, FlexibleId, Money
@@ -121,7 +121,9 @@ WebhookEvent = Annotated[
 ]
 """Any webhook event, discriminated by its ``event`` field."""
 
-_EVENT_ADAPTER: TypeAdapter[WebhookEvent] = TypeAdapter(WebhookEvent)
+_EVENT_ADAPTER: TypeAdapter[WebhookEvent] = TypeAdapter(
+    WebhookEvent, config=ConfigDict(defer_build=True)
+)
 
 
 def parse_event(payload: bytes | str) -> WebhookEvent:
