@@ -15,6 +15,7 @@ which reports record indices: ``line_of(index)`` (one file) or :meth:`SalesFiles
 from __future__ import annotations
 
 import bisect
+import contextlib
 import csv
 import datetime as dt
 import gzip
@@ -23,7 +24,7 @@ import itertools
 import json
 import re
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from os import PathLike, fspath
 from typing import IO, Any, Literal, NamedTuple
@@ -31,6 +32,7 @@ from typing import IO, Any, Literal, NamedTuple
 import anyio.to_thread
 
 from .errors import PleasureStockError
+from .uploads.codec import TextCells
 
 __all__ = [
     "FIELDS",
@@ -94,6 +96,23 @@ class _Numbers(dict[str, int | str | None]):
         if len(self) < _CACHE_LIMIT:
             self[text] = value
         return value
+
+
+_COUNTS = _Numbers(optional=False)
+_STOCKS = _Numbers(optional=True)
+
+
+def _typed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Text records with their number cells converted, as the reader yields them."""
+    counts, stocks = _COUNTS, _STOCKS
+    for record in records:
+        quantity = record["quantity"]
+        if type(quantity) is str:
+            record["quantity"] = counts[quantity]
+        stock = record.get("stock_on_hand")
+        if type(stock) is str:
+            record["stock_on_hand"] = stocks[stock]
+    return list(records)
 
 
 class _Days(dict[str, str]):
@@ -203,8 +222,6 @@ class SalesFile:
         self._shift: list[int] = [0]
         self._count = 0
         self._first_line = 2 if kind == "csv" else 1
-        self._ints = _Numbers(optional=False)
-        self._stocks = _Numbers(optional=True)
         self._days = _Days(date_format or "%Y-%m-%d")
 
     @property
@@ -242,6 +259,14 @@ class SalesFile:
         return self._records()
 
     async def _records(self) -> AsyncIterator[dict[str, Any]]:
+        async with contextlib.aclosing(self._sales_blocks()) as blocks:
+            async for block in blocks:
+                for record in block.typed() if isinstance(block, TextCells) else block:
+                    yield record
+
+    async def _sales_blocks(self) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """The records in blocks as read (what the upload's batcher takes): a CSV file's as
+        :class:`TextCells`, whose number cells validation converts."""
         try:
             handle = await anyio.to_thread.run_sync(_open_text, self.path, self.encoding)
         except OSError as exc:
@@ -249,8 +274,7 @@ class SalesFile:
         try:
             blocks = self._csv_blocks(handle) if self.kind == "csv" else self._jsonl_blocks(handle)
             while block := await anyio.to_thread.run_sync(self._block, blocks):
-                for record in block:
-                    yield record
+                yield block
         finally:
             if self.path != "-":
                 handle.close()
@@ -347,7 +371,7 @@ class SalesFile:
                     record["date"] = days[record["date"]]
             done = reader.line_num
             if block:
-                yield block
+                yield TextCells(block, _typed)
 
     def _rows(
         self,
@@ -356,10 +380,9 @@ class SalesFile:
         layout: _Layout,
         odd: dict[int, tuple[dict[str, Any] | None, int, int]],
     ) -> list[Any]:
-        """The next block's records, one comprehension: per row, its dict (numbers through
-        caches) plus one length and one line check. A row that is not one complete line is
-        left to :meth:`_irregular` (its slot is settled after the block)."""
-        qty, stk = self._ints, self._stocks
+        """The next block's records, one comprehension: per row, its dict of cell texts plus
+        one length and one line check. A row that is not one complete line is left to
+        :meth:`_irregular` (its slot is settled after the block)."""
         width, i_id, i_day, i_qty, i_stock = layout
 
         def irregular(n: int, row: list[str]) -> Any:
@@ -371,15 +394,15 @@ class SalesFile:
                 {
                     "internal_id": r[i_id],
                     "date": r[i_day],
-                    "quantity": qty[r[i_qty]],
-                    "stock_on_hand": stk[r[i_stock]],
+                    "quantity": r[i_qty],
+                    "stock_on_hand": r[i_stock],
                 }
                 if len(r) == width and reader.line_num == n
                 else irregular(n, r)
                 for n, r in enumerate(itertools.islice(reader, _BLOCK), done + 1)
             ]
         return [
-            {"internal_id": r[i_id], "date": r[i_day], "quantity": qty[r[i_qty]]}
+            {"internal_id": r[i_id], "date": r[i_day], "quantity": r[i_qty]}
             if len(r) == width and reader.line_num == n
             else irregular(n, r)
             for n, r in enumerate(itertools.islice(reader, _BLOCK), done + 1)
@@ -400,13 +423,9 @@ class SalesFile:
         end = start + sum(map(_breaks, row))
         record: dict[str, Any] | None = None
         if len(row) == width:
-            record = {
-                "internal_id": row[i_id],
-                "date": row[i_day],
-                "quantity": self._ints[row[i_qty]],
-            }
+            record = {"internal_id": row[i_id], "date": row[i_day], "quantity": row[i_qty]}
             if i_stock >= 0:
-                record["stock_on_hand"] = self._stocks[row[i_stock]]
+                record["stock_on_hand"] = row[i_stock]
         elif "".join(row).strip():
             self._problem(
                 self._first_line - 1 + start, f"expected {width} columns, found {len(row)}"
@@ -498,12 +517,20 @@ class SalesFiles:
         return self._records()
 
     async def _records(self) -> AsyncIterator[dict[str, Any]]:
+        async with contextlib.aclosing(self._sales_blocks()) as blocks:
+            async for block in blocks:
+                for record in block.typed() if isinstance(block, TextCells) else block:
+                    yield record
+
+    async def _sales_blocks(self) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """Every file's blocks, one file after another."""
         self._starts = []
         total = 0
         for source in self.files:
             self._starts.append(total)
-            async for record in source:
-                yield record
+            async with contextlib.aclosing(source._sales_blocks()) as blocks:
+                async for block in blocks:
+                    yield block
             total += source.records
 
 

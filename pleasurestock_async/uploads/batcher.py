@@ -17,7 +17,7 @@ import anyio.lowlevel
 
 from ..errors import InputErrorDetail
 from ..types.sales import SaleRow
-from .codec import validate_rows
+from .codec import TextCells, validate_rows
 
 __all__ = ["InputBatch", "chunked", "merged", "read_batches"]
 
@@ -47,9 +47,29 @@ async def chunked(
     records: Iterable[Any] | AsyncIterable[Any], size: int
 ) -> AsyncGenerator[list[Any], None]:
     """``records`` (sync or async) in lists of ``size``; the last may be shorter. When the
-    input raises, the records read before it still come out, then the error."""
+    input raises, the records read before it still come out, then the error.
+
+    A sales file reader hands over whole blocks (``_sales_blocks``) rather than one record
+    per step of the event loop; a block of :class:`TextCells` stays one, for validation."""
     failure: list[Exception] = []
-    if isinstance(records, AsyncIterable):
+    blocks = getattr(records, "_sales_blocks", None)
+    if blocks is not None:
+        pending: list[Any] = []
+        try:
+            async with contextlib.aclosing(blocks()) as source:
+                async for block in source:
+                    pending = _joined(pending, block)
+                    start = 0
+                    while len(pending) - start >= size:
+                        yield _part(pending, start, start + size)
+                        start += size
+                    if start:
+                        pending = _part(pending, start, len(pending))
+        except Exception as exc:
+            failure.append(exc)
+        if pending:
+            yield pending
+    elif isinstance(records, AsyncIterable):
         chunk: list[Any] = []
         try:
             async for record in records:
@@ -68,6 +88,22 @@ async def chunked(
             await anyio.lowlevel.checkpoint()
     if failure:
         raise failure[0]
+
+
+def _joined(pending: list[Any], block: list[Any]) -> list[Any]:
+    """``pending`` then ``block``. Text records stay :class:`TextCells`; mixed with others
+    (files of both kinds read as one input), they are converted."""
+    if not pending:
+        return block
+    if isinstance(block, TextCells) and isinstance(pending, TextCells):
+        return TextCells(pending + block, block.convert)
+    left = pending.typed() if isinstance(pending, TextCells) else pending
+    return left + (block.typed() if isinstance(block, TextCells) else block)
+
+
+def _part(records: list[Any], start: int, end: int) -> list[Any]:
+    piece = records[start:end]
+    return TextCells(piece, records.convert) if isinstance(records, TextCells) else piece
 
 
 def _guarded(records: Iterator[Any], failure: list[Exception]) -> Iterator[Any]:

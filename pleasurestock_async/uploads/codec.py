@@ -4,12 +4,17 @@ Sales uploads push millions of rows, so rows are validated as typed dicts in one
 and serialised straight to JSON bytes; :class:`SaleRecord` instances are accepted as they are.
 Valid dicts are sent as the caller gave them: the validated copies are only looked at, never
 kept, and a date string stays a string (its calendar check is one dict lookup per row).
+
+Records read from a sales file come as :class:`TextCells`: their number cells are still text,
+converted inside pydantic-core by a validator that accepts only plain digits. A list that this
+validator refuses is converted the reader's way and validated as any other, so the errors it
+reports (and what a user's own dicts may hold) are unchanged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, NotRequired, cast
 
 import pydantic
@@ -20,9 +25,9 @@ from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 from .._validation import details_of
 from ..errors import InputErrorDetail
 from ..types.sales import SaleRecord, SaleRow
-from ..types.shared import NonNegativeInt, ProductId
+from ..types.shared import MAX_COUNT, NonNegativeInt, ProductId
 
-__all__ = ["MAX_BATCH", "canonical", "encode_sales", "validate_rows"]
+__all__ = ["MAX_BATCH", "TextCells", "canonical", "encode_sales", "validate_rows"]
 
 MAX_BATCH = 1000
 """The most records one ``POST /sales`` may carry."""
@@ -68,8 +73,74 @@ class _RowIgnoringExtra(_CheckedRow):
     __pydantic_config__ = pydantic.ConfigDict(extra="ignore")  # type: ignore[misc]
 
 
+class TextCells(list[dict[str, Any]]):
+    """Records from a sales file reader whose ``quantity`` and ``stock_on_hand`` are the
+    cells' text; ``convert`` turns a list of them into the records the reader yields (numbers
+    as ints, a blank stock as None, anything else as given)."""
+
+    __slots__ = ("convert",)
+
+    def __init__(
+        self,
+        records: list[dict[str, Any]],
+        convert: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+    ) -> None:
+        super().__init__(records)
+        self.convert = convert
+
+    def typed(self) -> list[dict[str, Any]]:
+        """The records as the reader yields them one by one."""
+        return self.convert(self)
+
+
+def _digits_schema() -> core_schema.CoreSchema:
+    # Plain ASCII digits only: whatever else the reader would convert (spaces, a sign,
+    # other scripts' digits) is left to the conversion path, so both agree on every value.
+    return core_schema.chain_schema(
+        [
+            core_schema.str_schema(pattern=r"^[0-9]{1,10}$", strict=True),
+            core_schema.int_schema(ge=0, le=MAX_COUNT),
+        ]
+    )
+
+
+class _CellCount:
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: pydantic.GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return _digits_schema()
+
+
+class _CellStock:
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: pydantic.GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.union_schema(
+            [
+                _digits_schema(),
+                core_schema.chain_schema(
+                    [
+                        core_schema.str_schema(pattern=r"^[ \t]*$", strict=True),
+                        core_schema.no_info_plain_validator_function(lambda _: None),
+                    ]
+                ),
+            ],
+            mode="left_to_right",
+        )
+
+
+class _TextRow(TypedDict):
+    __pydantic_config__ = pydantic.ConfigDict(extra="ignore")  # type: ignore[misc]
+
+    internal_id: ProductId
+    date: _Day
+    quantity: Annotated[int, _CellCount()]
+    stock_on_hand: NotRequired[Annotated[int | None, _CellStock()]]
+
+
 _ROW = pydantic.TypeAdapter(_CheckedRow)
 _ROWS = pydantic.TypeAdapter(list[_RowIgnoringExtra])
+_TEXT_ROWS = pydantic.TypeAdapter(list[_TextRow])
 
 _REAL_DAYS: dict[str, bool] = {}
 """Day strings seen, and whether each is a real calendar day (a file has few distinct days)."""
@@ -131,6 +202,17 @@ def validate_rows(
     a day-string lookup; only a list that fails is converted (SaleRecords, ``stock_on_hand=
     None``) and, if it still fails, looked at record by record.
     """
+    if type(records) is TextCells:
+        try:
+            text_rows: list[Any] | None = _TEXT_ROWS.validate_python(records)
+        except pydantic.ValidationError:
+            text_rows = None
+        if text_rows is not None and _days_real(text_rows):
+            for row in text_rows:
+                if "stock_on_hand" in row and row["stock_on_hand"] is None:
+                    del row["stock_on_hand"]
+            return text_rows, list(range(len(text_rows))), []
+        records = records.typed()
     inputs: Sequence[Any] = records
     for attempt in range(2):
         try:
