@@ -56,11 +56,26 @@ class _StopSendingError(Exception):
     """Raised before an attempt leaves once the run is stopping."""
 
 
+def _seen(plan: PlanRow) -> SyncDay:
+    product, day, quantity, stock, first, stored_q, stored_s, _ = plan
+    return SyncDay(product, dt.date.fromisoformat(day), quantity, stock, stored_q, stored_s, first)
+
+
 @dataclass(slots=True)
 class _Item:
-    day: SyncDay
+    plan: PlanRow
     row: SaleRow
     pending: PendingRow
+
+    @property
+    def day(self) -> SyncDay:
+        """The product and day as the sync saw it (built when a result needs it)."""
+        return _seen(self.plan)
+
+    @property
+    def index(self) -> int:
+        """The input index of the day's first record."""
+        return self.plan[4]
 
 
 @dataclass(slots=True)
@@ -88,19 +103,17 @@ def _product(internal_id: str) -> str:
 
 
 def _input_rows(rows: Sequence[SaleRow], positions: Sequence[int], first: int) -> list[InputRow]:
-    out: list[InputRow] = []
-    for row, pos in zip(rows, positions, strict=True):
-        day = row["date"]
-        out.append(
-            (
-                _product(row["internal_id"]),
-                day if isinstance(day, str) else day.isoformat(),
-                row["quantity"],
-                row.get("stock_on_hand"),
-                first + pos,
-            )
+    return [
+        (
+            _product(product),
+            day if isinstance(day, str) else day.isoformat(),
+            row["quantity"],
+            row.get("stock_on_hand"),
+            first + pos,
         )
-    return out
+        for row, pos in zip(rows, positions, strict=True)
+        for product, day in ((row["internal_id"], row["date"]),)
+    ]
 
 
 class _Sync:
@@ -144,19 +157,16 @@ class _Sync:
 
     def _item(self, plan: PlanRow) -> _Item | None:
         """What to send for one product and day (None: nothing), recording the rest."""
-        product, day, quantity, stock, first, stored_q, stored_s, pending = plan
-        seen = SyncDay(
-            product, dt.date.fromisoformat(day), quantity, stock, stored_q, stored_s, first
-        )
+        product, day, quantity, stock, _, stored_q, stored_s, pending = plan
         result = self.result
         if pending is not None:
-            result.uncertain.append(seen)
+            result.uncertain.append(_seen(plan))
             return None
         closed = day < self.today
         stock_now = stock is not None and (self.stock == "always" or closed)
         delta = quantity - (stored_q or 0)
         if stored_q is not None and delta < 0:
-            result.discrepancies.append(Discrepancy("quantity", seen))
+            result.discrepancies.append(Discrepancy("quantity", _seen(plan)))
             delta = 0
         quiet = stored_q is None or delta > 0 or quantity == stored_q
         send_stock: int | None = None
@@ -165,7 +175,7 @@ class _Sync:
             if stock_now and higher:
                 send_stock = stock
             elif stock_now and stock < (stored_s or 0):
-                result.discrepancies.append(Discrepancy("stock", seen))
+                result.discrepancies.append(Discrepancy("stock", _seen(plan)))
                 quiet = False
             elif not stock_now and higher:
                 result.deferred_stock += 1
@@ -176,12 +186,15 @@ class _Sync:
         row: SaleRow = {"internal_id": product, "date": day, "quantity": delta}
         if send_stock is not None:
             row["stock_on_hand"] = send_stock
-        return _Item(seen, row, (product, day, delta, send_stock))
+        return _Item(plan, row, (product, day, delta, send_stock))
 
     async def batches(self) -> AsyncIterator[_Batch]:
         items: list[_Item] = []
         seq = 0
-        for chunk in self.state.plan(MAX_BATCH):
+        result = self.result
+        plans = self.state.plan(MAX_BATCH, today=self.today, stock_always=self.stock == "always")
+        for quiet, chunk in plans:
+            result.unchanged += quiet  # rows with nothing to do, told apart in SQL
             for plan in chunk:
                 item = self._item(plan)
                 if item is None:
@@ -199,8 +212,10 @@ class _Sync:
     # -- sending -------------------------------------------------------------------------------
 
     async def handle(self, batch: _Batch, flight: Flight) -> None:
+        # Rows are recorded when their request is about to leave (``sending``); until then
+        # they are not in the state at all, which is what ``planned`` rows come to anyway
+        # (dropped at the next start).
         pending = [item.pending for item in batch.items]
-        self.state.mark(pending, "planned")
         hooks = _Hooks(self, pending, flight)
         try:
             outcome = await self.sender.send([item.row for item in batch.items], hooks)
@@ -262,7 +277,7 @@ class _Sync:
         status: int | None,
         body: bytes,
     ) -> None:
-        indices = [i.day.index for i in items]
+        indices = [i.index for i in items]
         self.result.failed_batches.append(
             FailedBatch(
                 seq,
