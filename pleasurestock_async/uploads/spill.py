@@ -35,14 +35,17 @@ class Spill:
                 weakref.finalize(self, self._file.close)
             handle = self._file
             offset = self._size
+            size = len(body)
             handle.seek(offset)
             handle.write(body)
-            self._size += len(body)
+            self._size += size
 
+        # The reader keeps the body's place, never the body (that would keep every failed
+        # batch's rows in memory after all).
         def load() -> list[SaleRow]:
             with self._lock:
                 handle.seek(offset)
-                data = handle.read(len(body))
+                data = handle.read(size)
             rows: list[SaleRow] = json.loads(data)["sales"]
             return rows
 
