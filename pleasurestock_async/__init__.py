@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from . import errors, types, webhooks
+from . import errors, types
 from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RATE_LIMIT_WAIT, AsyncPleasureStock
 from ._logging import setup_logging as _setup_logging
 from ._options import NOT_GIVEN, NotGiven, RequestOptions
@@ -43,6 +43,7 @@ from .ratelimit import (
 )
 
 if TYPE_CHECKING:
+    from . import webhooks
     from .ratelimit.redis import RedisRateLimiter
 from .types.uploads import (
     FailedBatch,
@@ -114,4 +115,12 @@ def __getattr__(name: str) -> Any:
         from .ratelimit import RedisRateLimiter
 
         return RedisRateLimiter
+    if name == "webhooks":  # imported on use: a sender of requests never needs it
+        import importlib
+
+        return importlib.import_module(".webhooks", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"webhooks"})

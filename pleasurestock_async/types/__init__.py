@@ -1,5 +1,7 @@
 """Typed pydantic v2 models of every documented PleasureStock request and response."""
 
+from typing import TYPE_CHECKING, Any
+
 from .currency import CurrencyConversion, SourceCurrency
 from .envelopes import DataEnvelope
 from .orders import (
@@ -38,17 +40,6 @@ from .uploads import (
     SyncProgress,
     UnresolvedBatch,
     UploadProgress,
-)
-from .webhooks import (
-    GenericEvent,
-    OrderCancelledData,
-    OrderCancelledEvent,
-    OrderCreatedData,
-    OrderCreatedEvent,
-    OrderStatusChangedData,
-    OrderStatusChangedEvent,
-    WebhookEvent,
-    WebhookEventItem,
 )
 
 __all__ = [
@@ -106,3 +97,43 @@ __all__ = [
     "WebhookEvent",
     "WebhookEventItem",
 ]
+
+if TYPE_CHECKING:
+    from .webhooks import (
+        GenericEvent,
+        OrderCancelledData,
+        OrderCancelledEvent,
+        OrderCreatedData,
+        OrderCreatedEvent,
+        OrderStatusChangedData,
+        OrderStatusChangedEvent,
+        WebhookEvent,
+        WebhookEventItem,
+    )
+
+_WEBHOOK_TYPES = frozenset(
+    {
+        "GenericEvent",
+        "OrderCancelledData",
+        "OrderCancelledEvent",
+        "OrderCreatedData",
+        "OrderCreatedEvent",
+        "OrderStatusChangedData",
+        "OrderStatusChangedEvent",
+        "WebhookEvent",
+        "WebhookEventItem",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    # The webhook events are read by receivers only: their module is imported on first use.
+    if name in _WEBHOOK_TYPES:
+        from . import webhooks
+
+        return getattr(webhooks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _WEBHOOK_TYPES)

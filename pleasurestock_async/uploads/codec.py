@@ -14,6 +14,8 @@ reports (and what a user's own dicts may hold) are unchanged.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, NotRequired, cast
 
@@ -138,9 +140,25 @@ class _TextRow(TypedDict):
     stock_on_hand: NotRequired[Annotated[int | None, _CellStock()]]
 
 
-_ROW = pydantic.TypeAdapter(_CheckedRow)
-_ROWS = pydantic.TypeAdapter(list[_RowIgnoringExtra])
-_TEXT_ROWS = pydantic.TypeAdapter(list[_TextRow])
+class _Adapters:
+    """The validators, built on first use (not when the SDK is imported)."""
+
+    @functools.cached_property
+    def row(self) -> pydantic.TypeAdapter[_CheckedRow]:
+        return pydantic.TypeAdapter(_CheckedRow)
+
+    @functools.cached_property
+    def rows(self) -> pydantic.TypeAdapter[list[_RowIgnoringExtra]]:
+        return pydantic.TypeAdapter(list[_RowIgnoringExtra])
+
+    @functools.cached_property
+    def text_rows(self) -> pydantic.TypeAdapter[list[_TextRow]]:
+        return pydantic.TypeAdapter(list[_TextRow])
+
+
+_ADAPTERS = _Adapters()
+
+_DATE = operator.itemgetter("date")
 
 _REAL_DAYS: dict[str, bool] = {}
 """Day strings seen, and whether each is a real calendar day (a file has few distinct days)."""
@@ -184,11 +202,8 @@ def _as_row_input(record: object) -> object:
 
 
 def _days_real(rows: Sequence[Any]) -> bool:
-    for row in rows:
-        day = row["date"]
-        if type(day) is str and not _real_day(day):
-            return False
-    return True
+    # A batch holds few distinct days: gather them in C, then look each up once.
+    return all(_real_day(day) for day in set(map(_DATE, rows)) if type(day) is str)
 
 
 def validate_rows(
@@ -204,7 +219,7 @@ def validate_rows(
     """
     if type(records) is TextCells:
         try:
-            text_rows: list[Any] | None = _TEXT_ROWS.validate_python(records)
+            text_rows: list[Any] | None = _ADAPTERS.text_rows.validate_python(records)
         except pydantic.ValidationError:
             text_rows = None
         if text_rows is not None and _days_real(text_rows):
@@ -216,7 +231,7 @@ def validate_rows(
     inputs: Sequence[Any] = records
     for attempt in range(2):
         try:
-            rows = _ROWS.validate_python(inputs)
+            rows = _ADAPTERS.rows.validate_python(inputs)
         except pydantic.ValidationError:
             rows = None
         if rows is not None and sum(map(len, inputs)) == sum(map(len, rows)) and _days_real(rows):
@@ -229,7 +244,7 @@ def validate_rows(
     for pos, item in enumerate(inputs):
         found: list[InputErrorDetail] = []
         try:
-            _ROW.validate_python(item)
+            _ADAPTERS.row.validate_python(item)
         except pydantic.ValidationError as exc:
             found = details_of(exc, index=first_index + pos)
         day = item.get("date") if isinstance(item, Mapping) else None
