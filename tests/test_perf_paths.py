@@ -1,0 +1,171 @@
+"""The fast paths behave as the plain ones: text cells from a sales file validate as the
+reader's converted records do, and block-wise chunking yields the same records and ranges."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pleasurestock_async.sales_files import SalesFiles, _typed, read_sales_csv, read_sales_jsonl
+from pleasurestock_async.uploads.batcher import chunked
+from pleasurestock_async.uploads.codec import TextCells, validate_rows
+
+CELLS = [
+    "12",
+    "007",
+    "0",
+    "2147483647",
+    "2147483648",
+    "99999999999",
+    "-1",
+    "-0",
+    "+3",
+    " 5",
+    "5 ",
+    "1.0",
+    "1e3",
+    "1_000",
+    "",
+    " ",
+    "\t",
+    "abc",
+    "\u0661\u0662",
+    "\u00a0",
+    "0x10",
+]
+
+
+def text_record(quantity: str, stock: str | None, day: str = "2025-11-03") -> dict[str, Any]:
+    record: dict[str, Any] = {"internal_id": "ps_abcdefghij", "date": day, "quantity": quantity}
+    if stock is not None:
+        record["stock_on_hand"] = stock
+    return record
+
+
+def same_as_reader(records: list[dict[str, Any]]) -> None:
+    fast = validate_rows(TextCells([dict(r) for r in records], _typed), 40)
+    plain = validate_rows(_typed([dict(r) for r in records]), 40)
+    assert fast == plain
+
+
+@pytest.mark.parametrize("quantity", CELLS)
+def test_text_quantity_validates_as_converted(quantity: str) -> None:
+    same_as_reader([text_record(quantity, "3")])
+    same_as_reader([text_record("1", None), text_record(quantity, None)])
+
+
+@pytest.mark.parametrize("stock", [*CELLS, None])
+def test_text_stock_validates_as_converted(stock: str | None) -> None:
+    same_as_reader([text_record("4", stock)])
+    rows, _, errors = validate_rows(TextCells([text_record("4", stock)], _typed))
+    if not errors:
+        assert set(rows[0]) <= {"internal_id", "date", "quantity", "stock_on_hand"}
+        assert rows[0].get("stock_on_hand", 0) is not None  # a blank stock is left out
+
+
+@pytest.mark.parametrize("day", ["2025-02-29", "2024-02-29", "2025-13-01", "03/11/2025", ""])
+def test_text_dates_validate_as_converted(day: str) -> None:
+    same_as_reader([text_record("1", "2", day)])
+
+
+def test_user_dicts_keep_refusing_number_strings() -> None:
+    _, _, errors = validate_rows(
+        [{"internal_id": "ps_abcdefghij", "date": "2025-11-03", "quantity": "5"}]
+    )
+    assert [e.field for e in errors] == ["quantity"]
+
+
+def write_files(tmp_path: Path) -> list[Path]:
+    a = tmp_path / "a.csv"
+    lines = ["internal_id;date;quantity;stock_on_hand"]
+    lines += [f"ps_{n:010d};2025-11-0{1 + n % 9};{n % 7};{'' if n % 5 else n}" for n in range(2345)]
+    lines.insert(700, "")  # a blank line shifts the lines after it
+    lines.insert(900, 'ps_0000000900;"2025-11-\n01";1;2')  # a cell spanning two lines
+    a.write_text("\n".join(lines) + "\n")
+    b = tmp_path / "b.jsonl"
+    b.write_text(
+        "\n".join(
+            json.dumps({"internal_id": f"ps_{n:010d}", "date": "2025-11-02", "quantity": n})
+            for n in range(1500)
+        )
+    )
+    c = tmp_path / "c.csv"
+    c.write_text(
+        "internal_id,date,quantity\n"
+        + "".join(f"ps_{n:010d},2025-11-03,{n}\n" for n in range(1234))
+    )
+    return [a, b, c]
+
+
+def sources(paths: list[Path]) -> SalesFiles:
+    return SalesFiles(
+        [read_sales_jsonl(p) if p.suffix == ".jsonl" else read_sales_csv(p) for p in paths]
+    )
+
+
+@pytest.mark.parametrize("size", [1, 7, 1000, 2500])
+async def test_block_chunks_match_record_chunks(tmp_path: Path, size: int) -> None:
+    paths = write_files(tmp_path)
+    for chosen in ([paths[0]], [paths[0], paths[2]], paths, [paths[1], paths[0]]):
+        one = sources(chosen)
+        records = [r async for r in one]
+        expected = [records[i : i + size] for i in range(0, len(records), size)]
+        other = sources(chosen)
+        got = []
+        async for chunk in chunked(other, size):
+            got.append(chunk.typed() if isinstance(chunk, TextCells) else list(chunk))
+        assert got == expected
+        assert [other.where(i) for i in range(len(records))] == [
+            one.where(i) for i in range(len(records))
+        ]
+
+
+async def test_block_reading_keeps_lines(tmp_path: Path) -> None:
+    path = write_files(tmp_path)[0]
+    one = read_sales_csv(path)
+    records = [r async for r in one]
+    other = read_sales_csv(path)
+    async for _ in chunked(other, 1000):
+        pass
+    assert other.records == one.records == len(records)
+    assert [other.line_of(i) for i in range(len(records))] == [
+        one.line_of(i) for i in range(len(records))
+    ]
+
+
+def test_state_written_product_first_is_rebuilt_day_first(tmp_path: Path) -> None:
+    import sqlite3
+
+    from pleasurestock_async.uploads.state import SyncState
+
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('version', '1');"
+        "CREATE TABLE days (product TEXT NOT NULL, day TEXT NOT NULL, quantity INTEGER NOT NULL,"
+        " stock INTEGER, PRIMARY KEY (product, day)) WITHOUT ROWID;"
+        "INSERT INTO days VALUES ('ps_abcdefghij', '2025-11-03', 5, NULL),"
+        " ('ps_abcdefghij', '2025-11-04', 2, 7);"
+    )
+    db.commit()
+    db.close()
+    state = SyncState(path)
+    try:
+        assert state.stored() == {
+            ("ps_abcdefghij", "2025-11-03"): (5, None),
+            ("ps_abcdefghij", "2025-11-04"): (2, 7),
+        }
+        state.acknowledge([("ps_abcdefghij", "2025-11-03", 1, 3)])
+        assert state.stored()[("ps_abcdefghij", "2025-11-03")] == (6, 3)
+    finally:
+        state.close()
+    (sql,) = (
+        sqlite3.connect(path)
+        .execute("SELECT sql FROM sqlite_master WHERE name = 'days'")
+        .fetchone()
+    )
+    assert "PRIMARY KEY (day, product)" in sql
