@@ -49,7 +49,9 @@ FIELDS = ("internal_id", "date", "quantity", "stock_on_hand")
 """The fields of a sales record; a file's columns map onto them."""
 REQUIRED = ("internal_id", "date", "quantity")
 DELIMITERS = (",", ";", "\t")
-_BLOCK = 2000
+_BLOCK = 10_000
+"""Records read per trip to the worker thread: each trip costs about a millisecond of thread
+hand-off, so 2,000-record blocks added 40% to reading a file; 10,000 hold about 6 MB."""
 _CACHE_LIMIT = 100_000
 _INT = re.compile(r"-?\d+")
 _GZIP_MAGIC = b"\x1f\x8b"
