@@ -26,7 +26,9 @@ lint: setup
 	$(BIN)/ruff format --check pleasurestock_async
 	$(BIN)/mypy --strict pleasurestock_async
 
+# orjson is a baseline of the benchmarks, not a dependency of the SDK.
 bench: setup
+	$(BIN)/python -m pip install --quiet orjson
 	$(BIN)/python -m benchmarks
 
 # The sandbox fuzzed from its OpenAPI document: 300 examples per operation and key, then every
