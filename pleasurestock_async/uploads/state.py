@@ -181,30 +181,29 @@ class SyncState:
         writes its rows, so reading page by page while earlier pages are sent sees what a
         snapshot taken first would.
         """
-        join = (
+        page = (
+            "SELECT i.product, i.day, i.quantity, i.stock, i.first, d.quantity, d.stock, p.state "
             "FROM temp.input i LEFT JOIN days d ON d.day = i.day AND d.product = i.product "
             "LEFT JOIN pending p ON p.product = i.product AND p.day = i.day "
-            "WHERE i.first > ?3 AND i.first <= ?4 AND (p.state IS NULL AND d.quantity IS NOT "
-            "NULL AND d.quantity = i.quantity AND (i.stock IS NULL OR (d.stock IS NOT NULL AND "
+            "WHERE i.first > ?3 AND NOT (p.state IS NULL AND d.quantity IS NOT NULL AND "
+            "d.quantity = i.quantity AND (i.stock IS NULL OR (d.stock IS NOT NULL AND "
             "CASE WHEN ?1 OR i.day < ?2 THEN i.stock = d.stock ELSE i.stock <= d.stock END))) "
+            "ORDER BY i.first LIMIT ?4"
         )
-        page = (
-            "SELECT i.product, i.day, i.quantity, i.stock, i.first, d.quantity, d.stock, "
-            "p.state " + join.replace("AND (p.state", "AND NOT (p.state") + "ORDER BY i.first "
-            "LIMIT ?5"
-        )
-        count = "SELECT count(*) " + join
+        # The rows a page passed over needed nothing: counted on the input's own key, so the
+        # join is walked once.
+        count = "SELECT count(*) FROM temp.input WHERE first > ? AND first <= ?"
         end = 2**62
         last = -1
         while True:
-            rows = self._db.execute(page, (stock_always, today, last, end, size)).fetchall()
+            rows = self._db.execute(page, (stock_always, today, last, size)).fetchall()
             upto = rows[-1][4] if len(rows) == size else end
-            (quiet,) = self._db.execute(count, (stock_always, today, last, upto)).fetchone()
+            (span,) = self._db.execute(count, (last, upto)).fetchone()
             if not rows:
-                if quiet:
-                    yield quiet, []
+                if span:
+                    yield span, []
                 return
-            yield quiet, rows
+            yield span - len(rows), rows
             last = upto
 
     # -- sending -------------------------------------------------------------------------------
