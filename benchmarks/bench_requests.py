@@ -192,7 +192,7 @@ def _run(spec: dict[str, Any]) -> float:
 def run(quick: bool = False, notes: bool = False) -> list[Row]:
     """The rows for 1, 100 and 1000 tasks; with ``notes``, also the SDK at 1000 tasks beside
     raw httpx's own pool, itself without its queue, and without sniffio (N=1 each)."""
-    n = 3
+    n = 3 if quick else 5
     rows = []
     with server() as base:
         for tasks, count in REQUESTS.items():
