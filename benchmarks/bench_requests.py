@@ -31,7 +31,7 @@ from ._common import ROOT, Row, interleaved, median, ratio_row
 
 PAGE = b'{"success":true,"data":[],"pagination":{"page":1,"limit":1,"total":0,"pages":0}}'
 KEY = "pk_bench_loopback"
-REQUESTS = {1: 400, 100: 1000, 1000: 2000}
+REQUESTS = {1: 300, 100: 800, 1000: 1500}
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
