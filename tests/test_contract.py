@@ -94,7 +94,11 @@ def test_routing_table_matches_the_document() -> None:
         if path != "/openapi.json"
     }
     assert set(documented) == {(r.method, template(r.path)) for r in ROUTES}
-    schemes = {"standard": [{"ApiKeyAuth": []}], "external": [{"BearerAuth": []}], "signed": []}
+    schemes: dict[str, list[dict[str, list[str]]]] = {
+        "standard": [{"ApiKeyAuth": []}],
+        "external": [{"BearerAuth": []}],
+        "signed": [],
+    }
     for route in ROUTES:
         op = documented[(route.method, template(route.path))]
         assert op["x-api"] == route.api
@@ -116,7 +120,8 @@ def schema_at(pointer: str) -> Any:
 
 def param(path: str, method: str, name: str) -> dict[str, Any]:
     params = DOC["paths"][path][method]["parameters"]
-    return next(p["schema"] for p in params if p["name"] == name)  # type: ignore[no-any-return]
+    found: dict[str, Any] = next(p["schema"] for p in params if p["name"] == name)
+    return found
 
 
 def test_bounds_match_the_document() -> None:

@@ -150,7 +150,8 @@ async def test_orders_walk_stops_on_short_server_page(
     # The server caps the page below what was asked: offsets advance by what came back.
     def capped(request: httpx.Request) -> httpx.Response:
         params = request.url.copy_merge_params({"limit": "30"})
-        return orders_handler(70)(httpx.Request("GET", params))
+        answer: httpx.Response = orders_handler(70)(httpx.Request("GET", params))
+        return answer
 
     route = mock.get("/external/orders").mock(side_effect=capped)
     assert len([o async for o in ps.orders.list()]) == 70
@@ -158,6 +159,6 @@ async def test_orders_walk_stops_on_short_server_page(
 
 
 @pytest.mark.parametrize("kwargs", [{"limit": 0}, {"limit": 1001}, {"page": 0}])
-async def test_bad_paging_arguments(ps: AsyncPleasureStock, kwargs: dict[str, int]) -> None:
+async def test_bad_paging_arguments(ps: AsyncPleasureStock, kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         ps.products.list(**kwargs)

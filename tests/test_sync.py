@@ -299,7 +299,12 @@ async def test_the_state_holds_no_key_and_grows_with_days_not_runs(
 
 
 async def test_bad_sync_arguments(ps: AsyncPleasureStock, tmp_path: Path) -> None:
-    for kwargs in ({"stock": "sometimes"}, {"assume_unknown": "maybe"}, {"timezone": "Mars/Base"}):
+    wrong: list[dict[str, Any]] = [
+        {"stock": "sometimes"},
+        {"assume_unknown": "maybe"},
+        {"timezone": "Mars/Base"},
+    ]
+    for kwargs in wrong:
         with pytest.raises(InputError):
             await ps.sales.sync([], state=tmp_path / "s.db", **kwargs)
 
