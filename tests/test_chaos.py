@@ -22,7 +22,7 @@ from pleasurestock_async import AsyncPleasureStock, SalesSyncError
 from pleasurestock_async.cli import EXIT_PARTIAL
 from pleasurestock_async.sandbox import DEMO_API_KEY, Faults, Sandbox
 from pleasurestock_async.types.uploads import SalesUploadResult
-from pleasurestock_async.uploads import Journal
+from pleasurestock_async.uploads import Journal, Resolution
 
 from .sandbox_server import serve
 
@@ -67,7 +67,7 @@ def decide(
     """How each batch held back as unresolved ended, read from the server (a sandbox stores a
     request all or nothing), as an operator would check before resolving it."""
     stored = held(sandbox)
-    how = {}
+    how: dict[int, Resolution] = {}
     for batch in result.unresolved_batches:
         first = records[batch.first_index]
         how[batch.seq] = (
@@ -80,7 +80,7 @@ async def test_uploads_under_mixed_faults_end_exact(tmp_path: Path) -> None:
     sandbox = Sandbox(rate_limits=None, products=100, faults=CHAOS)
     records = unique_sales(sandbox, 100, 200)  # 20,000 sales in 200 batches of 100
     journal = tmp_path / "sales.journal"
-    resolve: dict[int, str] = {}
+    resolve: dict[int, Resolution] = {}
     runs = []
     async with hostile_client(sandbox) as ps:
         for _ in range(12):
