@@ -63,7 +63,7 @@ def hostile_client(sandbox: Sandbox) -> AsyncPleasureStock:
 
 def decide(
     sandbox: Sandbox, records: list[dict[str, Any]], result: SalesUploadResult
-) -> dict[int, str]:
+) -> dict[int, Resolution]:
     """How each batch held back as unresolved ended, read from the server (a sandbox stores a
     request all or nothing), as an operator would check before resolving it."""
     stored = held(sandbox)
