@@ -199,3 +199,17 @@ def test_the_contract_checker_catches_what_breaks_the_document(
 ) -> None:
     problems = CONTRACT.problems(method, path, status, headers, body)
     assert problems and complaint in " ".join(problems)
+
+
+async def test_every_sandbox_answer_in_the_suite_is_checked() -> None:
+    """The suite-wide fixture (conftest) wraps every sandbox: an in-process client's answers
+    are checked against the document too."""
+    from pleasurestock_async.sandbox import Sandbox
+
+    from .sandbox_server import CONTRACT
+
+    before = CONTRACT.checked
+    async with Sandbox(products=3, rate_limits=None).client() as ps:
+        await ps.products.list()
+        await ps.orders.list()
+    assert CONTRACT.checked == before + 2
