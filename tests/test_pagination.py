@@ -7,6 +7,7 @@ import pytest
 import respx
 
 from pleasurestock_async import AsyncPleasureStock
+from pleasurestock_async.errors import InputError
 
 
 def product(n: int) -> dict[str, Any]:
@@ -160,5 +161,6 @@ async def test_orders_walk_stops_on_short_server_page(
 
 @pytest.mark.parametrize("kwargs", [{"limit": 0}, {"limit": 1001}, {"page": 0}])
 async def test_bad_paging_arguments(ps: AsyncPleasureStock, kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError) as info:
         ps.products.list(**kwargs)
+    assert info.value.errors[0].field in ("limit", "page")
