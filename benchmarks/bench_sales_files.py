@@ -32,9 +32,8 @@ def write_csv(path: Path, rows: int, delimiter: str = ",") -> None:
         writer.writerow(["internal_id", "date", "quantity", "stock_on_hand"])
         for n in range(rows):
             day = start + timedelta(days=n // len(products))
-            writer.writerow(
-                [products[n % len(products)], day.isoformat(), rng.randrange(20), rng.randrange(200)]
-            )
+            product = products[n % len(products)]
+            writer.writerow([product, day.isoformat(), rng.randrange(20), rng.randrange(200)])
 
 
 def time_csv_reader(path: Path) -> float:
