@@ -3,6 +3,7 @@ resend, and what POST /sales cannot express is reported (issue 11)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -291,7 +292,7 @@ async def test_the_state_holds_no_key_and_grows_with_days_not_runs(
     rows = [row(pid, TODAY - timedelta(days=1), 2) for pid in ids(sandbox, 20)]
     for _ in range(5):
         await ps.sales.sync(rows, state=state, today=TODAY)
-    with sqlite3.connect(state) as db:
+    with contextlib.closing(sqlite3.connect(state)) as db:
         (days,) = db.execute("SELECT count(*) FROM days").fetchone()
         (pending,) = db.execute("SELECT count(*) FROM pending").fetchone()
     assert (days, pending) == (20, 0)

@@ -521,3 +521,15 @@ async def test_memory_stays_flat_as_records_grow(anyio_backend: str) -> None:
     large = await _peak_for(500_000)
     assert large < 30 * 1024 * 1024
     assert large < small * 1.5  # flat: ten times the records, not ten times the memory
+
+
+async def test_a_journal_that_is_not_one_is_an_input_error(
+    ps: AsyncPleasureStock, tmp_path: Path
+) -> None:
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("these are my notes, not a journal\n" * 100)
+    with pytest.raises(InputError) as info:
+        await ps.sales.upload([record(1)], journal=bogus)
+    assert info.value.errors[0].field == "journal" and "not a journal file" in str(info.value)
+    with pytest.raises(InputError, match="not a sync state file"):
+        await ps.sales.sync([record(1)], state=bogus)

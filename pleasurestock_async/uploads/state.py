@@ -19,6 +19,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from os import PathLike, fspath
 from typing import Literal
 
+from ..errors import InputError
+from ._sqlite import open_database
+
 __all__ = ["InputRow", "PendingRow", "PlanRow", "SyncState"]
 
 PendingState = Literal["planned", "sending", "unknown"]
@@ -61,18 +64,18 @@ class SyncState:
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self.path = fspath(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA temp_store=FILE")
-        self._db.execute("PRAGMA cache_size=-16000")  # KiB: bounds memory, spills to disk
-        self._db.executescript(_SCHEMA)
+        # temporary tables on disk and a bounded cache: memory stays flat for any input
+        self._db = open_database(
+            self.path, "sync state", _SCHEMA, ("temp_store=FILE", "cache_size=-16000")
+        )
         found = self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
         if found is None:
             self._db.execute("INSERT INTO meta VALUES ('version', ?)", (_VERSION,))
         elif found[0] != _VERSION:
             self._db.close()
-            raise ValueError(f"{self.path} is a sync state of another version ({found[0]})")
+            raise InputError.single(
+                "state", f"{self.path} is a sync state of another version ({found[0]})", self.path
+            )
 
     # -- settling what earlier runs left -------------------------------------------------------
 
