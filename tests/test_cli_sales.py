@@ -463,3 +463,31 @@ def test_sync_uncertain_rows_listed_then_settled(
     assert settled.exit_code == 0, settled.output
     assert failing.request_counts["POST /sales"] == 1  # the server had them: nothing resent
     assert failing.daily_sales(b)[date(2025, 11, 1)].quantity == 4
+
+
+def test_a_push_without_a_journal_keeps_one_when_anything_may_be_stored(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pleasurestock_async.sandbox import Faults
+
+    failing = Sandbox(rate_limits=None, products=20, faults=Faults(error_after_store_rate=1.0))
+
+    @asynccontextmanager
+    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
+        async with failing.client(**options) as ps:
+            yield ps
+
+    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    path = write(tmp_path / "s.csv", [f"{p},2025-11-03,2," for p in ids(failing, 5)])
+    first = run("--sandbox", "--json", "sales", "push", str(path))
+    assert first.exit_code == EXIT_PARTIAL
+    resume = json.loads(first.stdout.strip().splitlines()[-1])["resume"]
+    assert "--journal" in resume  # the command it prints holds back what may be stored
+    args = resume.split()[1:]  # "pleasurestock ..." as the shell would split it
+    again = run(*args)
+    summary = json.loads(again.stdout.strip().splitlines()[-1])
+    assert again.exit_code == EXIT_PARTIAL and summary["unresolved_batches"]
+    assert failing.request_counts["POST /sales"] == 1  # the first batch was never resent
+    kept = Path(args[args.index("--journal") + 1])
+    for leftover in (kept, Path(f"{kept}.lock"), Path(f"{kept}-wal"), Path(f"{kept}-shm")):
+        leftover.unlink(missing_ok=True)

@@ -7,7 +7,7 @@ import pytest
 import respx
 
 from pleasurestock_async import AsyncPleasureStock
-from pleasurestock_async.errors import InputError
+from pleasurestock_async.errors import APIResponseValidationError, InputError
 
 
 def product(n: int) -> dict[str, Any]:
@@ -164,3 +164,16 @@ async def test_bad_paging_arguments(ps: AsyncPleasureStock, kwargs: dict[str, An
     with pytest.raises(InputError) as info:
         ps.products.list(**kwargs)
     assert info.value.errors[0].field in ("limit", "page")
+
+
+async def test_a_page_whose_numbers_are_unreadable_is_an_error_not_a_crash(
+    ps: AsyncPleasureStock, mock: respx.MockRouter
+) -> None:
+    page = {
+        "success": True,
+        "data": [{"internal_id": "ps_abcdefghij", "sku": "S", "price": "1", "currency": "EUR"}],
+        "pagination": {"page": None, "limit": 1, "total": "many", "pages": 3},
+    }
+    mock.get("/products").respond(json=page)
+    with pytest.raises(APIResponseValidationError):
+        await ps.products.list()

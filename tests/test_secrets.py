@@ -282,3 +282,15 @@ def test_the_command_line_never_prints_or_keeps_the_key(
     assert_no_key(outputs)
     for file in sorted(tmp_path.iterdir()):
         assert KEY.encode() not in file.read_bytes(), file.name
+
+
+@pytest.mark.parametrize("escaped", ["\\/", "\\u002f"])
+def test_a_key_echoed_json_escaped_is_scrubbed_too(escaped: str) -> None:
+    from pleasurestock_async._apikey import ApiKey
+
+    key = ApiKey("pk_live_with/slash_0123456789")
+    echoed = f'{{"error": "bad key pk_live_with{escaped}slash_0123456789"}}'
+    if escaped == "\\/":  # the form servers write (PHP's json_encode escapes slashes)
+        assert "pk_live" not in key.scrub(echoed)
+        assert b"pk_live" not in key.scrub_bytes(echoed.encode())
+    assert "pk_live_with/slash" not in key.scrub(json.loads(echoed)["error"])

@@ -393,3 +393,30 @@ def test_the_state_reads_back_what_it_stored(tmp_path: Path) -> None:
         assert state.stored() == {("ps_a", "2025-11-01"): (5, 7)}
     finally:
         state.close()
+
+
+async def test_a_failing_progress_callback_while_reading_sends_nothing(
+    sandbox: Sandbox, ps: AsyncPleasureStock, tmp_path: Path
+) -> None:
+    def progress(snapshot: Any) -> None:
+        if snapshot.phase == "reading":
+            raise ZeroDivisionError("the caller's bar broke")
+
+    rows = [row(pid, TODAY - timedelta(days=1), 1) for pid in ids(sandbox, 5)]
+    with pytest.raises(SalesSyncError) as info:
+        await ps.sales.sync(rows, state=tmp_path / "s.db", today=TODAY, progress=progress)
+    assert info.value.reason == "progress_error"
+    assert sandbox.request_counts["POST /sales"] == 0
+
+
+async def test_declaring_history_never_lowers_what_was_acknowledged(
+    sandbox: Sandbox, ps: AsyncPleasureStock, tmp_path: Path
+) -> None:
+    state = tmp_path / "s.db"
+    pid = ids(sandbox, 1)[0]
+    day = TODAY - timedelta(days=2)
+    await ps.sales.sync([row(pid, day, 13, 50)], state=state, today=TODAY)
+    await ps.sales.sync([row(pid, day, 10, 40)], state=state, today=TODAY, mark_stored=True)
+    again = await ps.sales.sync([row(pid, day, 13, 50)], state=state, today=TODAY)
+    assert again.sent == 0  # the state still knows 13 and 50 are there
+    assert sandbox.daily_sales(pid)[day].quantity == 13

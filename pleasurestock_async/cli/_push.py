@@ -242,7 +242,8 @@ async def _push_one(
                 say(settings.err, notice)
         unfinished = not result.ok or error is not None
         stored = _stored_lines(book, job_name, source) if unfinished else []
-        keep = scratch if scratch is not None and unfinished and result.accepted else None
+        # an unfinished run keeps its journal: only it knows what may already be stored
+        keep = scratch if scratch is not None and unfinished else None
         _summary(settings, path, source, result, error, interrupt, stored, book, keep)
     finally:
         if scratch is not None and keep is None:

@@ -90,6 +90,8 @@ class Sales(Resource):
         )
 
     def _sender(self, options: RequestOptions | None) -> SendBatch:
+        self._http.check_options(options)  # before anything starts, not inside a worker
+
         async def send(body: bytes, hooks: AttemptHooks) -> SalesSubmitResult:
             return await self._http.request(
                 _SUBMIT, SalesSubmitResult, body=body, hooks=hooks, options=options

@@ -18,7 +18,9 @@ def open_database(
     never left open on a failure."""
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", *pragmas):
+        # FULL: a mark written just before a request leaves survives a power loss too, so a
+        # rerun never resends what may have been stored.
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", *pragmas):
             db.execute(f"PRAGMA {pragma}")
         db.executescript(schema)
     except sqlite3.DatabaseError as exc:

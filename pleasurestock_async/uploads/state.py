@@ -133,13 +133,18 @@ class SyncState:
         return int(self._db.execute("SELECT count(*) FROM temp.input").fetchone()[0])
 
     def declare_input(self) -> int:
-        """Record the input's totals as what the server holds (nothing is sent)."""
+        """Record the input's totals as what the server holds (nothing is sent). A day the
+        state saw acknowledged higher keeps its higher numbers: a declaration never lowers
+        what the server is known to hold."""
         with self._transaction():
             return self._db.execute(
                 "INSERT INTO days (product, day, quantity, stock) "
                 "SELECT product, day, quantity, stock FROM temp.input WHERE true "
-                "ON CONFLICT (product, day) DO UPDATE SET quantity = excluded.quantity, "
-                "stock = excluded.stock"
+                "ON CONFLICT (product, day) DO UPDATE SET "
+                "quantity = max(days.quantity, excluded.quantity), "
+                "stock = CASE WHEN excluded.stock IS NULL THEN days.stock "
+                "WHEN days.stock IS NULL THEN excluded.stock "
+                "ELSE max(days.stock, excluded.stock) END"
             ).rowcount
 
     def plan(self, size: int) -> Iterator[list[PlanRow]]:

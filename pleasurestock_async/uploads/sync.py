@@ -35,11 +35,11 @@ from ..types.uploads import (
     SyncDay,
     SyncProgress,
 )
-from .batcher import chunked
+from .batcher import PartialInputError, chunked
 from .codec import MAX_BATCH, validate_rows
 from .lock import FileLock
 from .runner import Flight, Runner
-from .sender import BatchHooks, Outcome, SendBatch, Sender
+from .sender import BatchHooks, Outcome, SendBatch, Sender, StopSendingError
 from .spill import Spill
 from .state import InputRow, PendingRow, PlanRow, SyncState
 from .upload import OnInvalid, SaleInput, check_arguments
@@ -50,10 +50,6 @@ StockPolicy = Literal["closed", "always"]
 """When a day's stock is sent: once the day is closed (the default), or whenever it rises."""
 
 SyncProgressCallback = Callable[[SyncProgress], None]
-
-
-class _StopSendingError(Exception):
-    """Raised before an attempt leaves once the run is stopping."""
 
 
 @dataclass(slots=True)
@@ -204,7 +200,7 @@ class _Sync:
         hooks = _Hooks(self, pending, flight)
         try:
             outcome = await self.sender.send([item.row for item in batch.items], hooks)
-        except _StopSendingError:
+        except StopSendingError:
             self.state.forget(pending)
             return
         except anyio.get_cancelled_exc_class():
@@ -315,7 +311,7 @@ class _Hooks(BatchHooks):
 
     def before_send(self, rows: Sequence[int]) -> None:
         if self._sync.runner.stopping:
-            raise _StopSendingError
+            raise StopSendingError
         self._sync.state.mark([self._pending[r] for r in rows], "sending")
         self.in_flight.update(rows)
         self._flight.sent = True
@@ -369,6 +365,15 @@ async def sync_sales(
                 await sync.read(records)
             except anyio.get_cancelled_exc_class():
                 raise
+            except PartialInputError as partial:
+                sync.result.read += partial.consumed
+                _raise(
+                    sync,
+                    "input_error",
+                    f"reading the input failed after {sync.result.read} records (nothing was "
+                    f"sent): {partial.__cause__}",
+                    cause=partial.__cause__,
+                )
             except Exception as exc:
                 _raise(
                     sync,
@@ -386,6 +391,8 @@ async def sync_sales(
                     "fix it, or pass on_invalid='skip' to sync the valid records)",
                     errors=[e for e in sync.result.invalid if e.index == first.index],
                 )
+            if sync.abort is not None:  # the progress callback failed while reading
+                _raise(sync, *sync.abort)
             if mark_stored:
                 sync.result.declared = book.declare_input()
                 return sync.result
@@ -393,12 +400,17 @@ async def sync_sales(
             await sync.runner.run(sync.batches(), stop)
         finally:
             book.close()
+    if sync.runner.handler_error is not None and sync.abort is None:
+        cause: BaseException | None = sync.runner.handler_error
+        sync.abort = ("unexpected_error", f"the sync stopped: recording a batch failed: {cause!r}")
+    else:
+        cause = None
     if sync.runner.source_error is not None and sync.abort is None:
         sync.abort = ("input_error", f"planning failed: {sync.runner.source_error}")
     if sync.abort is None and stop is not None and stop.is_set():
         sync.abort = ("interrupted", "the sync was stopped: see the result for what was stored")
     if sync.abort is not None:
-        _raise(sync, *sync.abort)
+        _raise(sync, *sync.abort, cause=cause)
     return sync.result
 
 
