@@ -253,6 +253,41 @@ async def test_not_stored_resolution_sends_again(tmp_path: Path) -> None:
     assert all(v[0] == 5 for v in server_totals(healthy).values())
 
 
+async def test_uncertain_batches_are_settled_one_by_one(tmp_path: Path) -> None:
+    """Two runs leave a batch each in doubt; one was stored, the other was not. Settling
+    them differently sends exactly the one that is missing (a single answer for both would
+    double-count one batch or lose the other)."""
+    stores_then_fails = Sandbox(
+        rate_limits=None, products=10, faults=Faults(error_after_store_rate=1.0)
+    )
+    fails_first = Sandbox(rate_limits=None, products=10, faults=Faults(error_rate=1.0))
+    state = tmp_path / "state.db"
+    a = [row(pid, TODAY - timedelta(days=1), 5) for pid in ids(stores_then_fails, 3)]
+    b = [row(pid, TODAY - timedelta(days=2), 7) for pid in ids(stores_then_fails, 2)]
+    async with stores_then_fails.client() as ps:
+        first = await ps.sales.sync(a, state=state, today=TODAY)
+    async with fails_first.client() as ps:
+        second = await ps.sales.sync(a + b, state=state, today=TODAY)
+    (stored_batch,) = first.uncertain_batches
+    assert first.uncertain_batches == {stored_batch: 3}
+    assert second.uncertain_batches == {stored_batch: 3, "r2b0": 2}  # a held, b in doubt
+    assert {d.batch for d in second.uncertain if d.date == TODAY - timedelta(days=2)} == {"r2b0"}
+    async with stores_then_fails.client() as ps:
+        with pytest.raises(InputError, match="no uncertain batch r9b9"):
+            await ps.sales.sync(a + b, state=state, today=TODAY, resolve={"r9b9": "stored"})
+        third = await ps.sales.sync(
+            a + b,
+            state=state,
+            today=TODAY,
+            resolve={stored_batch: "stored", "r2b0": "not_stored"},
+        )
+        assert third.resolved == 5 and third.sent == 2 and third.unchanged == 3
+        fourth = await ps.sales.sync(a + b, state=state, today=TODAY, resolve={"r3b0": "stored"})
+    assert fourth.ok and fourth.sent == 0 and fourth.resolved == 2
+    totals = server_totals(stores_then_fails)
+    assert sorted(q for q, _ in totals.values()) == [5, 5, 5, 7, 7]  # each day once, none lost
+
+
 async def test_invalid_records_stop_before_anything_is_sent(
     sandbox: Sandbox, ps: AsyncPleasureStock, tmp_path: Path
 ) -> None:
@@ -303,6 +338,10 @@ async def test_bad_sync_arguments(ps: AsyncPleasureStock, tmp_path: Path) -> Non
     wrong: list[dict[str, Any]] = [
         {"stock": "sometimes"},
         {"assume_unknown": "maybe"},
+        {"assume_unknown": {"r1b0": "stored"}},
+        {"resolve": {"r1b0": "maybe"}},
+        {"resolve": {1: "stored"}},
+        {"resolve": "stored"},
         {"timezone": "Mars/Base"},
     ]
     for kwargs in wrong:

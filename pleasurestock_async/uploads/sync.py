@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from os import PathLike
 from typing import Any, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,6 +37,7 @@ from ..types.uploads import (
 )
 from .batcher import PartialInputError, chunked
 from .codec import MAX_BATCH, validate_rows
+from .journal import Resolution
 from .lock import FileLock
 from .runner import Flight, Runner
 from .sender import BatchHooks, Outcome, SendBatch, Sender, StopSendingError
@@ -62,6 +63,7 @@ class _Item:
 @dataclass(slots=True)
 class _Batch:
     seq: int
+    name: str  # r<run>b<seq>, unique in the state: how uncertain rows are settled
     items: list[_Item]
 
 
@@ -120,6 +122,7 @@ class _Sync:
         self.to_send = 0
         self.failed = 0
         self.abort: tuple[UploadStopReason, str] | None = None
+        self.run = state.next_run()
         self._done = 0
 
     # -- reading the input ---------------------------------------------------------------------
@@ -140,9 +143,9 @@ class _Sync:
 
     def _item(self, plan: PlanRow) -> _Item | None:
         """What to send for one product and day (None: nothing), recording the rest."""
-        product, day, quantity, stock, first, stored_q, stored_s, pending = plan
+        product, day, quantity, stock, first, stored_q, stored_s, pending, batch = plan
         seen = SyncDay(
-            product, dt.date.fromisoformat(day), quantity, stock, stored_q, stored_s, first
+            product, dt.date.fromisoformat(day), quantity, stock, stored_q, stored_s, first, batch
         )
         result = self.result
         if pending is not None:
@@ -185,19 +188,19 @@ class _Sync:
                 items.append(item)
                 if len(items) == MAX_BATCH:
                     self.to_send += len(items)
-                    yield _Batch(seq, items)
+                    yield _Batch(seq, f"r{self.run}b{seq}", items)
                     seq, items = seq + 1, []
             await anyio.lowlevel.checkpoint()
         if items:
             self.to_send += len(items)
-            yield _Batch(seq, items)
+            yield _Batch(seq, f"r{self.run}b{seq}", items)
 
     # -- sending -------------------------------------------------------------------------------
 
     async def handle(self, batch: _Batch, flight: Flight) -> None:
         pending = [item.pending for item in batch.items]
-        self.state.mark(pending, "planned")
-        hooks = _Hooks(self, pending, flight)
+        self.state.mark(pending, "planned", batch.name)
+        hooks = _Hooks(self, pending, batch.name, flight)
         try:
             outcome = await self.sender.send([item.row for item in batch.items], hooks)
         except StopSendingError:
@@ -211,10 +214,12 @@ class _Sync:
     def _cut_off(self, batch: _Batch, hooks: _Hooks) -> None:
         """The grace ran out: what was in flight may be stored; what was not, was not sent."""
         inflight = [batch.items[r] for r in sorted(hooks.in_flight)]
-        self.state.mark([i.pending for i in inflight], "unknown", "stopped while in flight")
+        self.state.mark(
+            [i.pending for i in inflight], "unknown", batch.name, "stopped while in flight"
+        )
         waiting = [item.pending for r, item in enumerate(batch.items) if r not in hooks.in_flight]
         self.state.forget(waiting)
-        self.result.uncertain.extend(i.day for i in inflight)
+        self.result.uncertain.extend(replace(i.day, batch=batch.name) for i in inflight)
         if inflight:
             self._fail(batch.seq, inflight, "unknown", "stopped while in flight", None, b"")
 
@@ -238,8 +243,8 @@ class _Sync:
         if left:
             message = str(outcome.error) if outcome.error is not None else outcome.kind
             if outcome.kind == "unknown":
-                self.state.mark([i.pending for i in left], "unknown", message)
-                result.uncertain.extend(i.day for i in left)
+                self.state.mark([i.pending for i in left], "unknown", batch.name, message)
+                result.uncertain.extend(replace(i.day, batch=batch.name) for i in left)
                 fate: BatchOutcome = "unknown"
             else:
                 self.state.forget([i.pending for i in left])
@@ -303,21 +308,22 @@ class _Hooks(BatchHooks):
     """Records each attempt in the state: in flight before it leaves, back to planned when
     it certainly stored nothing."""
 
-    def __init__(self, sync: _Sync, pending: list[PendingRow], flight: Flight) -> None:
+    def __init__(self, sync: _Sync, pending: list[PendingRow], batch: str, flight: Flight) -> None:
         self._sync = sync
         self._pending = pending
+        self._batch = batch
         self._flight = flight
         self.in_flight: set[int] = set()
 
     def before_send(self, rows: Sequence[int]) -> None:
         if self._sync.runner.stopping:
             raise StopSendingError
-        self._sync.state.mark([self._pending[r] for r in rows], "sending")
+        self._sync.state.mark([self._pending[r] for r in rows], "sending", self._batch)
         self.in_flight.update(rows)
         self._flight.sent = True
 
     def not_stored(self, rows: Sequence[int]) -> None:
-        self._sync.state.mark([self._pending[r] for r in rows], "planned")
+        self._sync.state.mark([self._pending[r] for r in rows], "planned", self._batch)
         self.in_flight.difference_update(rows)
         self._flight.sent = False
 
@@ -330,7 +336,8 @@ async def sync_sales(
     today: dt.date | None = None,
     timezone: str | dt.tzinfo | None = None,
     stock: StockPolicy = "closed",
-    assume_unknown: Literal["stored", "not_stored"] | None = None,
+    assume_unknown: Resolution | None = None,
+    resolve: Mapping[str, Resolution] | None = None,
     mark_stored: bool = False,
     on_invalid: OnInvalid = "raise",
     concurrency: int = 4,
@@ -343,14 +350,13 @@ async def sync_sales(
     check_arguments(records, MAX_BATCH, concurrency, on_invalid)
     if stock not in ("closed", "always"):
         raise InputError.single("stock", "must be 'closed' or 'always'", stock)
-    if assume_unknown not in (None, "stored", "not_stored"):
-        raise InputError.single(
-            "assume_unknown", "must be 'stored' or 'not_stored'", assume_unknown
-        )
+    _check_resolution(assume_unknown, resolve)
     day = _today(today, timezone).isoformat()
     async with FileLock(state, wait=lock_wait):
         book = SyncState(state)
         try:
+            book.drop_planned()
+            resolved = _settle(book, assume_unknown, resolve)
             sync = _Sync(
                 book,
                 Sender(send, heal=heal_rejections),
@@ -358,9 +364,7 @@ async def sync_sales(
                 stock=stock,
                 progress=progress,
             )
-            book.drop_planned()
-            if assume_unknown is not None:
-                sync.result.resolved = book.resolve_uncertain(assume_unknown)
+            sync.result.resolved = resolved
             try:
                 await sync.read(records)
             except anyio.get_cancelled_exc_class():
@@ -412,6 +416,42 @@ async def sync_sales(
     if sync.abort is not None:
         _raise(sync, *sync.abort, cause=cause)
     return sync.result
+
+
+def _check_resolution(assume_unknown: object, resolve: object) -> None:
+    if assume_unknown not in (None, "stored", "not_stored"):
+        raise InputError.single(
+            "assume_unknown", "must be 'stored' or 'not_stored'", assume_unknown
+        )
+    if resolve is not None and not (
+        isinstance(resolve, Mapping)
+        and all(isinstance(k, str) and v in ("stored", "not_stored") for k, v in resolve.items())
+    ):
+        raise InputError.single(
+            "resolve", "must map batch names to 'stored' or 'not_stored'", resolve
+        )
+
+
+def _settle(
+    book: SyncState, assume_unknown: Resolution | None, resolve: Mapping[str, Resolution] | None
+) -> int:
+    """Settle uncertain rows of earlier runs as the caller says they ended (the named batches
+    as ``resolve`` says, the rest as ``assume_unknown``); returns how many."""
+    settled = 0
+    if resolve:
+        known = book.uncertain_batches()
+        strangers = sorted(set(resolve) - set(known))
+        if strangers:
+            raise InputError.single(
+                "resolve",
+                f"no uncertain batch {', '.join(strangers)} in this state (it holds "
+                f"{', '.join(known) or 'none'})",
+                dict(resolve),
+            )
+        settled = sum(book.resolve_uncertain(ended, [batch]) for batch, ended in resolve.items())
+    if assume_unknown is not None:
+        settled += book.resolve_uncertain(assume_unknown)
+    return settled
 
 
 def _raise(
