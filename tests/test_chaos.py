@@ -195,7 +195,8 @@ def test_pushes_killed_or_interrupted_at_random_resume_exact(
         # 130: stopped cleanly; -SIGINT: interrupted while starting, before anything was sent
         assert run.returncode in (0, 130, -signal.SIGINT, -signal.SIGKILL), run.returncode
         time.sleep(0.2)  # a request the server received finishes its work
-        assert max(held(sandbox).values(), default=0) == 1
+        # never twice; nothing yet when the kill landed while the command was starting
+        assert max(held(sandbox).values(), default=0) <= 1
         resolve = settle(sandbox, records, journal)
     for _ in range(5):
         done = push(url, *args, *resolve)
