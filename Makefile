@@ -13,9 +13,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The demo needs only the command line and the sandbox, not the test tools.
+$(VENV)/.installed-cli: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[cli]'
+	touch $@
+
 setup: $(VENV)/.installed
 
-demo: setup
+demo: $(VENV)/.installed-cli
 	$(BIN)/python -m pleasurestock_async demo
 
 test: setup
@@ -23,8 +28,9 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check pleasurestock_async tests benchmarks
-	$(BIN)/ruff format --check pleasurestock_async
+	$(BIN)/ruff format --check pleasurestock_async tests
 	$(BIN)/mypy --strict pleasurestock_async
+	$(BIN)/mypy --strict tests
 
 # orjson is a baseline of the benchmarks, not a dependency of the SDK.
 bench: setup

@@ -8,6 +8,7 @@ through :meth:`ApiKey.scrub` / :meth:`ApiKey.scrub_json` first.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import weakref
 from typing import Any
@@ -39,10 +40,15 @@ def _check(value: object) -> str:
 class ApiKey:
     """Holds the API key so that no repr, str or log line can show it."""
 
-    __slots__ = ("__weakref__", "_value")
+    __slots__ = ("__weakref__", "_encoded", "_forms", "_value")
 
     def __init__(self, value: object) -> None:
         self._value = _check(value)
+        # The key as it can appear in text: as is, and escaped as JSON writes it ("\/" for
+        # "/" as some servers do, "\"" and "\\").
+        escaped = json.dumps(self._value)[1:-1]
+        self._forms = tuple(dict.fromkeys((self._value, escaped, escaped.replace("/", "\\/"))))
+        self._encoded = tuple(form.encode() for form in self._forms)
 
     def reveal(self) -> str:
         """The key itself, for the auth header only."""
@@ -50,12 +56,17 @@ class ApiKey:
 
     def scrub(self, text: str) -> str:
         """``text`` with every occurrence of the key replaced."""
-        return text.replace(self._value, REDACTED) if self._value in text else text
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
 
     def scrub_bytes(self, data: bytes) -> bytes:
-        """``data`` with every occurrence of the key (as UTF-8) replaced."""
-        key = self._value.encode()
-        return data.replace(key, REDACTED.encode()) if key in data else data
+        """``data`` with every occurrence of the key (as UTF-8, or JSON-escaped) replaced."""
+        for key in self._encoded:
+            if key in data:
+                data = data.replace(key, REDACTED.encode())
+        return data
 
     def scrub_json(self, value: Any) -> Any:
         """A copy of a parsed JSON value with the key replaced in every string (keys too)."""

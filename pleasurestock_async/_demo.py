@@ -4,17 +4,19 @@ its lifecycle, and receive its webhooks. Runs against the sandbox unless told ot
 from __future__ import annotations
 
 import random
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from . import webhooks
 from ._client import AsyncPleasureStock
 from .ratelimit import RateLimitConfig, Window
 from .types import OrderItem, OrderStatus, Product
-from .types.uploads import SalesUploadResult, UploadProgress
+from .types.uploads import SalesSyncResult, SyncProgress
 
 __all__ = ["DEMO_LIMITS", "DemoReport", "WebhookInbox", "run_demo", "simulated_sales"]
 
@@ -35,8 +37,10 @@ class DemoReport:
     """What the demo did, for its summary table."""
 
     products: int = 0
-    upload: SalesUploadResult | None = None
-    upload_seconds: float = 0.0
+    sync: SalesSyncResult | None = None
+    sync_seconds: float = 0.0
+    resync: SalesSyncResult | None = None
+    resync_seconds: float = 0.0
     recommendations: int = 0
     ordered_products: int = 0
     orders: list[str] = field(default_factory=list)
@@ -82,25 +86,29 @@ class WebhookInbox:
 
 
 async def simulated_sales(
-    products: list[Product], days: int, end: date, seed: int = 90
+    products: list[Product], start: date, end: date, seed: int = 90
 ) -> AsyncIterator[dict[str, Any]]:
-    """``days`` days of plausible sales for each product, ending on ``end``: a few products
-    sell fast, most slowly; stock runs down, is restocked, and sometimes runs out."""
-    rng = random.Random(seed)
+    """Plausible daily sales of each product from ``start`` to ``end``: a few products sell
+    fast, most slowly; stock runs down, is restocked, and sometimes runs out. Each product's
+    history depends only on the product and the day, so a later export repeats the earlier
+    days exactly and only adds new ones."""
     for product in products:
+        rng = random.Random(f"{seed}:{product.internal_id}")
         rate = rng.choice((0.2, 0.5, 1, 1, 2, 3, 5, 8))
         stock = rng.randrange(20, 200)
-        for offset in range(days - 1, -1, -1):
+        day = start
+        while day <= end:
             sold = min(stock, int(rng.expovariate(1 / rate))) if stock else 0
             stock -= sold
             if stock == 0 and rng.random() < 0.3:
                 stock = rng.randrange(20, 200)
             yield {
                 "internal_id": product.internal_id,
-                "date": (end - timedelta(days=offset)).isoformat(),
+                "date": day.isoformat(),
                 "quantity": sold,
                 "stock_on_hand": stock,
             }
+            day += timedelta(days=1)
 
 
 async def run_demo(
@@ -111,7 +119,7 @@ async def run_demo(
     end: date | None = None,
     inbox: WebhookInbox | None = None,
     drain_webhooks: Callable[[], Any] | None = None,
-    on_progress: Callable[[UploadProgress], None] | None = None,
+    on_progress: Callable[[SyncProgress], None] | None = None,
     say: Callable[[str], None] = print,
 ) -> DemoReport:
     """Run the main job with ``ps`` and return what happened."""
@@ -123,12 +131,25 @@ async def run_demo(
     products = [p async for p in ps.products.list()]
     report.products = len(products)
 
-    say(f"2/5 Syncing {days} days of sales for {len(products)} products")
-    t0 = time.perf_counter()
-    report.upload = await ps.sales.upload(
-        simulated_sales(products, days, end), concurrency=4, progress=on_progress
-    )
-    report.upload_seconds = time.perf_counter() - t0
+    start = end - timedelta(days=days - 1)
+    today = end + timedelta(days=1)
+    with tempfile.TemporaryDirectory(prefix="pleasurestock-demo-") as folder:
+        state = Path(folder) / "sales-state.db"
+        say(f"2/5 Syncing a {days}-day export of sales for {len(products)} products")
+        t0 = time.perf_counter()
+        report.sync = await ps.sales.sync(
+            simulated_sales(products, start, end), state=state, today=today, progress=on_progress
+        )
+        report.sync_seconds = time.perf_counter() - t0
+        say("    3 hours later the shop exports again, today's sales so far included")
+        t0 = time.perf_counter()
+        report.resync = await ps.sales.sync(
+            simulated_sales(products, start, today),
+            state=state,
+            today=today,
+            progress=on_progress,
+        )
+        report.resync_seconds = time.perf_counter() - t0
 
     say("3/5 Reading smart reordering recommendations")
     recommendations = (await ps.smart_reordering.get(end)).recommendations

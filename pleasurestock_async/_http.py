@@ -308,6 +308,10 @@ class HTTPPipeline:
 
     # -- settings -------------------------------------------------------------------------------
 
+    def check_options(self, options: RequestOptions | None) -> None:
+        """Raise :class:`ConfigurationError` now for options no request could use."""
+        self._call(options)
+
     def _call(self, options: RequestOptions | None) -> _Call:
         s = self.settings
         if not options:
@@ -402,28 +406,30 @@ class HTTPPipeline:
         attempt = 0
         while True:
             waited_from = time.perf_counter()
-            lease = await self.limiter.acquire(
-                endpoint.buckets, max_wait=call.max_rate_limit_wait, hold_for=hold
-            )
-            started = time.perf_counter()
             response: httpx.Response | None = None
             content = b""
             failure: Exception | None = None
-            try:
-                hooks.before_send()
-                with anyio.fail_after(call.attempt_timeout):
-                    async with self.lifecycle.gate:
-                        response = await self.http.send(request, stream=True)
+            # A place in the pool's queue first: waiting there never counts against the
+            # attempt's deadline, and the rate-limit slot is taken only when it can be used.
+            async with self.lifecycle.gate:
+                lease = await self.limiter.acquire(
+                    endpoint.buckets, max_wait=call.max_rate_limit_wait, hold_for=hold
+                )
+                started = time.perf_counter()
+                try:
+                    hooks.before_send()
+                    with anyio.fail_after(call.attempt_timeout):
+                        response = await self._exchange(request)
                         try:
                             content = await self._read(response)
                         finally:
                             await response.aclose()
-            except TimeoutError:
-                failure = _DeadlineError(call.attempt_timeout)
-            except (httpx.HTTPError, _TooLargeError) as exc:
-                failure = exc
-            finally:
-                await lease.release()
+                except TimeoutError:
+                    failure = _DeadlineError(call.attempt_timeout)
+                except (httpx.HTTPError, _TooLargeError) as exc:
+                    failure = exc
+                finally:
+                    await lease.release()
             elapsed = time.perf_counter() - started
             self._log(request, response, failure, elapsed, attempt, started - waited_from)
 
@@ -471,6 +477,15 @@ class HTTPPipeline:
                 attempt += 1
                 continue
             raise self._status_error(response, content, failure, retry, None)
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``; a pool closed under it is this client closed (nothing left)."""
+        try:
+            return await self.http.send(request, stream=True)
+        except RuntimeError:
+            if not self.http.is_closed:
+                raise
+            raise httpx.LocalProtocolError("the HTTP client is closed", request=request) from None
 
     async def _read(self, response: httpx.Response) -> bytes:
         """The decoded body, at most ``max_response_bytes`` of it."""

@@ -44,7 +44,7 @@ def read_model(
         failure = exc
     try:
         data = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
         raise failure from None
     problems: list[str] = []
     model = _read_object(cls, data, "", problems)

@@ -113,8 +113,8 @@ class RetryPolicy:
         """Whether the server may have processed a failed non-idempotent request."""
         if is_idempotent(method):
             return False
-        if isinstance(failure, int):
-            return failure >= 500
+        if isinstance(failure, int):  # 3xx: handled somewhere else, perhaps after storing
+            return failure >= 500 or 300 <= failure < 400
         return not never_sent(failure)
 
     def backoff(self, retry_number: int) -> float:

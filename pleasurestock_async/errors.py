@@ -320,6 +320,7 @@ UploadStopReason = Literal[
     "authentication",
     "journal_mismatch",
     "interrupted",
+    "unexpected_error",
 ]
 """Why an upload or sync stopped early:
 
@@ -329,7 +330,9 @@ UploadStopReason = Literal[
 - ``authentication``: the server refused the key (401/403): nothing more was sent;
 - ``journal_mismatch``: the journal holds a different input under this job;
 - ``interrupted``: cancelled (Ctrl-C, a signal, a task group); batches in flight were waited
-  for (bounded) and recorded.
+  for (bounded) and recorded;
+- ``unexpected_error``: something outside the API failed while a batch was handled (the
+  journal or state could not be written, a disk full): the run stopped; its cause is chained.
 """
 
 
@@ -449,4 +452,6 @@ def make_status_error(
             message, response=response, body=body, details=details, outcome_unknown=outcome_unknown
         )
     cls = _STATUS_CLASSES.get(status, APIStatusError)
-    return cls(message, response=response, body=body, details=details)
+    return cls(
+        message, response=response, body=body, details=details, outcome_unknown=outcome_unknown
+    )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +49,24 @@ def fast_backoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setattr(RetryPolicy, "backoff", lambda self, n: 0.01)
 
 
+@pytest.fixture(autouse=True)
+def sandbox_answers_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every answer a sandbox gives in any test is checked against the OpenAPI document."""
+    from pleasurestock_async.sandbox import Sandbox
+
+    from .sandbox_server import CONTRACT
+
+    unwrapped = Sandbox.app.fget  # type: ignore[attr-defined]
+    monkeypatch.setattr(Sandbox, "app", property(lambda self: CONTRACT.wrap(unwrapped(self))))
+    before = len(CONTRACT.violations)
+    yield
+    found = CONTRACT.violations[before:]
+    del CONTRACT.violations[before:]
+    assert not found, "the sandbox broke its contract:\n" + "\n".join(found[:10])
+
+
 @pytest.fixture
-def mock() -> respx.MockRouter:
+def mock() -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         yield router
 

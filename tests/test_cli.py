@@ -274,11 +274,15 @@ def test_reorder_currency_and_webhook(sandbox: Sandbox, monkeypatch: pytest.Monk
 
 
 def test_demo_command() -> None:
-    result = run("demo", "--days", "7", "--top", "3")
+    result = run("--json", "demo", "--days", "7", "--top", "3")
     assert result.exit_code == 0, result.output
-    assert "sales rows sent" in result.output and "17,430" in result.output
-    assert "created -> paid -> on_the_way -> delivered" in result.output
-    assert "webhooks verified" in result.output
+    summary = json.loads(result.stdout)
+    assert summary["first export"].startswith("17,430 rows: 17,430 stored in 18 requests")
+    # the cumulative export 3 hours later sends only today's 2,490 rows, not 19,920
+    assert summary["3 hours later"].startswith("19,920 rows: only 2,490 new sent, in 3 requests")
+    assert summary["discrepancies / uncertain / failed"] == "0 / 0 / 0"
+    assert summary["lifecycle"] == "created -> paid -> on_the_way -> delivered -> accepted"
+    assert summary["webhooks verified"].split()[0] != "0"
 
 
 def test_demo_refuses_to_write_to_a_real_account_unasked() -> None:

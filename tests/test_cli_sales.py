@@ -463,3 +463,71 @@ def test_sync_uncertain_rows_listed_then_settled(
     assert settled.exit_code == 0, settled.output
     assert failing.request_counts["POST /sales"] == 1  # the server had them: nothing resent
     assert failing.daily_sales(b)[date(2025, 11, 1)].quantity == 4
+
+
+def test_sync_settles_uncertain_batches_one_by_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pleasurestock_async.sandbox import Faults
+
+    failing = Sandbox(rate_limits=None, products=20, faults=Faults(error_after_store_rate=1.0))
+
+    @asynccontextmanager
+    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
+        async with failing.client(**options) as ps:
+            yield ps
+
+    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    a, b = ids(failing, 2)
+    state = str(tmp_path / "s.db")
+    first_file = write(tmp_path / "1.csv", [f"{a},2025-11-01,3,1"])
+    both = write(tmp_path / "2.csv", [f"{a},2025-11-01,3,1", f"{b},2025-11-02,4,2"])
+    common = ("--sandbox", "sales", "sync", "--state", state, "--today", "2025-11-05")
+    assert run(*common, str(first_file)).exit_code == EXIT_PARTIAL
+    second = run(*common, str(both))
+    assert second.exit_code == EXIT_PARTIAL
+    assert "uncertain batches: r1b0 (1 rows), r2b0 (1 rows)" in second.stdout
+    assert "--resolve BATCH=stored --resolve BATCH=not-stored" in second.stdout
+    summary = json.loads(run(*common, str(both), "--json").stdout)
+    assert summary["resolve"]["batches"] == {"r1b0": 1, "r2b0": 1}
+    for wrong in ("maybe", "=stored", "r1b0=", "r1b0=perhaps"):
+        refused = run(*common, str(both), "--resolve", wrong)
+        assert refused.exit_code == 2 and "--resolve" in refused.output, wrong
+    clash = run(*common, str(both), "--resolve", "r1b0=stored", "--resolve", "r1b0=not-stored")
+    assert clash.exit_code == 2 and "both ways" in clash.output
+    stranger = run(*common, str(both), "--resolve", "r7b0=stored")
+    assert stranger.exit_code == EXIT_INVALID and "no uncertain batch r7b0" in stranger.output
+    posts = failing.request_counts["POST /sales"]
+    settled = run(*common, str(both), "--resolve", "r1b0=stored", "--assume-unknown", "stored")
+    assert settled.exit_code == 0, settled.output
+    assert failing.request_counts["POST /sales"] == posts  # both were stored: nothing resent
+    assert failing.daily_sales(a)[date(2025, 11, 1)].quantity == 3
+    assert failing.daily_sales(b)[date(2025, 11, 2)].quantity == 4
+
+
+def test_a_push_without_a_journal_keeps_one_when_anything_may_be_stored(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pleasurestock_async.sandbox import Faults
+
+    failing = Sandbox(rate_limits=None, products=20, faults=Faults(error_after_store_rate=1.0))
+
+    @asynccontextmanager
+    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
+        async with failing.client(**options) as ps:
+            yield ps
+
+    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    path = write(tmp_path / "s.csv", [f"{p},2025-11-03,2," for p in ids(failing, 5)])
+    first = run("--sandbox", "--json", "sales", "push", str(path))
+    assert first.exit_code == EXIT_PARTIAL
+    resume = json.loads(first.stdout.strip().splitlines()[-1])["resume"]
+    assert "--journal" in resume  # the command it prints holds back what may be stored
+    args = resume.split()[1:]  # "pleasurestock ..." as the shell would split it
+    again = run(*args)
+    summary = json.loads(again.stdout.strip().splitlines()[-1])
+    assert again.exit_code == EXIT_PARTIAL and summary["unresolved_batches"]
+    assert failing.request_counts["POST /sales"] == 1  # the first batch was never resent
+    kept = Path(args[args.index("--journal") + 1])
+    for leftover in (kept, Path(f"{kept}.lock"), Path(f"{kept}-wal"), Path(f"{kept}-shm")):
+        leftover.unlink(missing_ok=True)

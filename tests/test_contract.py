@@ -94,7 +94,11 @@ def test_routing_table_matches_the_document() -> None:
         if path != "/openapi.json"
     }
     assert set(documented) == {(r.method, template(r.path)) for r in ROUTES}
-    schemes = {"standard": [{"ApiKeyAuth": []}], "external": [{"BearerAuth": []}], "signed": []}
+    schemes: dict[str, list[dict[str, list[str]]]] = {
+        "standard": [{"ApiKeyAuth": []}],
+        "external": [{"BearerAuth": []}],
+        "signed": [],
+    }
     for route in ROUTES:
         op = documented[(route.method, template(route.path))]
         assert op["x-api"] == route.api
@@ -116,7 +120,8 @@ def schema_at(pointer: str) -> Any:
 
 def param(path: str, method: str, name: str) -> dict[str, Any]:
     params = DOC["paths"][path][method]["parameters"]
-    return next(p["schema"] for p in params if p["name"] == name)  # type: ignore[no-any-return]
+    found: dict[str, Any] = next(p["schema"] for p in params if p["name"] == name)
+    return found
 
 
 def test_bounds_match_the_document() -> None:
@@ -194,3 +199,17 @@ def test_the_contract_checker_catches_what_breaks_the_document(
 ) -> None:
     problems = CONTRACT.problems(method, path, status, headers, body)
     assert problems and complaint in " ".join(problems)
+
+
+async def test_every_sandbox_answer_in_the_suite_is_checked() -> None:
+    """The suite-wide fixture (conftest) wraps every sandbox: an in-process client's answers
+    are checked against the document too."""
+    from pleasurestock_async.sandbox import Sandbox
+
+    from .sandbox_server import CONTRACT
+
+    before = CONTRACT.checked
+    async with Sandbox(products=3, rate_limits=None).client() as ps:
+        await ps.products.list()
+        await ps.orders.list()
+    assert CONTRACT.checked == before + 2

@@ -88,9 +88,11 @@ class LoopbackOnly(requests.Session):
     """A session that refuses any host but 127.0.0.1, so no case can leave the machine."""
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        host = urlsplit(url if isinstance(url, str) else url.decode()).hostname
+        target = url if isinstance(url, str) else url.decode()
+        host = urlsplit(target).hostname
         assert host == "127.0.0.1", f"refusing to send a request to {host}"
-        return super().request(method, url, *args, **kwargs)
+        verb = method if isinstance(method, str) else method.decode()
+        return super().request(verb, target, *args, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -45,7 +45,9 @@ async def test_products_every_form(sandbox: Sandbox, ps: AsyncPleasureStock) -> 
     assert [p.internal_id for p in walked] == [p.internal_id for p in sandbox.products]
     assert sandbox.request_counts["GET /products"] == 2  # 1200 products, pages of 1000
     assert all(p.tsp_value is not None and p.category_name_en for p in walked)
-    page = await ps.products.list(page=3, limit=7, supplier_id=walked[0].supplier_id)
+    supplier = walked[0].supplier_id
+    assert isinstance(supplier, int)
+    page = await ps.products.list(page=3, limit=7, supplier_id=supplier)
     assert page.pagination.page == 3 and len(page.data) == 7
     product = await ps.products.get(sandbox.products[10].id, include_tcc=True)
     assert product.internal_id == sandbox.products[10].internal_id and product.images

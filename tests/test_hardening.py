@@ -203,7 +203,30 @@ async def test_3_a_failing_input_keeps_what_came_before() -> None:
     err = info.value
     assert err.reason == "input_error" and "disk gone" in str(err)
     assert isinstance(err.__cause__, OSError)
-    assert err.result.accepted == 25 and err.result.stopped == "input_error"
+    # the whole ranges before the failure went; the 5 records of the broken range did not
+    assert err.result.accepted == 20 and err.result.not_sent == 5
+    assert err.result.read == err.result.accounted() == 25 and err.result.stopped == "input_error"
+
+
+async def test_3_a_rerun_after_a_failing_input_sends_only_the_rest(tmp_path: Path) -> None:
+    journal = tmp_path / "j.db"
+    sent: list[int] = []
+
+    def count(request: httpx.Request) -> httpx.Response:
+        rows = json.loads(request.content)["sales"]
+        sent.append(len(rows))
+        return httpx.Response(200, json={**OK, "processed": len(rows)})
+
+    def broken() -> Iterator[dict[str, Any]]:
+        yield from (record(n) for n in range(1500))
+        raise OSError("the file was still being written")
+
+    async with client(httpx.MockTransport(count)) as ps:
+        with pytest.raises(SalesUploadError):
+            await ps.sales.upload(broken(), journal=journal, job="day1")
+        again = await ps.sales.upload([record(n) for n in range(2500)], journal=journal, job="day1")
+    assert again.ok and again.already_stored == 1000 and again.accepted == 1500
+    assert sent == [1000, 1000, 500]  # nothing sent twice
 
 
 async def test_3_a_failing_progress_callback_stops_with_the_result() -> None:
@@ -254,6 +277,23 @@ async def test_4_a_2xx_that_does_not_add_up_is_unknown(
     (failed,) = result.failed_batches
     assert failed.outcome == "unknown"
     assert again.unresolved_records == 10 and again.batches == 0
+
+
+async def test_4_a_record_named_twice_in_a_400_is_refused_once() -> None:
+    def twice(request: httpx.Request) -> httpx.Response:
+        rows = json.loads(request.content)["sales"]
+        if rows[0]["quantity"] == 0:  # the first attempt: record 0 named twice
+            errors = [
+                {"index": 0, "error": "Product not found", "expected": None, "received": "x"},
+                {"index": 0, "error": "Invalid quantity", "expected": None, "received": 0},
+            ]
+            return httpx.Response(400, json={"error": "e", "errors": errors, "processed": 0})
+        return httpx.Response(200, json={**OK, "processed": len(rows)})
+
+    async with client(httpx.MockTransport(twice)) as ps:
+        result = await ps.sales.upload([record(n) for n in range(3)])
+    assert len(result.server_rejected) == 1 and result.accepted == 2
+    assert result.not_sent == 0 and result.accounted() == result.read == 3
 
 
 # -- 6. a walk never runs away --------------------------------------------------------------------
@@ -523,3 +563,106 @@ async def test_11_an_input_error_does_not_embed_a_huge_value(ps: AsyncPleasureSt
 def test_11_the_library_logger_has_a_null_handler() -> None:
     handlers = logging.getLogger("pleasurestock_async").handlers
     assert any(isinstance(h, logging.NullHandler) for h in handlers)
+
+
+# -- found in review: failures outside the API never escape raw or mark what never left ------
+
+
+async def test_a_request_queued_for_a_connection_does_not_time_out_unsent() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            await anyio.sleep(1.0)  # twenty slow reads fill the pool
+            return httpx.Response(200, json={"success": True, "data": product(1)})
+        return stored(request)
+
+    async with client(httpx.MockTransport(handler), max_retries=0) as ps:
+        result: list[Any] = []
+
+        async def upload() -> None:
+            await anyio.sleep(0.1)  # behind the reads
+            result.append(
+                await ps.sales.upload(
+                    [record(n) for n in range(30)], chunk_size=10, options={"attempt_timeout": 0.5}
+                )
+            )
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(ps.products.get, "ps_abcdefghij")
+            tg.start_soon(upload)
+    # waiting in the queue is not part of an attempt: nothing timed out, nothing is unknown
+    assert result[0].ok and result[0].accepted == 30
+
+
+@pytest.mark.parametrize("options", [{"timeout": -1}, {"max_retries": -1}, {"nope": 1}])
+async def test_bad_options_stop_an_upload_or_sync_before_it_starts(
+    tmp_path: Path, options: Any
+) -> None:
+    async with client(httpx.MockTransport(stored)) as ps:
+        with pytest.raises(ConfigurationError):
+            await ps.sales.upload([record(1)], options=options)
+        with pytest.raises(ConfigurationError):
+            await ps.sales.sync([record(1)], state=tmp_path / "s.db", options=options)
+
+
+async def test_a_client_closed_during_an_upload_leaves_nothing_may_be_stored(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.db"
+    first = anyio.Event()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        first.set()
+        return stored(request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    ps = AsyncPleasureStock(KEY, base_url=BASE, http_client=http, rate_limits=None)
+    results: list[Any] = []
+
+    async def run() -> None:
+        records = [record(n) for n in range(50)]
+        results.append(
+            await ps.sales.upload(records, chunk_size=10, concurrency=1, journal=journal)
+        )
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        await first.wait()
+        await http.aclose()  # the caller closes its own pool mid-upload
+    (result,) = results
+    assert result.accepted >= 10 and result.accounted() == 50
+    assert {b.outcome for b in result.failed_batches} == {"not_sent"}
+    async with client(httpx.MockTransport(stored)) as again:
+        rerun = await again.sales.upload(
+            [record(n) for n in range(50)], chunk_size=10, journal=journal
+        )
+    assert rerun.ok and not rerun.unresolved_batches
+    assert rerun.accepted + rerun.already_stored == 50
+
+
+async def test_a_deeply_nested_2xx_is_an_sdk_error() -> None:
+    deep = b'{"processed": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=deep))
+    async with client(transport) as ps:
+        with pytest.raises(APIResponseValidationError):
+            await ps.sales.submit([record(1)])
+        result = await ps.sales.upload([record(n) for n in range(5)])
+    assert [b.outcome for b in result.failed_batches] == ["unknown"]
+
+
+async def test_records_may_be_any_mapping() -> None:
+    from types import MappingProxyType
+
+    async with client(httpx.MockTransport(stored)) as ps:
+        sent = await ps.sales.submit([MappingProxyType(record(1))])
+        result = await ps.sales.upload([MappingProxyType(record(n)) for n in range(5)])
+    assert sent.processed == 1 and result.ok
+
+
+async def test_a_post_answered_with_a_redirect_is_not_resent(tmp_path: Path) -> None:
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(303, headers={"Location": "/elsewhere"})
+    )
+    async with client(transport) as ps:
+        result = await ps.sales.upload([record(n) for n in range(5)], journal=tmp_path / "j")
+    assert [b.outcome for b in result.failed_batches] == ["unknown"]

@@ -7,6 +7,7 @@ import pytest
 import respx
 
 from pleasurestock_async import AsyncPleasureStock
+from pleasurestock_async.errors import APIResponseValidationError, InputError
 
 
 def product(n: int) -> dict[str, Any]:
@@ -150,7 +151,8 @@ async def test_orders_walk_stops_on_short_server_page(
     # The server caps the page below what was asked: offsets advance by what came back.
     def capped(request: httpx.Request) -> httpx.Response:
         params = request.url.copy_merge_params({"limit": "30"})
-        return orders_handler(70)(httpx.Request("GET", params))
+        answer: httpx.Response = orders_handler(70)(httpx.Request("GET", params))
+        return answer
 
     route = mock.get("/external/orders").mock(side_effect=capped)
     assert len([o async for o in ps.orders.list()]) == 70
@@ -158,6 +160,20 @@ async def test_orders_walk_stops_on_short_server_page(
 
 
 @pytest.mark.parametrize("kwargs", [{"limit": 0}, {"limit": 1001}, {"page": 0}])
-async def test_bad_paging_arguments(ps: AsyncPleasureStock, kwargs: dict[str, int]) -> None:
-    with pytest.raises(ValueError):
+async def test_bad_paging_arguments(ps: AsyncPleasureStock, kwargs: dict[str, Any]) -> None:
+    with pytest.raises(InputError) as info:
         ps.products.list(**kwargs)
+    assert info.value.errors[0].field in ("limit", "page")
+
+
+async def test_a_page_whose_numbers_are_unreadable_is_an_error_not_a_crash(
+    ps: AsyncPleasureStock, mock: respx.MockRouter
+) -> None:
+    page = {
+        "success": True,
+        "data": [{"internal_id": "ps_abcdefghij", "sku": "S", "price": "1", "currency": "EUR"}],
+        "pagination": {"page": None, "limit": 1, "total": "many", "pages": 3},
+    }
+    mock.get("/products").respond(json=page)
+    with pytest.raises(APIResponseValidationError):
+        await ps.products.list()

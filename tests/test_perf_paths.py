@@ -145,7 +145,7 @@ def test_state_written_product_first_is_rebuilt_day_first(tmp_path: Path) -> Non
     db = sqlite3.connect(path)
     db.executescript(
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-        "INSERT INTO meta VALUES ('version', '1');"
+        "INSERT INTO meta VALUES ('version', '2');"
         "CREATE TABLE days (product TEXT NOT NULL, day TEXT NOT NULL, quantity INTEGER NOT NULL,"
         " stock INTEGER, PRIMARY KEY (product, day)) WITHOUT ROWID;"
         "INSERT INTO days VALUES ('ps_abcdefghij', '2025-11-03', 5, NULL),"

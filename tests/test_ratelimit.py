@@ -312,3 +312,11 @@ async def test_limits_switched_off(mock: respx.MockRouter) -> None:
         status = await ps.rate_limiter.status()
     assert len(times) == 50
     assert all(s.windows == () for s in status.values())
+
+
+def test_a_workers_share_below_one_request_stretches_the_window() -> None:
+    full = RateLimitConfig().smart  # 100/h, 10/min, 2/s
+    part = RateLimitConfig().scaled(1 / 3).smart  # split three ways
+    assert [(w.limit, w.seconds) for w in part] == [(33, 3600.0), (3, 60.0), (1, 1.5)]
+    for whole, share in zip(full, part, strict=True):  # three workers' average rate fits
+        assert 3 * share.limit / share.seconds <= whole.limit / whole.seconds + 1e-9

@@ -4,6 +4,7 @@ owning its connection. A real redis-server; asyncio only (redis-py's client need
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
+import anyio.abc
 import pytest
 import redis.asyncio as aioredis
 
@@ -430,3 +432,67 @@ async def test_a_bad_api_key_is_refused_without_showing_it(redis_server: RedisSe
     with pytest.raises(ConfigurationError) as caught:
         RedisRateLimiter.from_url(redis_server.url, api_key="pk secret with spaces")
     assert "secret" not in str(caught.value)
+
+
+class _SlowReplies:
+    """A TCP proxy to Redis whose replies (not requests) are held back ``delay`` seconds, so a
+    script runs in Redis while its caller has already given up on the answer."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.delay = 0.0
+
+    async def _pipe(self, source: Any, sink: Any, delayed: bool) -> None:
+        with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+            while True:
+                data = await source.receive()
+                if delayed and self.delay:
+                    await anyio.sleep(self.delay)
+                await sink.send(data)
+
+    async def handle(self, client: Any) -> None:
+        async with client, await anyio.connect_tcp("127.0.0.1", self.port) as server:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._pipe, client, server, False)
+                await self._pipe(server, client, True)
+                tg.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("how", ["cancelled", "timed out"])
+async def test_an_acquire_whose_reply_is_lost_takes_no_slot(
+    redis_server: RedisServer, how: str
+) -> None:
+    proxy = _SlowReplies(redis_server.port)
+    prefix = unique_prefix()
+    windows = config(Window(5, 60.0))
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)  # noqa: S610 (not Django)
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, proxy.handle)
+        direct = RedisRateLimiter.from_url(
+            redis_server.url, api_key=KEY, config=windows, prefix=prefix
+        )
+        slow = RedisRateLimiter.from_url(
+            f"redis://127.0.0.1:{port}/0", api_key=KEY, config=windows, prefix=prefix,
+            timeout=0.3,
+        )  # fmt: skip
+        try:
+            await (await slow.acquire(STD, hold_for=30)).release()  # scripts loaded
+            before = (await direct.status())["standard"].windows[0].used
+            proxy.delay = 0.6
+            if how == "cancelled":
+                with anyio.move_on_after(0.1):
+                    await slow.acquire(STD, hold_for=30)
+            else:
+                with pytest.raises(RateLimiterUnavailableError):
+                    await slow.acquire(STD, hold_for=30)
+            proxy.delay = 0.0
+            await anyio.sleep(0.8)  # the late reply arrives: the ACQUIRE had taken a slot
+            # the next call that reaches Redis gives back what the lost one took
+            await (await slow.acquire(STD, hold_for=30)).release()
+            before += 1  # that call's own slot, answered
+            assert (await direct.status())["standard"].windows[0].used == before
+        finally:
+            await slow.aclose()
+            await direct.aclose()
+            tg.cancel_scope.cancel()

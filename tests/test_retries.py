@@ -22,6 +22,7 @@ from pleasurestock_async.errors import (
     APIConnectionError,
     APITimeoutError,
     InternalServerError,
+    NotFoundError,
     RateLimitError,
 )
 
@@ -207,7 +208,7 @@ async def test_per_call_override(ps2: AsyncPleasureStock, mock: respx.MockRouter
 
 async def test_no_retry_on_4xx(ps2: AsyncPleasureStock, mock: respx.MockRouter) -> None:
     route = mock.get("/products").respond(404)
-    with pytest.raises(Exception):
+    with pytest.raises(NotFoundError):
         await ps2.products.list()
     assert route.call_count == 1
 

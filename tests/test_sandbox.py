@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -194,7 +195,11 @@ async def test_account_formula() -> None:
 async def test_sales_validation_errors_as_documented(
     sandbox: Sandbox, http: httpx.AsyncClient
 ) -> None:
-    good = {"internal_id": sandbox.products[0].internal_id, "date": "2025-11-03", "quantity": 1}
+    good: dict[str, Any] = {
+        "internal_id": sandbox.products[0].internal_id,
+        "date": "2025-11-03",
+        "quantity": 1,
+    }
     sales = [
         good,
         {**good, "internal_id": "invalid_id_123"},
@@ -479,7 +484,11 @@ async def test_fault_error_rate() -> None:
 
 async def test_fault_after_store_keeps_the_data() -> None:
     sb = Sandbox(rate_limits=None, products=5, faults=Faults(error_after_store_rate=1.0))
-    row = {"internal_id": sb.products[0].internal_id, "date": "2025-11-03", "quantity": 3}
+    row: dict[str, Any] = {
+        "internal_id": sb.products[0].internal_id,
+        "date": "2025-11-03",
+        "quantity": 3,
+    }
     async with raw(sb) as http:
         assert (await http.post("/sales", json={"sales": [row]}, headers=STD)).status_code == 500
     assert sb.daily_sales(row["internal_id"])[date(2025, 11, 3)].quantity == 3

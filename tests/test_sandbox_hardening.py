@@ -385,9 +385,10 @@ async def test_every_bad_request_gets_a_documented_4xx(
 ) -> None:
     response = await send(http, method, path, headers, body)
     if response.status_code == 400 and "errors" in strict_json(response):
-        body = strict_json(response)  # the sales format
-        assert body["error"] == "Validation errors" and body["processed"] == 0
-        assert all(set(e) == {"index", "error", "expected", "received"} for e in body["errors"])
+        found: dict[str, Any] = strict_json(response)  # the sales format
+        body = found
+        assert found["error"] == "Validation errors" and found["processed"] == 0
+        assert all(set(e) == {"index", "error", "expected", "received"} for e in found["errors"])
     else:
         assert_error(response, status)
 

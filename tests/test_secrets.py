@@ -247,3 +247,50 @@ def test_the_key_is_not_pickled_or_shown() -> None:
     with pytest.raises(TypeError):
         __import__("pickle").dumps(ps._http.api_key)
     assert isinstance(APIError("x"), PleasureStockError)
+
+
+@pytest.mark.parametrize("status", [400, 401, 500, 299])
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_the_command_line_never_prints_or_keeps_the_key(
+    server: str, tmp_path: Path, status: int, as_json: bool
+) -> None:
+    from click.testing import CliRunner
+
+    from pleasurestock_async import cli
+
+    path = tmp_path / "sales.csv"
+    path.write_text("internal_id,date,quantity\n" + "ps_abcdefghij,2025-11-03,1\n" * 20)
+    outputs = []
+    for command in (
+        ["sales", "push", str(path), "--journal", str(tmp_path / "j.db")],
+        ["sales", "sync", str(path), "--state", str(tmp_path / "s.db")],
+        ["orders", "show", "ORD-1"],
+        ["products", "export"],
+    ):
+        result = CliRunner().invoke(
+            cli.cli,
+            [
+                "--base-url",
+                f"{server}/{status}/api/v1",
+                *(["--json"] if as_json else []),
+                "-vv",
+                *command,
+            ],
+            env={"PLEASURESTOCK_API_KEY": KEY},
+        )
+        outputs += [result.output, repr(result.exception)]
+    assert_no_key(outputs)
+    for file in sorted(tmp_path.iterdir()):
+        assert KEY.encode() not in file.read_bytes(), file.name
+
+
+@pytest.mark.parametrize("escaped", ["\\/", "\\u002f"])
+def test_a_key_echoed_json_escaped_is_scrubbed_too(escaped: str) -> None:
+    from pleasurestock_async._apikey import ApiKey
+
+    key = ApiKey("pk_live_with/slash_0123456789")
+    echoed = f'{{"error": "bad key pk_live_with{escaped}slash_0123456789"}}'
+    if escaped == "\\/":  # the form servers write (PHP's json_encode escapes slashes)
+        assert "pk_live" not in key.scrub(echoed)
+        assert b"pk_live" not in key.scrub_bytes(echoed.encode())
+    assert "pk_live_with/slash" not in key.scrub(json.loads(echoed)["error"])

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +39,7 @@ from pleasurestock_async.types import OrderStatus
 from .conftest import BASE, KEY, fixture
 
 ORDER = fixture("order_get")["data"]
-PAGE = {
+PAGE: dict[str, Any] = {
     "success": True,
     "data": [{"internal_id": "ps_abcdefghij", "sku": "S", "price": "1.50", "currency": "EUR"}],
     "pagination": {"page": 1, "limit": 1, "total": 2, "pages": 2},
@@ -151,8 +152,8 @@ def test_every_api_error_shares_a_base_and_everything_is_exported() -> None:
         errors.PaginationError,
     ):
         assert issubclass(cls, APIError)
-    exported = ("SalesUploadResult", "UploadProgress", "FailedBatch", "BucketStatus")
-    exported += ("RateLimitWaitError", "InputError", "ClientClosedError", "RequestOptions")
+    exported = ["SalesUploadResult", "UploadProgress", "FailedBatch", "BucketStatus"]
+    exported += ["RateLimitWaitError", "InputError", "ClientClosedError", "RequestOptions"]
     for name in exported:
         assert name in pleasurestock_async.__all__
 
@@ -215,7 +216,7 @@ async def test_tolerant_reading_keeps_a_null_amount_and_warns(
     async with AsyncPleasureStock(KEY, base_url=BASE, rate_limits=None) as ps:
         caplog.set_level(logging.WARNING, logger="pleasurestock_async")
         order = await ps.orders.get("ORD-1")
-        assert order.total_amount is None and order.paid_at is None  # type: ignore[comparison-overlap]
+        assert order.total_amount is None and order.paid_at is None
         assert order.order_number == ORDER["orderNumber"]
         assert "totalAmount" in caplog.text and "paidAt" in caplog.text
     async with AsyncPleasureStock(
@@ -228,7 +229,7 @@ async def test_tolerant_reading_keeps_a_null_amount_and_warns(
 async def test_a_retried_status_change_ends_in_the_truth(
     ps: AsyncPleasureStock, mock: respx.MockRouter
 ) -> None:
-    answers = iter(
+    answers: Iterator[httpx.Response | Exception] = iter(
         [
             httpx.ReadTimeout("lost"),  # the change was applied, the answer lost
             httpx.Response(
@@ -242,6 +243,7 @@ async def test_a_retried_status_change_ends_in_the_truth(
         answer = next(answers)
         if isinstance(answer, Exception):
             raise answer
+        assert isinstance(answer, httpx.Response)
         return answer
 
     mock.put("/external/orders/ORD-1/status").mock(side_effect=put)

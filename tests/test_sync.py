@@ -3,6 +3,7 @@ resend, and what POST /sales cannot express is reported (issue 11)."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -252,6 +253,41 @@ async def test_not_stored_resolution_sends_again(tmp_path: Path) -> None:
     assert all(v[0] == 5 for v in server_totals(healthy).values())
 
 
+async def test_uncertain_batches_are_settled_one_by_one(tmp_path: Path) -> None:
+    """Two runs leave a batch each in doubt; one was stored, the other was not. Settling
+    them differently sends exactly the one that is missing (a single answer for both would
+    double-count one batch or lose the other)."""
+    stores_then_fails = Sandbox(
+        rate_limits=None, products=10, faults=Faults(error_after_store_rate=1.0)
+    )
+    fails_first = Sandbox(rate_limits=None, products=10, faults=Faults(error_rate=1.0))
+    state = tmp_path / "state.db"
+    a = [row(pid, TODAY - timedelta(days=1), 5) for pid in ids(stores_then_fails, 3)]
+    b = [row(pid, TODAY - timedelta(days=2), 7) for pid in ids(stores_then_fails, 2)]
+    async with stores_then_fails.client() as ps:
+        first = await ps.sales.sync(a, state=state, today=TODAY)
+    async with fails_first.client() as ps:
+        second = await ps.sales.sync(a + b, state=state, today=TODAY)
+    (stored_batch,) = first.uncertain_batches
+    assert first.uncertain_batches == {stored_batch: 3}
+    assert second.uncertain_batches == {stored_batch: 3, "r2b0": 2}  # a held, b in doubt
+    assert {d.batch for d in second.uncertain if d.date == TODAY - timedelta(days=2)} == {"r2b0"}
+    async with stores_then_fails.client() as ps:
+        with pytest.raises(InputError, match="no uncertain batch r9b9"):
+            await ps.sales.sync(a + b, state=state, today=TODAY, resolve={"r9b9": "stored"})
+        third = await ps.sales.sync(
+            a + b,
+            state=state,
+            today=TODAY,
+            resolve={stored_batch: "stored", "r2b0": "not_stored"},
+        )
+        assert third.resolved == 5 and third.sent == 2 and third.unchanged == 3
+        fourth = await ps.sales.sync(a + b, state=state, today=TODAY, resolve={"r3b0": "stored"})
+    assert fourth.ok and fourth.sent == 0 and fourth.resolved == 2
+    totals = server_totals(stores_then_fails)
+    assert sorted(q for q, _ in totals.values()) == [5, 5, 5, 7, 7]  # each day once, none lost
+
+
 async def test_invalid_records_stop_before_anything_is_sent(
     sandbox: Sandbox, ps: AsyncPleasureStock, tmp_path: Path
 ) -> None:
@@ -291,7 +327,7 @@ async def test_the_state_holds_no_key_and_grows_with_days_not_runs(
     rows = [row(pid, TODAY - timedelta(days=1), 2) for pid in ids(sandbox, 20)]
     for _ in range(5):
         await ps.sales.sync(rows, state=state, today=TODAY)
-    with sqlite3.connect(state) as db:
+    with contextlib.closing(sqlite3.connect(state)) as db:
         (days,) = db.execute("SELECT count(*) FROM days").fetchone()
         (pending,) = db.execute("SELECT count(*) FROM pending").fetchone()
     assert (days, pending) == (20, 0)
@@ -299,7 +335,16 @@ async def test_the_state_holds_no_key_and_grows_with_days_not_runs(
 
 
 async def test_bad_sync_arguments(ps: AsyncPleasureStock, tmp_path: Path) -> None:
-    for kwargs in ({"stock": "sometimes"}, {"assume_unknown": "maybe"}, {"timezone": "Mars/Base"}):
+    wrong: list[dict[str, Any]] = [
+        {"stock": "sometimes"},
+        {"assume_unknown": "maybe"},
+        {"assume_unknown": {"r1b0": "stored"}},
+        {"resolve": {"r1b0": "maybe"}},
+        {"resolve": {1: "stored"}},
+        {"resolve": "stored"},
+        {"timezone": "Mars/Base"},
+    ]
+    for kwargs in wrong:
         with pytest.raises(InputError):
             await ps.sales.sync([], state=tmp_path / "s.db", **kwargs)
 
@@ -387,3 +432,30 @@ def test_the_state_reads_back_what_it_stored(tmp_path: Path) -> None:
         assert state.stored() == {("ps_a", "2025-11-01"): (5, 7)}
     finally:
         state.close()
+
+
+async def test_a_failing_progress_callback_while_reading_sends_nothing(
+    sandbox: Sandbox, ps: AsyncPleasureStock, tmp_path: Path
+) -> None:
+    def progress(snapshot: Any) -> None:
+        if snapshot.phase == "reading":
+            raise ZeroDivisionError("the caller's bar broke")
+
+    rows = [row(pid, TODAY - timedelta(days=1), 1) for pid in ids(sandbox, 5)]
+    with pytest.raises(SalesSyncError) as info:
+        await ps.sales.sync(rows, state=tmp_path / "s.db", today=TODAY, progress=progress)
+    assert info.value.reason == "progress_error"
+    assert sandbox.request_counts["POST /sales"] == 0
+
+
+async def test_declaring_history_never_lowers_what_was_acknowledged(
+    sandbox: Sandbox, ps: AsyncPleasureStock, tmp_path: Path
+) -> None:
+    state = tmp_path / "s.db"
+    pid = ids(sandbox, 1)[0]
+    day = TODAY - timedelta(days=2)
+    await ps.sales.sync([row(pid, day, 13, 50)], state=state, today=TODAY)
+    await ps.sales.sync([row(pid, day, 10, 40)], state=state, today=TODAY, mark_stored=True)
+    again = await ps.sales.sync([row(pid, day, 13, 50)], state=state, today=TODAY)
+    assert again.sent == 0  # the state still knows 13 and 50 are there
+    assert sandbox.daily_sales(pid)[day].quantity == 13

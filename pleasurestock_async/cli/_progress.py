@@ -128,12 +128,17 @@ class Reporter:
                 )
                 self._task = self._progress.add_task("run", total=self.total, status="starting")
                 self._progress.start()
+            failure: Exception | None = None
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watch, limiter)
                 try:
                     yield self
+                except Exception as exc:  # re-raised below, not wrapped in an exception group
+                    failure = exc
                 finally:
                     tg.cancel_scope.cancel()
+            if failure is not None:
+                raise failure
         finally:
             logger.removeHandler(self._log)
             logger.setLevel(level)

@@ -27,6 +27,7 @@ from ._common import (
 )
 from ._files import FileOptions, file_options, open_files, problems_of, where_text
 from ._progress import Reporter, time_needed
+from ._resolve import resolutions
 from ._signals import Interrupt, interruptible
 
 __all__ = ["push_command"]
@@ -35,16 +36,7 @@ __all__ = ["push_command"]
 def _resolutions(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> dict[int, Resolution]:
-    found: dict[int, Resolution] = {}
-    for text in values:
-        seq, _, how = text.partition("=")
-        how = how.strip().lower().replace("-", "_")
-        if not seq.strip().isdigit() or how not in ("stored", "not_stored"):
-            raise click.BadParameter(
-                f"{text!r}: expected BATCH=stored or BATCH=not-stored", param_hint="--resolve"
-            )
-        found[int(seq)] = "stored" if how == "stored" else "not_stored"
-    return found
+    return resolutions(values, lambda name: int(name) if name.isdigit() else None)
 
 
 @click.command("push")
@@ -242,7 +234,8 @@ async def _push_one(
                 say(settings.err, notice)
         unfinished = not result.ok or error is not None
         stored = _stored_lines(book, job_name, source) if unfinished else []
-        keep = scratch if scratch is not None and unfinished and result.accepted else None
+        # an unfinished run keeps its journal: only it knows what may already be stored
+        keep = scratch if scratch is not None and unfinished else None
         _summary(settings, path, source, result, error, interrupt, stored, book, keep)
     finally:
         if scratch is not None and keep is None:

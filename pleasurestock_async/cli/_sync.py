@@ -12,6 +12,7 @@ import click
 from ..errors import SalesSyncError
 from ..sales_files import SalesFiles
 from ..types.uploads import SalesSyncResult, SyncDay
+from ..uploads import Resolution
 from ..uploads.codec import MAX_BATCH
 from ._common import (
     EXIT_AUTH,
@@ -26,6 +27,7 @@ from ._common import (
 )
 from ._files import FileOptions, file_options, open_files, where_text
 from ._progress import Reporter, time_needed
+from ._resolve import resolutions
 from ._signals import Interrupt, interruptible
 
 __all__ = ["sync_command"]
@@ -51,7 +53,15 @@ __all__ = ["sync_command"]
 @click.option(
     "--assume-unknown",
     type=click.Choice(["stored", "not-stored"]),
-    help="Settle rows whose answer was lost (check the platform first); not-stored resends.",
+    help="Settle every row whose answer was lost (check the platform first); not-stored resends.",
+)
+@click.option(
+    "--resolve",
+    multiple=True,
+    callback=lambda _ctx, _param, values: resolutions(values, lambda name: name or None),
+    metavar="BATCH=stored|not-stored",
+    help="How one uncertain batch ended (the names a run prints); not-stored resends. Wins "
+    "over --assume-unknown for that batch.",
 )
 @click.option(
     "--mark-stored",
@@ -94,6 +104,7 @@ async def sync_command(
     timezone: str | None,
     stock: str,
     assume_unknown: str | None,
+    resolve: dict[str, Resolution],
     mark_stored: bool,
     on_invalid: str,
     concurrency: int,
@@ -147,6 +158,7 @@ async def sync_command(
                             if assume_unknown == "stored"
                             else "not_stored"
                         ),
+                        resolve=resolve or None,
                         mark_stored=mark_stored,
                         on_invalid="skip" if on_invalid == "skip" else "raise",
                         concurrency=concurrency,
@@ -188,6 +200,7 @@ def _day(day: SyncDay, source: SalesFiles) -> dict[str, Any]:
         "stored_quantity": day.stored_quantity,
         "stored_stock": day.stored_stock,
         "at": where_text(source, day.index),
+        "batch": day.batch,
     }
 
 
@@ -222,12 +235,14 @@ def _summary(
         for b in result.failed_batches
         if b.outcome != "unknown"  # those rows are listed one by one as uncertain
     ]
-    resolve = None
+    resolve: dict[str, Any] | None = None
     if uncertain:
-        base = settings.command(drop=("--assume-unknown",))
+        base = settings.command(drop=("--assume-unknown", "--resolve"))
         resolve = {
+            "batches": result.uncertain_batches,
             "stored": f"{base} --assume-unknown stored",
             "not_stored": f"{base} --assume-unknown not-stored",
+            "per_batch": f"{base} --resolve BATCH=stored --resolve BATCH=not-stored ...",
         }
     resume = settings.command() if error is not None and error.reason == "interrupted" else None
     stopped = None
@@ -296,13 +311,18 @@ def _summary(
     for d in uncertain:
         say(
             out,
-            f"  {d['at']}: uncertain {d['product']} {d['date']}: sent, the answer was lost "
-            f"(export quantity {d['export_quantity']}, stored before {d['stored_quantity']})",
+            f"  {d['at']}: uncertain {d['product']} {d['date']} (batch {d['batch']}): sent, "
+            f"the answer was lost (export quantity {d['export_quantity']}, stored before "
+            f"{d['stored_quantity']})",
         )
     if resolve:
+        batches = ", ".join(f"{b} ({n:,} rows)" for b, n in resolve["batches"].items())
+        say(out, f"  uncertain batches: {batches}")
         say(out, "  check the platform for those rows, then settle them with one of:")
         say(out, f"    {resolve['stored']}")
         say(out, f"    {resolve['not_stored']}")
+        if len(resolve["batches"]) > 1:
+            say(out, f"    {resolve['per_batch']}")
     for d in refused:
         say(
             out,

@@ -189,8 +189,9 @@ async def demo(ctx: click.Context, days: int, top: int, confirmed: bool) -> int:
     """The main job end to end, against the built-in sandbox (no account needed).
 
     \b
-    Syncs DAYS of sales for every product, reads the recommendations, orders the top
-    ones, walks an order through its lifecycle and verifies its webhooks.
+    Syncs an export of DAYS of sales for every product, then a cumulative export 3 hours
+    later (only the difference is sent), reads the recommendations, orders the top ones,
+    walks an order through its lifecycle and verifies its webhooks.
     Example:
       python -m pleasurestock_async demo
     """
@@ -239,25 +240,32 @@ async def demo(ctx: click.Context, days: int, top: int, confirmed: bool) -> int:
         report.requests = sum(sandbox.request_counts.values())
         budget = await ps.rate_limiter.status()
     _demo_summary(settings, report, budget)
-    ok = report.upload is not None and report.upload.ok and report.webhooks_verified > 0
+    first, again = report.sync, report.resync
+    synced = first is not None and again is not None and first.ok and again.ok
+    ok = synced and report.webhooks_verified > 0
     return 0 if ok else EXIT_PARTIAL
 
 
 def _demo_summary(settings: Settings, report: Any, budget: Any = None) -> None:
-    upload = report.upload
+    first, again = report.sync, report.resync
     rows = [
         ("products in catalogue", f"{report.products:,}"),
-        ("sales rows sent", f"{upload.accepted:,} in {upload.batches} batches"),
-        ("rows the server processed", f"{upload.processed:,}"),
         (
-            "upload time",
-            f"{report.upload_seconds:.1f} s "
-            f"({upload.accepted / max(report.upload_seconds, 1e-9):,.0f} rows/s)",
+            "first export",
+            f"{first.read:,} rows: {first.stored:,} stored in {first.batches} requests, "
+            f"{report.sync_seconds:.1f} s",
         ),
         (
-            "invalid / failed / unresolved",
-            f"{len(upload.rejected)} / {len(upload.failed_batches)} / "
-            f"{len(upload.unresolved_batches)}",
+            "3 hours later",
+            f"{again.read:,} rows: only {again.sent:,} new sent, in {again.batches} requests "
+            f"({again.unchanged:,} already there; {again.deferred_stock:,} stocks wait for "
+            "the day to close)",
+        ),
+        (
+            "discrepancies / uncertain / failed",
+            f"{len(first.discrepancies) + len(again.discrepancies)} / "
+            f"{len(first.uncertain) + len(again.uncertain)} / "
+            f"{len(first.failed_batches) + len(again.failed_batches)}",
         ),
         ("recommendations", f"{report.recommendations:,}"),
         ("orders created", f"{len(report.orders)} for {report.ordered_products} products"),

@@ -79,13 +79,23 @@ class RateLimitConfig:
         return {"standard": self.standard, "external": self.external, "smart": self.smart}
 
     def scaled(self, share: float) -> RateLimitConfig:
-        """These limits divided by ``1 / share`` (rounded down, at least 1): one worker's part
-        when ``1 / share`` workers split a key without a shared limiter."""
+        """These limits times ``share`` (rounded down): one worker's part when ``1 / share``
+        workers split a key without a shared limiter. A part below one request per window
+        becomes one request per proportionally longer window: the workers' average rate stays
+        within the limit, though with more workers than a window's limit they can briefly
+        exceed that window (no split can prevent it without talking to each other)."""
         if not 0 < share <= 1:
             raise ConfigurationError(f"share must be in (0, 1], got {share!r}")
 
         def part(ws: tuple[Window, ...]) -> tuple[Window, ...]:
-            return tuple(Window(max(1, int(w.limit * share)), w.seconds) for w in ws)
+            # Less than one request per window is one request per longer window: rounding
+            # the count up to 1 would let the workers together exceed the limit.
+            return tuple(
+                Window(int(w.limit * share), w.seconds)
+                if w.limit * share >= 1
+                else Window(1, w.seconds / (w.limit * share))
+                for w in ws
+            )
 
         return RateLimitConfig(part(self.standard), part(self.external), part(self.smart))
 

@@ -171,9 +171,9 @@ return num(now)
 )
 
 LEAVE = """
--- KEYS: waiting set, then queues. ARGV: ticket. A waiter gives up its place.
-for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
-redis.call('ZREM', KEYS[1], ARGV[1])
+-- KEYS: waiting set, then queues, then windows. ARGV: ticket. A waiter gives up its place,
+-- and any slot an ACQUIRE whose reply never reached it took under this ticket.
+for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end
 return 1
 """
 

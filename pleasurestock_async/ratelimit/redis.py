@@ -25,7 +25,7 @@ import math
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext, suppress
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -226,6 +226,10 @@ class RedisRateLimiter:
         self._locks = {name: anyio.Lock() for name in BUCKET_NAMES}
         self._shapes: dict[tuple[BucketName, ...], _Shape] = {}
         self._free_at: dict[BucketName, tuple[float, str]] = {}  # the earliest a slot can free
+        # Tickets whose ACQUIRE got no reply (Redis slow or gone): it may have taken slots,
+        # which the next call that reaches Redis gives back (waiting for it now would double
+        # the time a hung Redis takes to fail).
+        self._orphans: list[tuple[_Shape, str]] = []
         self._scripts = {
             name: redis.register_script(getattr(_lua, name))
             for name in ("ACQUIRE", "RELEASE", "PAUSE", "LEAVE", "STATUS")
@@ -455,12 +459,14 @@ class RedisRateLimiter:
                     sleep = min(sleep, deadline - now)
                 await self.clock.sleep(sleep)
         except _UnavailableError:
-            joined = False  # no use telling Redis: the ticket lapses unless renewed
+            if joined:
+                self._orphans.append((shape, ticket))
+            joined = False
             raise
         finally:
             for lock in reversed(held):
                 lock.release()
-            if joined and not admitted:
+            if joined and not admitted:  # cancelled, or refused past max_wait
                 with anyio.CancelScope(shield=True):
                     await self._leave(shape, ticket)
 
@@ -472,12 +478,18 @@ class RedisRateLimiter:
         (a waiter sleeps that long: nothing can free sooner)."""
         args = (self._now(), ticket, _num(self._ticket_ttl), _num(hold), str(reach))
         reply = await self._call("ACQUIRE", shape.acquire_keys, args + shape.acquire_args)
+        orphans, self._orphans = self._orphans, []
+        for orphan_shape, orphan in orphans:  # Redis answers: give back what lost calls took
+            await self._leave(orphan_shape, orphan)
         status, stage, cause, _most, least = (_text(v) for v in reply)
         return status, int(stage), int(cause), float(least)
 
     async def _leave(self, shape: _Shape, ticket: str) -> None:
-        with suppress(_UnavailableError):  # else the ticket is dropped once not renewed
-            await self._call("LEAVE", (self._keys.waiting, *shape.queue_keys), (ticket,))
+        keys = (self._keys.waiting, *shape.queue_keys, *shape.window_keys)
+        try:
+            await self._call("LEAVE", keys, (ticket,), whole=True)
+        except _UnavailableError:  # tried again once Redis answers (see _ask)
+            self._orphans.append((shape, ticket))
 
     async def _release(self, shape: _Shape, lease_id: str) -> None:
         if not shape.window_keys:
@@ -493,11 +505,17 @@ class RedisRateLimiter:
                 exc,
             )
 
-    async def _call(self, name: str, keys: Sequence[str], args: Sequence[str]) -> Any:
+    async def _call(
+        self, name: str, keys: Sequence[str], args: Sequence[str], *, whole: bool = False
+    ) -> Any:
+        """Run a script. ``whole`` sends its text (EVAL) rather than its digest: a clean-up
+        must run even when a slow network hides a "script not loaded" answer from us."""
         script = self._scripts[name]
         with self._busy():
             try:
                 with anyio.fail_after(self._timeout):
+                    if whole:
+                        return await self._redis.eval(getattr(_lua, name), len(keys), *keys, *args)
                     return await script(keys=list(keys), args=list(args))
             except (RedisError, OSError) as exc:  # builtin TimeoutError is an OSError
                 detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

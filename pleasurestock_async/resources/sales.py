@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from os import PathLike
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 
@@ -90,6 +90,8 @@ class Sales(Resource):
         )
 
     def _sender(self, options: RequestOptions | None) -> SendBatch:
+        self._http.check_options(options)  # before anything starts, not inside a worker
+
         async def send(body: bytes, hooks: AttemptHooks) -> SalesSubmitResult:
             return await self._http.request(
                 _SUBMIT, SalesSubmitResult, body=body, hooks=hooks, options=options
@@ -189,7 +191,8 @@ class Sales(Resource):
         today: dt.date | None = None,
         timezone: str | dt.tzinfo | None = None,
         stock: StockPolicy = "closed",
-        assume_unknown: Literal["stored", "not_stored"] | None = None,
+        assume_unknown: Resolution | None = None,
+        resolve: Mapping[str, Resolution] | None = None,
         mark_stored: bool = False,
         on_invalid: OnInvalid = "raise",
         concurrency: int = 4,
@@ -218,8 +221,10 @@ class Sales(Resource):
             stock: ``"closed"``: send a day's stock once the day is over (the default; a
                 morning's stock would hide the afternoon's stock-out, as the server keeps the
                 day's maximum); ``"always"``: whenever it rises.
-            assume_unknown: How to settle rows sent earlier whose answer was lost (they are
-                held back until then): ``"stored"`` or ``"not_stored"`` (then sent again).
+            assume_unknown: How every row sent earlier whose answer was lost ended (they are
+                held back until told): ``"stored"`` or ``"not_stored"`` (then sent again).
+            resolve: How each named uncertain batch ended, e.g. ``{"r3b0": "stored"}``
+                (the names in ``result.uncertain_batches``); wins over ``assume_unknown``.
             mark_stored: Declare the export as already on the server (data sent before the
                 state existed); nothing is sent.
             on_invalid: ``"raise"`` (nothing is sent if any record is invalid) or ``"skip"``.
@@ -250,6 +255,7 @@ class Sales(Resource):
             timezone=timezone,
             stock=stock,
             assume_unknown=assume_unknown,
+            resolve=resolve,
             mark_stored=mark_stored,
             on_invalid=on_invalid,
             concurrency=concurrency,

@@ -152,9 +152,9 @@ class OrderSummary(_OrderHeader):
 class OffsetPagination(CamelModel):
     """Limit/offset pagination: ``total`` items, this page starts at ``offset``."""
 
-    total: int
-    limit: int
-    offset: int
+    total: Annotated[int, STRUCTURE]
+    limit: Annotated[int, STRUCTURE]
+    offset: Annotated[int, STRUCTURE]
 
 
 class OrderList(CamelModel):

@@ -45,10 +45,10 @@ class Product(ApiModel):
 class PagePagination(ApiModel):
     """Page-number pagination: ``pages`` pages of ``limit`` items, ``total`` items in all."""
 
-    page: int
-    limit: int
-    total: int
-    pages: int
+    page: Annotated[int, STRUCTURE]
+    limit: Annotated[int, STRUCTURE]
+    total: Annotated[int, STRUCTURE]
+    pages: Annotated[int, STRUCTURE]
 
 
 class ProductPage(ApiModel):

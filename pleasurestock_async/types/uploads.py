@@ -175,6 +175,8 @@ class SyncDay:
     stored_stock: int | None
     index: int
     """The input index of the first record of this product and day (for its file and line)."""
+    batch: str | None = None
+    """For an uncertain day: the batch it was sent in (``resolve={batch: ...}``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +221,16 @@ class SalesSyncResult:
     invalid: list[InputErrorDetail] = field(default_factory=list)
     failed_batches: list[FailedBatch] = field(default_factory=list)
     stopped: UploadStopReason | None = None
+
+    @property
+    def uncertain_batches(self) -> dict[str, int]:
+        """The batches of :attr:`uncertain`, with how many of its days each holds: settle
+        each with ``resolve={batch: "stored" | "not_stored"}`` once you know."""
+        found: dict[str, int] = {}
+        for day in self.uncertain:
+            key = day.batch or "?"
+            found[key] = found.get(key, 0) + 1
+        return found
 
     @property
     def ok(self) -> bool:

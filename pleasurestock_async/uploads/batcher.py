@@ -19,7 +19,7 @@ from ..errors import InputErrorDetail
 from ..types.sales import SaleRow
 from .codec import TextCells, validate_rows
 
-__all__ = ["InputBatch", "chunked", "merged", "read_batches"]
+__all__ = ["InputBatch", "PartialInputError", "chunked", "merged", "read_batches"]
 
 
 @dataclass(slots=True)
@@ -43,15 +43,26 @@ class InputBatch:
         return self.first_index + self.size - 1
 
 
+class PartialInputError(Exception):
+    """The input raised after ``consumed`` records of a range that is not complete: they are
+    not handed out (a range must be whole for a journal to recognise it on a rerun)."""
+
+    def __init__(self, consumed: int) -> None:
+        self.consumed = consumed
+        super().__init__(f"the input failed after {consumed} records of an incomplete range")
+
+
 async def chunked(
     records: Iterable[Any] | AsyncIterable[Any], size: int
 ) -> AsyncGenerator[list[Any], None]:
     """``records`` (sync or async) in lists of ``size``; the last may be shorter. When the
-    input raises, the records read before it still come out, then the error.
+    input raises, the whole lists read before it still come out, then
+    :class:`PartialInputError` (with the input's error as its cause).
 
     A sales file reader hands over whole blocks (``_sales_blocks``) rather than one record
     per step of the event loop; a block of :class:`TextCells` stays one, for validation."""
     failure: list[Exception] = []
+    chunk: list[Any] = []
     blocks = getattr(records, "_sales_blocks", None)
     if blocks is not None:
         pending: list[Any] = []
@@ -67,10 +78,10 @@ async def chunked(
                         pending = _part(pending, start, len(pending))
         except Exception as exc:
             failure.append(exc)
-        if pending:
+        if pending and not failure:
             yield pending
+        chunk = pending
     elif isinstance(records, AsyncIterable):
-        chunk: list[Any] = []
         try:
             async for record in records:
                 chunk.append(record)
@@ -79,15 +90,17 @@ async def chunked(
                     chunk = []
         except Exception as exc:
             failure.append(exc)
-        if chunk:
+        if chunk and not failure:
             yield chunk
     else:
         iterator = _guarded(iter(records), failure)
         while chunk := list(itertools.islice(iterator, size)):
+            if failure:
+                break
             yield chunk
             await anyio.lowlevel.checkpoint()
     if failure:
-        raise failure[0]
+        raise PartialInputError(len(chunk)) from failure[0]
 
 
 def _joined(pending: list[Any], block: list[Any]) -> list[Any]:

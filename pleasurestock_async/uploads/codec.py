@@ -192,12 +192,10 @@ def _as_row_input(record: object) -> object:
         if record.stock_on_hand is not None:
             row["stock_on_hand"] = record.stock_on_hand
         return row
-    if (
-        isinstance(record, Mapping)
-        and "stock_on_hand" in record
-        and record["stock_on_hand"] is None
+    if isinstance(record, Mapping) and (
+        type(record) is not dict or ("stock_on_hand" in record and record["stock_on_hand"] is None)
     ):
-        return {k: v for k, v in record.items() if k != "stock_on_hand"}
+        return {k: v for k, v in record.items() if not (k == "stock_on_hand" and v is None)}
     return record
 
 
@@ -234,7 +232,12 @@ def validate_rows(
             rows = _ADAPTERS.rows.validate_python(inputs)
         except pydantic.ValidationError:
             rows = None
-        if rows is not None and sum(map(len, inputs)) == sum(map(len, rows)) and _days_real(rows):
+        if (
+            rows is not None
+            and sum(map(len, inputs)) == sum(map(len, rows))
+            and _days_real(rows)
+            and all(type(record) is dict for record in inputs)  # sent as they are: dicts only
+        ):
             return cast(list[SaleRow], list(inputs)), list(range(len(rows))), []
         if attempt == 0:  # perhaps only SaleRecords, or dicts with stock_on_hand=None
             inputs = [_as_row_input(r) for r in records]

@@ -15,7 +15,6 @@ is not (a fixed line included), and holds back what may be stored until told how
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,7 +22,9 @@ from datetime import timedelta
 from os import PathLike, fspath
 from typing import Literal
 
+from ..errors import InputError
 from ..types.uploads import UnresolvedBatch
+from ._sqlite import open_database
 
 __all__ = [
     "MAY_BE_STORED",
@@ -118,10 +119,7 @@ class Journal:
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self.path = fspath(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(self.path, "journal", _SCHEMA)
         found = self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
         if found is None:
             legacy = self._db.execute(
@@ -129,9 +127,11 @@ class Journal:
             ).fetchone()
             if legacy is not None:
                 self._db.close()
-                raise ValueError(
+                raise InputError.single(
+                    "journal",
                     f"{self.path} is a journal of pleasurestock-async 0.1; finish or resolve "
-                    "its job with 0.1, or start a new journal file"
+                    "its job with 0.1, or start a new journal file",
+                    self.path,
                 )
             self._db.execute("INSERT INTO meta VALUES ('version', ?)", (_VERSION,))
 

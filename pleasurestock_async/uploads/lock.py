@@ -37,16 +37,18 @@ class FileLock:
     async def __aenter__(self) -> FileLock:
         handle = self.path.open("a+", encoding="utf-8")
         deadline = time.monotonic() + self.wait
-        while not _try_lock(handle):
-            if time.monotonic() >= deadline:
-                holder = _holder(handle)
-                handle.close()
-                raise StateLockedError(
-                    f"{self.target} is in use by another run{holder}: running both could "
-                    "double-count sales. Wait for it to finish (or pass a longer lock wait), "
-                    "or use another file."
-                )
-            await anyio.sleep(_POLL)
+        try:
+            while not _try_lock(handle):
+                if time.monotonic() >= deadline:
+                    raise StateLockedError(
+                        f"{self.target} is in use by another run{_holder(handle)}: running "
+                        "both could double-count sales. Wait for it to finish (or pass a "
+                        "longer lock wait), or use another file."
+                    )
+                await anyio.sleep(_POLL)
+        except BaseException:  # refused, or cancelled while waiting: nothing stays open
+            handle.close()
+            raise
         handle.seek(0)
         handle.truncate()
         handle.write(

@@ -36,8 +36,9 @@ class Flight:
 class Runner(Generic[B]):
     """Feeds batches from a source to ``concurrency`` workers running ``handle``.
 
-    ``handle`` must record every outcome itself and raise nothing but cancellation. An error
-    of the source ends the input (the batches taken before it are still sent) and is kept in
+    ``handle`` records every outcome itself; an error it raises (its records could not be
+    written) stops the run and is kept in :attr:`handler_error`. An error of the source ends
+    the input (the batches taken before it are still sent) and is kept in
     :attr:`source_error`.
     """
 
@@ -55,6 +56,7 @@ class Runner(Generic[B]):
         self._producer = anyio.CancelScope()
         self.stopping = False
         self.source_error: Exception | None = None
+        self.handler_error: Exception | None = None
 
     def stop(self) -> None:
         """Take no new batch; drop those not yet sent; give those in flight the grace."""
@@ -145,5 +147,8 @@ class Runner(Generic[B]):
                     self._flights.add(flight)
                     try:
                         await self._handle(batch, flight)
+                    except Exception as exc:  # recording failed: stop, keep the first cause
+                        self.handler_error = self.handler_error or exc
+                        self.stop()
                     finally:
                         self._flights.discard(flight)

@@ -30,10 +30,14 @@ from ..types.sales import SaleRow, SalesSubmitResult
 from ..types.shared import RecordError
 from .codec import encode_sales
 
-__all__ = ["BatchHooks", "Outcome", "SendBatch", "Sender"]
+__all__ = ["BatchHooks", "Outcome", "SendBatch", "Sender", "StopSendingError"]
 
 OutcomeKind = Literal["stored", "rejected", "not_stored", "unknown", "auth"]
 SendBatch = Callable[[bytes, AttemptHooks], Awaitable[SalesSubmitResult]]
+
+
+class StopSendingError(Exception):
+    """Raised by a hook before an attempt leaves, once the run is stopping: it stays unsent."""
 
 
 class BatchHooks:
@@ -69,13 +73,16 @@ class _Attempt(AttemptHooks):
         self._hooks = hooks
         self._rows = rows
         self._outcome = outcome
+        self.left = False  # whether the latest attempt's bytes may have reached the server
 
     def before_send(self) -> None:
         self._hooks.before_send(self._rows)
         self._outcome.requests += 1
+        self.left = True
 
     def not_stored(self) -> None:
         self._hooks.not_stored(self._rows)
+        self.left = False
 
 
 class Sender:
@@ -103,8 +110,9 @@ class Sender:
     async def _once(self, rows: list[SaleRow], index: list[int], hooks: BatchHooks) -> Outcome:
         body = encode_sales(rows)
         outcome = Outcome("unknown", body=body)
+        attempt = _Attempt(hooks, index, outcome)
         try:
-            answer = await self._send(body, _Attempt(hooks, index, outcome))
+            answer = await self._send(body, attempt)
         except (AuthenticationError, PermissionDeniedError) as exc:
             outcome.kind, outcome.error = "auth", exc
         except BadRequestError as exc:
@@ -113,13 +121,21 @@ class Sender:
                 outcome.kind = "unknown"
                 return outcome
             outcome.kind = "rejected"
-            if all(0 <= e.index < len(rows) for e in exc.errors):
-                outcome.refused = [(index[e.index], e) for e in exc.errors]
+            if exc.processed == 0 and all(0 <= e.index < len(rows) for e in exc.errors):
+                named: dict[int, RecordError] = {}
+                for e in exc.errors:  # a record named twice is refused once
+                    named.setdefault(index[e.index], e)
+                outcome.refused = list(named.items())
         except (APIStatusError, APIConnectionError, APIResponseValidationError) as exc:
             outcome.error = exc
             outcome.kind = "unknown" if exc.outcome_unknown else "not_stored"
         except RateLimitWaitError as exc:
             outcome.kind, outcome.error = "not_stored", exc
+        except StopSendingError:
+            raise
+        except Exception as exc:  # anything else: what the server has follows from whether it left
+            outcome.error = PleasureStockError(f"sending failed: {type(exc).__name__}: {exc}")
+            outcome.kind = "unknown" if attempt.left else "not_stored"
         else:
             processed = answer.processed
             if answer.success is True and type(processed) is int and processed == len(rows):

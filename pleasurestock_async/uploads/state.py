@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from os import PathLike, fspath
 from typing import Literal
+
+from ..errors import InputError
+from ._sqlite import open_database
 
 __all__ = ["InputRow", "PendingRow", "PlanRow", "SyncState"]
 
@@ -30,9 +33,9 @@ PendingState = Literal["planned", "sending", "unknown"]
 InputRow = tuple[str, str, int, int | None, int]
 """product, day, quantity, stock, input index."""
 
-PlanRow = tuple[str, str, int, int | None, int, int | None, int | None, str | None]
+PlanRow = tuple[str, str, int, int | None, int, int | None, int | None, str | None, str | None]
 """product, day, export quantity, export stock, first input index, stored quantity, stored
-stock, pending state."""
+stock, pending state, pending batch."""
 
 PendingRow = tuple[str, str, int, int | None]
 """product, day, quantity sent (a delta), stock sent."""
@@ -52,12 +55,13 @@ CREATE TABLE IF NOT EXISTS pending (
     quantity INTEGER NOT NULL,
     stock INTEGER,
     state TEXT NOT NULL,
+    batch TEXT NOT NULL,
     error TEXT,
     updated_at REAL NOT NULL,
     PRIMARY KEY (product, day)
 ) WITHOUT ROWID;
 """
-_VERSION = "1"
+_VERSION = "2"
 
 
 class SyncState:
@@ -65,23 +69,32 @@ class SyncState:
 
     def __init__(self, path: str | PathLike[str]) -> None:
         self.path = fspath(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA temp_store=FILE")
-        self._db.execute("PRAGMA cache_size=-16000")  # KiB: bounds memory, spills to disk
-        self._db.executescript(_SCHEMA)
+        # temporary tables on disk and a bounded cache: memory stays flat for any input
+        self._db = open_database(
+            self.path, "sync state", _SCHEMA, ("temp_store=FILE", "cache_size=-16000")
+        )
         found = self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
         if found is None:
             self._db.execute("INSERT INTO meta VALUES ('version', ?)", (_VERSION,))
         elif found[0] != _VERSION:
             self._db.close()
-            raise ValueError(f"{self.path} is a sync state of another version ({found[0]})")
+            raise InputError.single(
+                "state", f"{self.path} is a sync state of another version ({found[0]})", self.path
+            )
         self._day_first()
 
+    def next_run(self) -> int:
+        """Count one more run of this state and return its number (names its batches)."""
+        with self._transaction():
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'runs'").fetchone()
+            run = int(found[0]) + 1 if found else 1
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('runs', ?)", (str(run),))
+        return run
+
     def _day_first(self) -> None:
-        """Rebuild a ``days`` table keyed product first (written before 0.2) day first. The
-        content and every query stay the same; only the order of its B-tree changes."""
+        """Rebuild a ``days`` table keyed product first (as the first states of this version
+        were) day first. The content and every query stay the same; only the order of its
+        B-tree changes."""
         (sql,) = self._db.execute(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'days'"
         ).fetchone()
@@ -105,27 +118,46 @@ class SyncState:
         """Forget rows recorded but never sent (a run stopped before sending them)."""
         return self._db.execute("DELETE FROM pending WHERE state = 'planned'").rowcount
 
-    def uncertain(self) -> list[tuple[str, str, int, int | None, str, str | None]]:
-        """Rows that may be stored: product, day, quantity, stock, state, error."""
+    def uncertain(self) -> list[tuple[str, str, int, int | None, str, str, str | None]]:
+        """Rows that may be stored: product, day, quantity, stock, state, batch, error."""
         rows = self._db.execute(
-            "SELECT product, day, quantity, stock, state, error FROM pending ORDER BY product, day"
+            "SELECT product, day, quantity, stock, state, batch, error FROM pending "
+            "ORDER BY batch, product, day"
         ).fetchall()
         return [tuple(r) for r in rows]
 
-    def resolve_uncertain(self, how: Literal["stored", "not_stored"]) -> int:
-        """Settle every row that may be stored as ``how`` says; returns how many."""
+    def uncertain_batches(self) -> dict[str, int]:
+        """The batches whose rows may be stored, and how many rows each holds."""
+        rows = self._db.execute(
+            "SELECT batch, count(*) FROM pending GROUP BY batch ORDER BY batch"
+        ).fetchall()
+        return dict(rows)
+
+    def resolve_uncertain(
+        self, how: Literal["stored", "not_stored"], batches: Collection[str] | None = None
+    ) -> int:
+        """Settle the rows that may be stored (of ``batches``; all when None) as ``how`` says
+        they ended; returns how many."""
+        where = "true"
+        args: tuple[str, ...] = ()
+        if batches is not None:
+            where = f"batch IN ({', '.join('?' * len(batches))})"
+            args = tuple(batches)
         with self._transaction():
             if how == "stored":
                 self._db.execute(
-                    "INSERT INTO days (product, day, quantity, stock) "
-                    "SELECT product, day, quantity, stock FROM pending WHERE true "
+                    "INSERT INTO days (product, day, quantity, stock) "  # noqa: S608 (placeholders only)
+                    f"SELECT product, day, quantity, stock FROM pending WHERE {where} "
                     "ON CONFLICT (product, day) DO UPDATE SET "
                     "quantity = days.quantity + excluded.quantity, "
                     "stock = CASE WHEN excluded.stock IS NULL THEN days.stock "
                     "WHEN days.stock IS NULL THEN excluded.stock "
-                    "ELSE max(days.stock, excluded.stock) END"
+                    "ELSE max(days.stock, excluded.stock) END",
+                    args,
                 )
-            return self._db.execute("DELETE FROM pending").rowcount
+            return int(
+                self._db.execute(f"DELETE FROM pending WHERE {where}", args).rowcount  # noqa: S608
+            )
 
     # -- the input -----------------------------------------------------------------------------
 
@@ -159,13 +191,18 @@ class SyncState:
         return int(self._db.execute("SELECT count(*) FROM temp.input").fetchone()[0])
 
     def declare_input(self) -> int:
-        """Record the input's totals as what the server holds (nothing is sent)."""
+        """Record the input's totals as what the server holds (nothing is sent). A day the
+        state saw acknowledged higher keeps its higher numbers: a declaration never lowers
+        what the server is known to hold."""
         with self._transaction():
             return self._db.execute(
                 "INSERT INTO days (product, day, quantity, stock) "
                 "SELECT product, day, quantity, stock FROM temp.input WHERE true "
-                "ON CONFLICT (product, day) DO UPDATE SET quantity = excluded.quantity, "
-                "stock = excluded.stock"
+                "ON CONFLICT (product, day) DO UPDATE SET "
+                "quantity = max(days.quantity, excluded.quantity), "
+                "stock = CASE WHEN excluded.stock IS NULL THEN days.stock "
+                "WHEN days.stock IS NULL THEN excluded.stock "
+                "ELSE max(days.stock, excluded.stock) END"
             ).rowcount
 
     def plan(
@@ -182,8 +219,8 @@ class SyncState:
         snapshot taken first would.
         """
         page = (
-            "SELECT i.product, i.day, i.quantity, i.stock, i.first, d.quantity, d.stock, p.state "
-            "FROM temp.input i LEFT JOIN days d ON d.day = i.day AND d.product = i.product "
+            "SELECT i.product, i.day, i.quantity, i.stock, i.first, d.quantity, d.stock, p.state, "
+            "p.batch FROM temp.input i LEFT JOIN days d ON d.day = i.day AND d.product = i.product "
             "LEFT JOIN pending p ON p.product = i.product AND p.day = i.day "
             "WHERE i.first > ?3 AND NOT (p.state IS NULL AND d.quantity IS NOT NULL AND "
             "d.quantity = i.quantity AND (i.stock IS NULL OR (d.stock IS NOT NULL AND "
@@ -209,16 +246,20 @@ class SyncState:
     # -- sending -------------------------------------------------------------------------------
 
     def mark(
-        self, rows: Sequence[PendingRow], state: PendingState, error: str | None = None
+        self,
+        rows: Sequence[PendingRow],
+        state: PendingState,
+        batch: str,
+        error: str | None = None,
     ) -> None:
-        """Record ``rows`` as pending in ``state`` (inserting or updating them)."""
+        """Record ``rows`` of ``batch`` as pending in ``state`` (inserting or updating them)."""
         now = time.time()
         with self._transaction():
             self._db.executemany(
-                "INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (product, day) "
-                "DO UPDATE SET state = excluded.state, error = excluded.error, "
-                "updated_at = excluded.updated_at",
-                [(p, d, q, s, state, error, now) for p, d, q, s in rows],
+                "INSERT INTO pending VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (product, day) "
+                "DO UPDATE SET state = excluded.state, batch = excluded.batch, "
+                "error = excluded.error, updated_at = excluded.updated_at",
+                [(p, d, q, s, state, batch, error, now) for p, d, q, s in rows],
             )
 
     def acknowledge(self, rows: Sequence[PendingRow]) -> None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from os import PathLike
 from typing import Any, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,11 +35,12 @@ from ..types.uploads import (
     SyncDay,
     SyncProgress,
 )
-from .batcher import chunked
+from .batcher import PartialInputError, chunked
 from .codec import MAX_BATCH, validate_rows
+from .journal import Resolution
 from .lock import FileLock
 from .runner import Flight, Runner
-from .sender import BatchHooks, Outcome, SendBatch, Sender
+from .sender import BatchHooks, Outcome, SendBatch, Sender, StopSendingError
 from .spill import Spill
 from .state import InputRow, PendingRow, PlanRow, SyncState
 from .upload import OnInvalid, SaleInput, check_arguments
@@ -52,13 +53,11 @@ StockPolicy = Literal["closed", "always"]
 SyncProgressCallback = Callable[[SyncProgress], None]
 
 
-class _StopSendingError(Exception):
-    """Raised before an attempt leaves once the run is stopping."""
-
-
 def _seen(plan: PlanRow) -> SyncDay:
-    product, day, quantity, stock, first, stored_q, stored_s, _ = plan
-    return SyncDay(product, dt.date.fromisoformat(day), quantity, stock, stored_q, stored_s, first)
+    product, day, quantity, stock, first, stored_q, stored_s, _, batch = plan
+    return SyncDay(
+        product, dt.date.fromisoformat(day), quantity, stock, stored_q, stored_s, first, batch
+    )
 
 
 @dataclass(slots=True)
@@ -81,6 +80,7 @@ class _Item:
 @dataclass(slots=True)
 class _Batch:
     seq: int
+    name: str  # r<run>b<seq>, unique in the state: how uncertain rows are settled
     items: list[_Item]
 
 
@@ -137,6 +137,7 @@ class _Sync:
         self.to_send = 0
         self.failed = 0
         self.abort: tuple[UploadStopReason, str] | None = None
+        self.run = state.next_run()
         self._done = 0
 
     # -- reading the input ---------------------------------------------------------------------
@@ -157,7 +158,7 @@ class _Sync:
 
     def _item(self, plan: PlanRow) -> _Item | None:
         """What to send for one product and day (None: nothing), recording the rest."""
-        product, day, quantity, stock, _, stored_q, stored_s, pending = plan
+        product, day, quantity, stock, _, stored_q, stored_s, pending, _ = plan
         result = self.result
         if pending is not None:
             result.uncertain.append(_seen(plan))
@@ -202,12 +203,12 @@ class _Sync:
                 items.append(item)
                 if len(items) == MAX_BATCH:
                     self.to_send += len(items)
-                    yield _Batch(seq, items)
+                    yield _Batch(seq, f"r{self.run}b{seq}", items)
                     seq, items = seq + 1, []
             await anyio.lowlevel.checkpoint()
         if items:
             self.to_send += len(items)
-            yield _Batch(seq, items)
+            yield _Batch(seq, f"r{self.run}b{seq}", items)
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -216,10 +217,10 @@ class _Sync:
         # they are not in the state at all, which is what ``planned`` rows come to anyway
         # (dropped at the next start).
         pending = [item.pending for item in batch.items]
-        hooks = _Hooks(self, pending, flight)
+        hooks = _Hooks(self, pending, batch.name, flight)
         try:
             outcome = await self.sender.send([item.row for item in batch.items], hooks)
-        except _StopSendingError:
+        except StopSendingError:
             self.state.forget(pending)
             return
         except anyio.get_cancelled_exc_class():
@@ -230,10 +231,12 @@ class _Sync:
     def _cut_off(self, batch: _Batch, hooks: _Hooks) -> None:
         """The grace ran out: what was in flight may be stored; what was not, was not sent."""
         inflight = [batch.items[r] for r in sorted(hooks.in_flight)]
-        self.state.mark([i.pending for i in inflight], "unknown", "stopped while in flight")
+        self.state.mark(
+            [i.pending for i in inflight], "unknown", batch.name, "stopped while in flight"
+        )
         waiting = [item.pending for r, item in enumerate(batch.items) if r not in hooks.in_flight]
         self.state.forget(waiting)
-        self.result.uncertain.extend(i.day for i in inflight)
+        self.result.uncertain.extend(replace(i.day, batch=batch.name) for i in inflight)
         if inflight:
             self._fail(batch.seq, inflight, "unknown", "stopped while in flight", None, b"")
 
@@ -257,8 +260,8 @@ class _Sync:
         if left:
             message = str(outcome.error) if outcome.error is not None else outcome.kind
             if outcome.kind == "unknown":
-                self.state.mark([i.pending for i in left], "unknown", message)
-                result.uncertain.extend(i.day for i in left)
+                self.state.mark([i.pending for i in left], "unknown", batch.name, message)
+                result.uncertain.extend(replace(i.day, batch=batch.name) for i in left)
                 fate: BatchOutcome = "unknown"
             else:
                 self.state.forget([i.pending for i in left])
@@ -322,21 +325,22 @@ class _Hooks(BatchHooks):
     """Records each attempt in the state: in flight before it leaves, back to planned when
     it certainly stored nothing."""
 
-    def __init__(self, sync: _Sync, pending: list[PendingRow], flight: Flight) -> None:
+    def __init__(self, sync: _Sync, pending: list[PendingRow], batch: str, flight: Flight) -> None:
         self._sync = sync
         self._pending = pending
+        self._batch = batch
         self._flight = flight
         self.in_flight: set[int] = set()
 
     def before_send(self, rows: Sequence[int]) -> None:
         if self._sync.runner.stopping:
-            raise _StopSendingError
-        self._sync.state.mark([self._pending[r] for r in rows], "sending")
+            raise StopSendingError
+        self._sync.state.mark([self._pending[r] for r in rows], "sending", self._batch)
         self.in_flight.update(rows)
         self._flight.sent = True
 
     def not_stored(self, rows: Sequence[int]) -> None:
-        self._sync.state.mark([self._pending[r] for r in rows], "planned")
+        self._sync.state.mark([self._pending[r] for r in rows], "planned", self._batch)
         self.in_flight.difference_update(rows)
         self._flight.sent = False
 
@@ -349,7 +353,8 @@ async def sync_sales(
     today: dt.date | None = None,
     timezone: str | dt.tzinfo | None = None,
     stock: StockPolicy = "closed",
-    assume_unknown: Literal["stored", "not_stored"] | None = None,
+    assume_unknown: Resolution | None = None,
+    resolve: Mapping[str, Resolution] | None = None,
     mark_stored: bool = False,
     on_invalid: OnInvalid = "raise",
     concurrency: int = 4,
@@ -362,14 +367,13 @@ async def sync_sales(
     check_arguments(records, MAX_BATCH, concurrency, on_invalid)
     if stock not in ("closed", "always"):
         raise InputError.single("stock", "must be 'closed' or 'always'", stock)
-    if assume_unknown not in (None, "stored", "not_stored"):
-        raise InputError.single(
-            "assume_unknown", "must be 'stored' or 'not_stored'", assume_unknown
-        )
+    _check_resolution(assume_unknown, resolve)
     day = _today(today, timezone).isoformat()
     async with FileLock(state, wait=lock_wait):
         book = SyncState(state)
         try:
+            book.drop_planned()
+            resolved = _settle(book, assume_unknown, resolve)
             sync = _Sync(
                 book,
                 Sender(send, heal=heal_rejections),
@@ -377,13 +381,20 @@ async def sync_sales(
                 stock=stock,
                 progress=progress,
             )
-            book.drop_planned()
-            if assume_unknown is not None:
-                sync.result.resolved = book.resolve_uncertain(assume_unknown)
+            sync.result.resolved = resolved
             try:
                 await sync.read(records)
             except anyio.get_cancelled_exc_class():
                 raise
+            except PartialInputError as partial:
+                sync.result.read += partial.consumed
+                _raise(
+                    sync,
+                    "input_error",
+                    f"reading the input failed after {sync.result.read} records (nothing was "
+                    f"sent): {partial.__cause__}",
+                    cause=partial.__cause__,
+                )
             except Exception as exc:
                 _raise(
                     sync,
@@ -401,6 +412,8 @@ async def sync_sales(
                     "fix it, or pass on_invalid='skip' to sync the valid records)",
                     errors=[e for e in sync.result.invalid if e.index == first.index],
                 )
+            if sync.abort is not None:  # the progress callback failed while reading
+                _raise(sync, *sync.abort)
             if mark_stored:
                 sync.result.declared = book.declare_input()
                 return sync.result
@@ -408,13 +421,54 @@ async def sync_sales(
             await sync.runner.run(sync.batches(), stop)
         finally:
             book.close()
+    if sync.runner.handler_error is not None and sync.abort is None:
+        cause: BaseException | None = sync.runner.handler_error
+        sync.abort = ("unexpected_error", f"the sync stopped: recording a batch failed: {cause!r}")
+    else:
+        cause = None
     if sync.runner.source_error is not None and sync.abort is None:
         sync.abort = ("input_error", f"planning failed: {sync.runner.source_error}")
     if sync.abort is None and stop is not None and stop.is_set():
         sync.abort = ("interrupted", "the sync was stopped: see the result for what was stored")
     if sync.abort is not None:
-        _raise(sync, *sync.abort)
+        _raise(sync, *sync.abort, cause=cause)
     return sync.result
+
+
+def _check_resolution(assume_unknown: object, resolve: object) -> None:
+    if assume_unknown not in (None, "stored", "not_stored"):
+        raise InputError.single(
+            "assume_unknown", "must be 'stored' or 'not_stored'", assume_unknown
+        )
+    if resolve is not None and not (
+        isinstance(resolve, Mapping)
+        and all(isinstance(k, str) and v in ("stored", "not_stored") for k, v in resolve.items())
+    ):
+        raise InputError.single(
+            "resolve", "must map batch names to 'stored' or 'not_stored'", resolve
+        )
+
+
+def _settle(
+    book: SyncState, assume_unknown: Resolution | None, resolve: Mapping[str, Resolution] | None
+) -> int:
+    """Settle uncertain rows of earlier runs as the caller says they ended (the named batches
+    as ``resolve`` says, the rest as ``assume_unknown``); returns how many."""
+    settled = 0
+    if resolve:
+        known = book.uncertain_batches()
+        strangers = sorted(set(resolve) - set(known))
+        if strangers:
+            raise InputError.single(
+                "resolve",
+                f"no uncertain batch {', '.join(strangers)} in this state (it holds "
+                f"{', '.join(known) or 'none'})",
+                dict(resolve),
+            )
+        settled = sum(book.resolve_uncertain(ended, [batch]) for batch, ended in resolve.items())
+    if assume_unknown is not None:
+        settled += book.resolve_uncertain(assume_unknown)
+    return settled
 
 
 def _raise(

@@ -25,7 +25,7 @@ from ..types.uploads import (
     ServerRecordError,
     UploadProgress,
 )
-from .batcher import InputBatch, merged, read_batches
+from .batcher import InputBatch, PartialInputError, merged, read_batches
 from .codec import MAX_BATCH, canonical
 from .journal import (
     INVALID,
@@ -46,7 +46,7 @@ from .journal import (
 )
 from .lock import FileLock
 from .runner import Flight, Runner
-from .sender import BatchHooks, Outcome, SendBatch, Sender
+from .sender import BatchHooks, Outcome, SendBatch, Sender, StopSendingError
 from .spill import Spill
 
 __all__ = [
@@ -64,10 +64,6 @@ ProgressCallback = Callable[[UploadProgress], None]
 
 MAX_CONCURRENCY = 64
 DEFAULT_JOB = "default"
-
-
-class _StopSendingError(Exception):
-    """Raised before an attempt leaves once the run is stopping: the request stays unsent."""
 
 
 class _StopUploadError(Exception):
@@ -112,6 +108,7 @@ class _Upload:
         self.runner: Runner[InputBatch] = Runner(self.handle, concurrency=1)
         self.abort: _StopUploadError | None = None
         self.spill = Spill()
+        self.placed = 0  # records given their category in the result so far
         self._done = 0
 
     def stop(self, abort: _StopUploadError) -> None:
@@ -124,25 +121,34 @@ class _Upload:
     async def batches(
         self, records: Iterable[Any] | AsyncIterable[Any], size: int
     ) -> AsyncIterator[InputBatch]:
-        """The input's ranges; counts what is read and stops at an invalid record when asked."""
-        async with contextlib.aclosing(read_batches(records, chunk_size=size)) as batches:
-            async for batch in batches:
-                self.result.read += batch.size
-                if batch.invalid and self.on_invalid == "raise":
-                    first = min(batch.invalid_positions)
-                    details = [e for e in batch.invalid if e.index == batch.first_index + first]
-                    self._count_invalid(batch)
-                    self.abort = self.abort or (
-                        _StopUploadError(
-                            "invalid_record",
-                            f"invalid sale record at index {batch.first_index + first}: "
-                            + "; ".join(str(e) for e in details)
-                            + " (nothing from this record's batch on was sent)",
-                            details,
-                        )
-                    )
-                    return  # the batches before this one still go out
-                yield batch
+        """The input's ranges, counted as read; ends at an invalid record when asked."""
+        try:
+            async with contextlib.aclosing(read_batches(records, chunk_size=size)) as batches:
+                async for batch in batches:
+                    self.result.read += batch.size
+                    if batch.invalid and self.on_invalid == "raise":
+                        self._stop_at_invalid(batch)
+                        return  # the batches before this one still go out
+                    yield batch
+        except PartialInputError as partial:
+            self.result.read += partial.consumed
+            self.result.not_sent += partial.consumed
+            self.placed += partial.consumed
+            raise partial.__cause__ or partial from None
+
+    def _stop_at_invalid(self, batch: InputBatch) -> None:
+        first = min(batch.invalid_positions)
+        details = [e for e in batch.invalid if e.index == batch.first_index + first]
+        self._count_invalid(batch)
+        self.result.not_sent += batch.size - len(batch.invalid_positions)
+        self.placed += batch.size
+        self.abort = self.abort or _StopUploadError(
+            "invalid_record",
+            f"invalid sale record at index {batch.first_index + first}: "
+            + "; ".join(str(e) for e in details)
+            + " (nothing from this record's batch on was sent)",
+            details,
+        )
 
     def _count_invalid(self, batch: InputBatch) -> None:
         self.result.invalid += len(batch.invalid_positions)
@@ -155,7 +161,8 @@ class _Upload:
             entry, before = self._entry(batch)
         except _StopUploadError as abort:
             self.stop(abort)
-            return
+            return  # not handled: its records count as not sent
+        self.placed += batch.size
         self._count_invalid(batch)
         marks = entry.marks
         self.result.already_stored += marks.count(STORED)
@@ -178,7 +185,7 @@ class _Upload:
         self._save(entry, batch, before)
         try:
             outcome = await self.sender.send(plan.rows, _Hooks(self, entry, batch, plan, flight))
-        except _StopSendingError:
+        except StopSendingError:
             self._unsent(entry, batch, sendable)
             return
         except anyio.get_cancelled_exc_class():
@@ -375,7 +382,7 @@ class _Hooks(BatchHooks):
 
     def before_send(self, rows: Sequence[int]) -> None:
         if self._upload.runner.stopping:
-            raise _StopSendingError
+            raise StopSendingError
         self._mark(rows, SENDING)
         self._flight.sent = True
 
@@ -446,8 +453,15 @@ async def upload_sales(
             book.close()
     assert upload is not None
     result = upload.result
-    result.not_sent += result.read - result.accounted()
+    # ranges read but never handled (the run stopped before a worker took them): not sent
+    result.not_sent += result.read - upload.placed
     abort = upload.abort
+    if upload.runner.handler_error is not None and abort is None:
+        exc = upload.runner.handler_error
+        abort = _StopUploadError(
+            "unexpected_error", f"the upload stopped: recording a batch failed: {exc!r}"
+        )
+        abort.__cause__ = exc
     if upload.runner.source_error is not None and abort is None:
         exc = upload.runner.source_error
         abort = _StopUploadError(
