@@ -4,6 +4,7 @@ reader's converted records do, and block-wise chunking yields the same records a
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,28 @@ def test_state_written_product_first_is_rebuilt_day_first(tmp_path: Path) -> Non
         .fetchone()
     )
     assert "PRIMARY KEY (day, product)" in sql
+
+
+async def test_block_chunks_stop_as_record_chunks_at_a_broken_file(tmp_path: Path) -> None:
+    from pleasurestock_async.uploads.batcher import PartialInputError
+
+    path = tmp_path / "broken.csv"
+    lines = ["internal_id,date,quantity"]
+    lines += [f"ps_{n:010d},2025-11-03,{n % 9}" for n in range(15_000)]
+    lines.append('ps_0000000000,"2025-11-03,1')  # a quote never closed: the file is refused
+    lines += [f"ps_{n:010d},2025-11-04,1" for n in range(100)]
+    path.write_text("\n".join(lines) + "\n")
+
+    async def one_by_one() -> AsyncIterator[dict[str, Any]]:
+        async for record in read_sales_csv(path):
+            yield record
+
+    outcomes = []
+    for source in (read_sales_csv(path), one_by_one()):
+        got = []
+        with pytest.raises(PartialInputError) as info:
+            async for chunk in chunked(source, 7):
+                got.append(chunk.typed() if isinstance(chunk, TextCells) else list(chunk))
+        outcomes.append((got, info.value.consumed, type(info.value.__cause__)))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][1] == 10_000 % 7 and len(outcomes[0][0]) == 10_000 // 7
