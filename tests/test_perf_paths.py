@@ -186,12 +186,15 @@ async def test_block_chunks_stop_as_record_chunks_at_a_broken_file(tmp_path: Pat
         async for record in read_sales_csv(path):
             yield record
 
+    async def walk(source: Any, got: list[list[dict[str, Any]]]) -> None:
+        async for chunk in chunked(source, 7):
+            got.append(chunk.typed() if isinstance(chunk, TextCells) else list(chunk))
+
     outcomes = []
     for source in (read_sales_csv(path), one_by_one()):
-        got = []
+        got: list[list[dict[str, Any]]] = []
         with pytest.raises(PartialInputError) as info:
-            async for chunk in chunked(source, 7):
-                got.append(chunk.typed() if isinstance(chunk, TextCells) else list(chunk))
+            await walk(source, got)
         outcomes.append((got, info.value.consumed, type(info.value.__cause__)))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][1] == 10_000 % 7 and len(outcomes[0][0]) == 10_000 // 7
