@@ -3,6 +3,7 @@ reader's converted records do, and block-wise chunking yields the same records a
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -164,11 +165,8 @@ def test_state_written_product_first_is_rebuilt_day_first(tmp_path: Path) -> Non
         assert state.stored()[("ps_abcdefghij", "2025-11-03")] == (6, 3)
     finally:
         state.close()
-    (sql,) = (
-        sqlite3.connect(path)
-        .execute("SELECT sql FROM sqlite_master WHERE name = 'days'")
-        .fetchone()
-    )
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'days'").fetchone()
     assert "PRIMARY KEY (day, product)" in sql
 
 

@@ -222,10 +222,10 @@ class SyncState:
             "SELECT i.product, i.day, i.quantity, i.stock, i.first, d.quantity, d.stock, p.state, "
             "p.batch FROM temp.input i LEFT JOIN days d ON d.day = i.day AND d.product = i.product "
             "LEFT JOIN pending p ON p.product = i.product AND p.day = i.day "
-            "WHERE i.first > ?3 AND NOT (p.state IS NULL AND d.quantity IS NOT NULL AND "
+            "WHERE i.first > :last AND NOT (p.state IS NULL AND d.quantity IS NOT NULL AND "
             "d.quantity = i.quantity AND (i.stock IS NULL OR (d.stock IS NOT NULL AND "
-            "CASE WHEN ?1 OR i.day < ?2 THEN i.stock = d.stock ELSE i.stock <= d.stock END))) "
-            "ORDER BY i.first LIMIT ?4"
+            "CASE WHEN :stock_always OR i.day < :today THEN i.stock = d.stock ELSE i.stock <= d.stock END))) "
+            "ORDER BY i.first LIMIT :size"
         )
         # The rows a page passed over needed nothing: counted on the input's own key, so the
         # join is walked once.
@@ -233,7 +233,10 @@ class SyncState:
         end = 2**62
         last = -1
         while True:
-            rows = self._db.execute(page, (stock_always, today, last, size)).fetchall()
+            rows = self._db.execute(
+                page,
+                {"stock_always": stock_always, "today": today, "last": last, "size": size},
+            ).fetchall()
             upto = rows[-1][4] if len(rows) == size else end
             (span,) = self._db.execute(count, (last, upto)).fetchone()
             if not rows:
