@@ -31,7 +31,7 @@ def _cpu_model() -> str:
 def _ratelimit(quick: bool) -> list[Row]:
     from . import bench_ratelimit
 
-    result = bench_ratelimit.run(6.0 if quick else 8.0)
+    result = bench_ratelimit.run(6.0 if quick else 11.0)
     rows = []
     for r in result["rows"]:
         rows.append(

@@ -7,7 +7,6 @@ any request. Each attempt is bounded in time as a whole (not only per read) and 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import sys
@@ -197,11 +196,14 @@ class Lifecycle:
 
 
 def _current_loop() -> object:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    trio: Any = sys.modules.get("trio")  # running under trio means it is imported
+    # a running loop means its library is imported: looking it up imports nothing
+    asyncio: Any = sys.modules.get("asyncio")
+    if asyncio is not None:
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+    trio: Any = sys.modules.get("trio")
     if trio is None:
         return None
     try:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack, overload
 
 import pydantic
+from pydantic import TypeAdapter
 
 from .errors import InputError, InputErrorDetail
 
@@ -14,12 +15,22 @@ __all__ = [
     "check_int",
     "check_sequence",
     "check_text",
+    "deferred_adapter",
     "details_of",
     "validate_each",
     "validate_value",
 ]
 
 T = TypeVar("T")
+
+
+@overload
+def deferred_adapter(kind: type[T], **config: Unpack[pydantic.ConfigDict]) -> TypeAdapter[T]: ...
+@overload
+def deferred_adapter(kind: Any, **config: Unpack[pydantic.ConfigDict]) -> TypeAdapter[Any]: ...
+def deferred_adapter(kind: Any, **config: Unpack[pydantic.ConfigDict]) -> TypeAdapter[Any]:
+    """A validator for ``kind`` built on first use (importing the SDK builds none)."""
+    return TypeAdapter(kind, config=pydantic.ConfigDict(defer_build=True, **config))
 
 
 def details_of(

@@ -10,7 +10,7 @@ import pydantic
 from .._http import standard
 from .._options import RequestOptions
 from .._response import raw_response_wrapper
-from .._validation import validate_value
+from .._validation import deferred_adapter, validate_value
 from ..errors import InputError
 from ..types.currency import CurrencyConversion, SourceCurrency
 from ._base import Resource
@@ -21,10 +21,10 @@ MAX_AMOUNT = Decimal("1e15")
 """The largest amount converted: larger ones are surely a mistake (and overflow servers)."""
 
 _CONVERT = standard("GET", "/currency/convert-to-try")
-_AMOUNT = pydantic.TypeAdapter(
+_AMOUNT = deferred_adapter(
     Annotated[Decimal, pydantic.Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 )
-_CURRENCY = pydantic.TypeAdapter(SourceCurrency)
+_CURRENCY = deferred_adapter(SourceCurrency)
 
 
 class Currency(Resource):

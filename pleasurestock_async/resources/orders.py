@@ -7,12 +7,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import pydantic
-
 from .._http import external
 from .._options import RequestOptions
 from .._response import raw_response_wrapper
-from .._validation import check_int, check_sequence, validate_each, validate_value
+from .._validation import check_int, check_sequence, deferred_adapter, validate_each, validate_value
 from ..errors import BadRequestError, InputError
 from ..pagination import AsyncPaginator, OffsetPage
 from ..types.envelopes import DataEnvelope
@@ -38,10 +36,8 @@ _LIST = external("GET", "/external/orders")
 _GET = external("GET", "/external/orders/{order_number}")
 _STATUS = external("PUT", "/external/orders/{order_number}/status")
 
-_ORDER_NUMBER = pydantic.TypeAdapter(
-    str, config=pydantic.ConfigDict(str_min_length=1, str_max_length=100, strict=True)
-)
-_TEXT = pydantic.TypeAdapter(str, config=pydantic.ConfigDict(str_max_length=1000, strict=True))
+_ORDER_NUMBER = deferred_adapter(str, str_min_length=1, str_max_length=100, strict=True)
+_TEXT = deferred_adapter(str, str_max_length=1000, strict=True)
 
 
 def _known_status(value: object, settable: bool = False) -> OrderStatus:

@@ -8,12 +8,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import anyio
-import pydantic
 
 from .._http import standard
 from .._options import RequestOptions
 from .._response import raw_response_wrapper
-from .._validation import check_flag, check_int, check_text, validate_value
+from .._validation import check_flag, check_int, check_text, deferred_adapter, validate_value
 from ..errors import InputError, NotFoundError
 from ..pagination import AsyncPaginator, PageNumberPage
 from ..types.envelopes import DataEnvelope
@@ -32,8 +31,8 @@ _IDS_PER_URL_CHARS = 1800
 _LIST = standard("GET", "/products")
 _GET = standard("GET", "/products/{product_id}")
 
-_ID = pydantic.TypeAdapter(ProductId)
-_IDS = pydantic.TypeAdapter(list[ProductId])
+_ID = deferred_adapter(ProductId)
+_IDS = deferred_adapter(list[ProductId])
 
 
 def _include(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -17,11 +17,13 @@ from ..errors import InputError, InputErrorDetail
 from ..types.sales import SaleRecord, SalesSubmitResult
 from ..types.uploads import SalesSyncResult, SalesUploadResult
 from ..uploads.codec import MAX_BATCH, encode_sales, validate_rows
-from ..uploads.journal import Resolution
-from ..uploads.sender import SendBatch
-from ..uploads.sync import StockPolicy, SyncProgressCallback, sync_sales
-from ..uploads.upload import OnInvalid, ProgressCallback, SaleInput, upload_sales
 from ._base import Resource
+
+if TYPE_CHECKING:  # the engines load on first use (SQLite, time zones, workers)
+    from ..uploads.journal import Resolution
+    from ..uploads.sender import SendBatch
+    from ..uploads.sync import StockPolicy, SyncProgressCallback
+    from ..uploads.upload import OnInvalid, ProgressCallback, SaleInput
 
 __all__ = ["Sales", "SalesWithRawResponse"]
 
@@ -166,6 +168,8 @@ class Sales(Resource):
             result = await ps.sales.upload(read_sales_csv("sales.csv"), journal="sales.db",
                                            job="sales-2025-11-03")
         """
+        from ..uploads.upload import upload_sales
+
         return await upload_sales(
             self._sender(options),
             records,
@@ -247,6 +251,8 @@ class Sales(Resource):
 
             result = await ps.sales.sync(read_sales_csv("export.csv"), state="sales-state.db")
         """
+        from ..uploads.sync import sync_sales
+
         return await sync_sales(
             self._sender(options),
             records,

@@ -7,12 +7,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pydantic
-
 from .._http import external, standard
 from .._options import RequestOptions
 from .._response import raw_response_wrapper
-from .._validation import check_sequence, validate_each, validate_value
+from .._validation import check_sequence, deferred_adapter, validate_each, validate_value
 from ..errors import InputError
 from ..types.envelopes import DataEnvelope
 from ..types.shared import SaleDate
@@ -23,7 +21,7 @@ __all__ = ["SmartReordering", "SmartReorderingWithRawResponse"]
 
 _GET = standard("GET", "/smart-reordering", smart=True)
 _SUBMIT = external("POST", "/external/smart-reorder", smart=True)
-_DATE = pydantic.TypeAdapter(SaleDate)
+_DATE = deferred_adapter(SaleDate)
 
 
 class SmartReordering(Resource):

@@ -7,6 +7,10 @@ stop), :mod:`.journal` and :mod:`.state` (SQLite records), :mod:`.lock` (one run
 :mod:`.upload`, :mod:`.sync`. The result types live in :mod:`pleasurestock_async.types.uploads`.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from ..types.uploads import (
     BatchOutcome,
     Discrepancy,
@@ -19,12 +23,27 @@ from ..types.uploads import (
     UnresolvedBatch,
     UploadProgress,
 )
-from .journal import Journal, Resolution
-from .runner import STOP_GRACE
-from .state import SyncState
-from .sync import StockPolicy, sync_sales
-from .upload import MAX_CONCURRENCY, OnInvalid, ProgressCallback, upload_sales
 
+if TYPE_CHECKING:
+    from .journal import Journal, Resolution
+    from .runner import STOP_GRACE
+    from .state import SyncState
+    from .sync import StockPolicy, sync_sales
+    from .upload import MAX_CONCURRENCY, OnInvalid, ProgressCallback, upload_sales
+
+# The engines (SQLite, time zones, workers) load when first used, not with the client.
+_LAZY = {
+    "Journal": "journal",
+    "Resolution": "journal",
+    "STOP_GRACE": "runner",
+    "SyncState": "state",
+    "StockPolicy": "sync",
+    "sync_sales": "sync",
+    "MAX_CONCURRENCY": "upload",
+    "OnInvalid": "upload",
+    "ProgressCallback": "upload",
+    "upload_sales": "upload",
+}
 __all__ = [
     "MAX_CONCURRENCY",
     "STOP_GRACE",
@@ -47,3 +66,16 @@ __all__ = [
     "sync_sales",
     "upload_sales",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f".{module}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

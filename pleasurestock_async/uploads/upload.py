@@ -238,8 +238,8 @@ class _Upload:
     def _save(
         self, entry: JournalRange, batch: InputBatch, before: list[str] | None = None
     ) -> None:
-        if before is not None and entry.marks == before:
-            return
+        if self.journal.path is None or (before is not None and entry.marks == before):
+            return  # no journal keeps it, or nothing changed
         entry.digest = digest_of(
             canonical(batch.records[i]) for i, m in enumerate(entry.marks) if m in SENT
         )
@@ -278,6 +278,7 @@ class _Upload:
             marks[i] = STORED
         self.result.accepted += len(stored)
         refused_rows = {row for row, _ in outcome.refused}
+        stored_rows = set(outcome.stored)
         for row, error in outcome.refused:
             for i in plan.groups[row]:
                 marks[i] = REFUSED
@@ -285,7 +286,7 @@ class _Upload:
         left = [
             i
             for row, group in enumerate(plan.groups)
-            if row not in refused_rows and row not in outcome.stored
+            if row not in refused_rows and row not in stored_rows
             for i in group
         ]
         message = None if outcome.error is None else str(outcome.error)
