@@ -224,7 +224,8 @@ class SyncState:
             "LEFT JOIN pending p ON p.product = i.product AND p.day = i.day "
             "WHERE i.first > :last AND NOT (p.state IS NULL AND d.quantity IS NOT NULL AND "
             "d.quantity = i.quantity AND (i.stock IS NULL OR (d.stock IS NOT NULL AND "
-            "CASE WHEN :stock_always OR i.day < :today THEN i.stock = d.stock ELSE i.stock <= d.stock END))) "
+            "CASE WHEN :stock_always OR i.day < :today THEN i.stock = d.stock "
+            "ELSE i.stock <= d.stock END))) "
             "ORDER BY i.first LIMIT :size"
         )
         # The rows a page passed over needed nothing: counted on the input's own key, so the
