@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, NotRequired
@@ -307,7 +306,6 @@ async def _stream(count: int, fail: bool) -> None:
         assert not count or len(result.failed_batches[-1].rows()) == 1000  # rows on disk
     else:
         assert result.accepted == count, result
-    print(count, file=sys.stderr)
 
 
 def rss_rows(counts: list[int]) -> list[Row]:

@@ -266,8 +266,9 @@ class SyncState:
                 [(p, d, q, s, state, batch, error, now) for p, d, q, s in rows],
             )
 
-    def acknowledge(self, rows: Sequence[PendingRow]) -> None:
-        """The server stored ``rows``: add them to ``days`` and forget them as pending."""
+    def acknowledge(self, rows: Sequence[PendingRow], whole_batch: str | None = None) -> None:
+        """The server stored ``rows``: add them to ``days`` and forget them as pending.
+        ``whole_batch``: ``rows`` are every row of that batch (forgotten in one statement)."""
         with self._transaction():
             self._db.executemany(
                 "INSERT INTO days (product, day, quantity, stock) VALUES (?, ?, ?, ?) "
@@ -278,7 +279,10 @@ class SyncState:
                 "ELSE max(days.stock, excluded.stock) END",
                 rows,
             )
-            self._forget(rows)
+            if whole_batch is None:
+                self._forget(rows)
+            else:
+                self._db.execute("DELETE FROM pending WHERE batch = ?", (whole_batch,))
 
     def forget(self, rows: Sequence[PendingRow]) -> None:
         """The server certainly stored none of ``rows``."""

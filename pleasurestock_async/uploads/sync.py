@@ -246,7 +246,8 @@ class _Sync:
         result.batches += outcome.requests
         result.sent += len(items)
         stored = [items[r] for r in outcome.stored]
-        self.state.acknowledge([i.pending for i in stored])
+        whole = batch.name if len(stored) == len(items) else None
+        self.state.acknowledge([i.pending for i in stored], whole)
         result.stored += len(stored)
         refused = {r for r, _ in outcome.refused}
         self.state.forget([items[r].pending for r in refused])
