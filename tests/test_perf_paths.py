@@ -196,3 +196,17 @@ async def test_block_chunks_stop_as_record_chunks_at_a_broken_file(tmp_path: Pat
         outcomes.append((got, info.value.consumed, type(info.value.__cause__)))
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][1] == 10_000 % 7 and len(outcomes[0][0]) == 10_000 // 7
+
+
+@pytest.mark.parametrize("kind", [list, tuple])
+async def test_a_list_or_tuple_is_sliced_as_an_iterator_is_chunked(kind: Any) -> None:
+    records = [{"n": n} for n in range(2503)]
+
+    async def walk(source: Any) -> list[list[Any]]:
+        return [chunk async for chunk in chunked(source, 1000)]
+
+    sliced = await walk(kind(records))
+    assert sliced == await walk(iter(records))
+    assert [len(c) for c in sliced] == [1000, 1000, 503]
+    assert all(type(c) is list for c in sliced)
+    assert await walk(kind()) == []

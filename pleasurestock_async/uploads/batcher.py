@@ -92,6 +92,13 @@ async def chunked(
             failure.append(exc)
         if chunk and not failure:
             yield chunk
+    elif type(records) is list or type(records) is tuple:  # slices: nothing here can raise
+        start = 0
+        while start < len(records):
+            chunk = list(records[start : start + size])
+            start += size
+            yield chunk
+            await anyio.lowlevel.checkpoint()
     else:
         iterator = _guarded(iter(records), failure)
         while chunk := list(itertools.islice(iterator, size)):

@@ -236,7 +236,7 @@ def validate_rows(
             rows is not None
             and sum(map(len, inputs)) == sum(map(len, rows))
             and _days_real(rows)
-            and all(type(record) is dict for record in inputs)  # sent as they are: dicts only
+            and set(map(type, inputs)) <= {dict}  # sent as they are: dicts only
         ):
             return cast(list[SaleRow], list(inputs)), list(range(len(rows))), []
         if attempt == 0:  # perhaps only SaleRecords, or dicts with stock_on_hand=None

@@ -77,10 +77,25 @@ class _StopUploadError(Exception):
 
 @dataclass(slots=True)
 class _Plan:
-    """One range's positions to send now, merged into rows when asked."""
+    """One range's positions to send now, merged into rows when asked: row ``r`` carries the
+    positions ``groups[r]``, or ``positions[r]`` alone when nothing was merged (``groups``
+    None, so that the common case builds no list per record)."""
 
     rows: list[SaleRow]
-    groups: list[list[int]]
+    positions: list[int]
+    groups: list[list[int]] | None = None
+
+    def group(self, row: int) -> list[int]:
+        """The positions row ``row`` carries."""
+        return [self.positions[row]] if self.groups is None else self.groups[row]
+
+    def positions_of(self, rows: Iterable[int]) -> list[int]:
+        """The positions the rows ``rows`` carry, in their order."""
+        if self.groups is None:
+            positions = self.positions
+            return [positions[r] for r in rows]
+        groups = self.groups
+        return [i for r in rows for i in groups[r]]
 
 
 class _Upload:
@@ -165,14 +180,17 @@ class _Upload:
         self.placed += batch.size
         self._count_invalid(batch)
         marks = entry.marks
-        self.result.already_stored += marks.count(STORED)
-        uncertain = [i for i, m in enumerate(marks) if m in MAY_BE_STORED]
-        if uncertain:
-            unresolved = entry.unresolved()
-            assert unresolved is not None
-            self.result.unresolved_batches.append(unresolved)
-            self.result.unresolved_records += len(uncertain)
-        sendable = [i for i, m in enumerate(marks) if m in NOT_STORED and i in batch.records]
+        if before is None:  # a range never seen: every valid record (in order) is to send
+            sendable = list(batch.records)
+        else:
+            self.result.already_stored += marks.count(STORED)
+            uncertain = [i for i, m in enumerate(marks) if m in MAY_BE_STORED]
+            if uncertain:
+                unresolved = entry.unresolved()
+                assert unresolved is not None
+                self.result.unresolved_batches.append(unresolved)
+                self.result.unresolved_records += len(uncertain)
+            sendable = [i for i, m in enumerate(marks) if m in NOT_STORED and i in batch.records]
         if not sendable:
             if marks.count(STORED) == batch.size:
                 self.result.skipped_batches += 1
@@ -198,9 +216,9 @@ class _Upload:
         marks as recorded; or a fresh range and None."""
         found = self.journal.get(self.job, batch.seq)
         if found is None:
-            marks = [
-                INVALID if i in batch.invalid_positions else NOT_SENT for i in range(batch.size)
-            ]
+            marks = [NOT_SENT] * batch.size
+            for i in batch.invalid_positions:
+                marks[i] = INVALID
             fresh = JournalRange(self.job, batch.seq, batch.first_index, marks, digest_of(()), None)
             return fresh, None
         recorded = list(found.marks)
@@ -229,11 +247,17 @@ class _Upload:
         return found, recorded
 
     def _plan(self, batch: InputBatch, positions: list[int]) -> _Plan:
-        rows = [batch.records[i] for i in positions]
+        records = batch.records
+        # positions are some of the range's valid ones, in order: all of them, usually
+        rows = (
+            list(records.values())
+            if len(positions) == len(records)
+            else [records[i] for i in positions]
+        )
         if self.merge:
             rows, groups = merged(rows, positions)
-            return _Plan(rows, groups)
-        return _Plan(rows, [[i] for i in positions])
+            return _Plan(rows, positions, groups)
+        return _Plan(rows, positions)
 
     def _save(
         self, entry: JournalRange, batch: InputBatch, before: list[str] | None = None
@@ -255,7 +279,7 @@ class _Upload:
 
     def _cut_off(self, entry: JournalRange, batch: InputBatch, plan: _Plan) -> None:
         """The grace ran out: what was in flight may be stored; what was not, was not sent."""
-        positions = [i for group in plan.groups for i in group]
+        positions = plan.positions_of(range(len(plan.rows)))
         inflight = [i for i in positions if entry.marks[i] == SENDING]
         for i in positions:
             if entry.marks[i] == SENDING:
@@ -273,29 +297,29 @@ class _Upload:
         marks = entry.marks
         self.result.batches += outcome.requests
         self.result.processed += outcome.processed
-        stored = [i for row in outcome.stored for i in plan.groups[row]]
+        stored = plan.positions_of(outcome.stored)
         for i in stored:
             marks[i] = STORED
         self.result.accepted += len(stored)
         refused_rows = {row for row, _ in outcome.refused}
         stored_rows = set(outcome.stored)
         for row, error in outcome.refused:
-            for i in plan.groups[row]:
+            for i in plan.group(row):
                 marks[i] = REFUSED
                 self.result.server_rejected.append(_server_error(batch.first_index + i, error))
-        left = [
-            i
-            for row, group in enumerate(plan.groups)
-            if row not in refused_rows and row not in stored_rows
-            for i in group
-        ]
+        done = refused_rows | stored_rows
+        left = (
+            []
+            if len(done) == len(plan.rows)
+            else plan.positions_of(r for r in range(len(plan.rows)) if r not in done)
+        )
         message = None if outcome.error is None else str(outcome.error)
         if left:
             fate, mark = _FATES[outcome.kind]
             for i in left:
                 marks[i] = mark
             named = tuple(
-                _server_error(batch.first_index + plan.groups[row][0], e)
+                _server_error(batch.first_index + plan.group(row)[0], e)
                 for row, e in outcome.refused
             )
             self._fail(batch, left, fate, message or fate, outcome.status_code, named, outcome.body)
@@ -376,9 +400,9 @@ class _Hooks(BatchHooks):
         self._flight = flight
 
     def _mark(self, rows: Sequence[int], mark: str) -> None:
-        for row in rows:
-            for i in self._plan.groups[row]:
-                self._entry.marks[i] = mark
+        marks = self._entry.marks
+        for i in self._plan.positions_of(rows):
+            marks[i] = mark
         self._upload._save(self._entry, self._batch)
 
     def before_send(self, rows: Sequence[int]) -> None:
