@@ -45,14 +45,26 @@ from .ratelimit import (
 if TYPE_CHECKING:
     from . import webhooks
     from .ratelimit.redis import RedisRateLimiter
-from .types.uploads import (
-    FailedBatch,
-    SalesSyncResult,
-    SalesUploadResult,
-    SyncProgress,
-    UnresolvedBatch,
-    UploadProgress,
+    from .types.uploads import (
+        FailedBatch,
+        SalesSyncResult,
+        SalesUploadResult,
+        SyncProgress,
+        UnresolvedBatch,
+        UploadProgress,
+    )
+
+_UPLOAD_RESULTS = frozenset(
+    {
+        "FailedBatch",
+        "SalesSyncResult",
+        "SalesUploadResult",
+        "SyncProgress",
+        "UnresolvedBatch",
+        "UploadProgress",
+    }
 )
+"""What ``sales.upload`` and ``sales.sync`` report: loaded with them, on first use."""
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -119,8 +131,10 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return importlib.import_module(".webhooks", __name__)
+    if name in _UPLOAD_RESULTS:
+        return getattr(types, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"webhooks"})
+    return sorted(set(globals()) | {"RedisRateLimiter", "webhooks"} | _UPLOAD_RESULTS)

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .errors import PaginationError
-from .types.orders import OffsetPagination
-from .types.products import PagePagination
+
+if TYPE_CHECKING:
+    from .types.orders import OffsetPagination
+    from .types.products import PagePagination
 
 __all__ = ["AsyncPage", "AsyncPaginator", "OffsetPage", "PageNumberPage"]
 

@@ -291,3 +291,53 @@ async def test_smart_reorder_takes_any_ps_prefixed_id(
         ]
     )
     assert json.loads(route.calls.last.request.content)["products"][0]["ps_id"] == "ps_abc123"
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["pleasurestock_async", "pleasurestock_async.types", "pleasurestock_async.uploads"],
+)
+def test_every_exported_name_resolves_and_is_listed(module: str) -> None:
+    # A fresh process: the lazily loaded names must resolve from a cold start too.
+    code = (
+        f"import importlib; m = importlib.import_module({module!r}); "
+        "missing = [n for n in m.__all__ if n not in dir(m)]; "
+        "assert not missing, missing; "
+        "[getattr(m, n) for n in m.__all__]; "
+        "print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_the_lazy_names_are_the_real_ones() -> None:
+    from pleasurestock_async import types
+    from pleasurestock_async.types import orders, uploads
+
+    assert pleasurestock_async.SalesUploadResult is uploads.SalesUploadResult
+    assert types.OrderStatus is orders.OrderStatus and types.orders is orders
+    assert sorted(types.__all__) == sorted(types._LAZY)
+    with pytest.raises(AttributeError):
+        _ = types.NoSuchModel
+
+
+def test_import_loads_only_what_a_client_needs() -> None:
+    code = (
+        "import sys, pleasurestock_async; "
+        "print(sorted(m for m in sys.modules if m.startswith(("
+        "'pleasurestock_async.uploads', 'pleasurestock_async.types.uploads', "
+        "'pleasurestock_async.types.orders', 'pleasurestock_async.types.smart_reordering'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_sales_batch_size_is_the_codecs() -> None:
+    import inspect
+
+    from pleasurestock_async.resources import sales
+    from pleasurestock_async.uploads import codec
+
+    assert sales.MAX_BATCH == codec.MAX_BATCH
+    default = inspect.signature(sales.Sales.upload).parameters["chunk_size"].default
+    assert default == codec.MAX_BATCH

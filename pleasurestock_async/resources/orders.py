@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._http import external
 from .._options import RequestOptions
@@ -14,17 +14,17 @@ from .._validation import check_int, check_sequence, deferred_adapter, validate_
 from ..errors import BadRequestError, InputError
 from ..pagination import AsyncPaginator, OffsetPage
 from ..types.envelopes import DataEnvelope
-from ..types.orders import (
-    SETTABLE_STATUSES,
-    Order,
-    OrderCreateResult,
-    OrderItem,
-    OrderList,
-    OrderStatus,
-    OrderStatusUpdate,
-    OrderSummary,
-)
 from ._base import Resource
+
+if TYPE_CHECKING:  # the order models load with the first orders call
+    from ..types.orders import (
+        Order,
+        OrderCreateResult,
+        OrderItem,
+        OrderStatus,
+        OrderStatusUpdate,
+        OrderSummary,
+    )
 
 __all__ = ["Orders", "OrdersWithRawResponse"]
 
@@ -41,6 +41,8 @@ _TEXT = deferred_adapter(str, str_max_length=1000, strict=True)
 
 
 def _known_status(value: object, settable: bool = False) -> OrderStatus:
+    from ..types.orders import SETTABLE_STATUSES, OrderStatus
+
     allowed = SETTABLE_STATUSES if settable else frozenset(OrderStatus)
     if isinstance(value, str):
         status = OrderStatus(value) if value else None
@@ -100,6 +102,8 @@ class Orders(Resource):
 
             created = await ps.orders.create([OrderItem(ps_id="ps_1234567890", quantity=10)])
         """
+        from ..types.orders import OrderCreateResult, OrderItem
+
         valid = validate_each(OrderItem, check_sequence("items", items), "order items")
         if not valid:
             raise InputError.single("items", "is empty", [])
@@ -144,6 +148,8 @@ class Orders(Resource):
             async for order in ps.orders.list(status="created"):
                 print(order.order_number, order.status_display.label)
         """
+        from ..types.orders import OrderList
+
         params = {
             "status": None if status is None else _known_status(status).value,
             "limit": None if limit is None else check_int("limit", limit, low=1, high=1000),
@@ -179,6 +185,8 @@ class Orders(Resource):
 
             order = await ps.orders.get("ORD-20251103-78XZ70")
         """
+        from ..types.orders import Order
+
         envelope = await self._http.request(
             _GET, DataEnvelope[Order], path_params=_order_number(order_number), options=options
         )
@@ -219,6 +227,8 @@ class Orders(Resource):
 
             await ps.orders.update_status("ORD-20251103-78XZ70", "paid", comment="Paid")
         """
+        from ..types.orders import OrderStatusUpdate
+
         target = _known_status(status, settable=True)
         path = _order_number(order_number)
         payload = {"status": target.value, **_references(external_order_id, comment)}
@@ -245,6 +255,8 @@ class Orders(Resource):
 
 def _changed_at(order: Order) -> datetime | None:
     """When the order reached its current status, as far as its detail tells."""
+    from ..types.orders import OrderStatus
+
     by_status = {
         OrderStatus.PAID: order.paid_at,
         OrderStatus.ON_THE_WAY: order.shipped_at,

@@ -15,11 +15,10 @@ from .._response import raw_response_wrapper
 from .._validation import check_sequence
 from ..errors import InputError, InputErrorDetail
 from ..types.sales import SaleRecord, SalesSubmitResult
-from ..types.uploads import SalesSyncResult, SalesUploadResult
-from ..uploads.codec import MAX_BATCH, encode_sales, validate_rows
 from ._base import Resource
 
-if TYPE_CHECKING:  # the engines load on first use (SQLite, time zones, workers)
+if TYPE_CHECKING:  # the upload package loads on first use (codec, SQLite, time zones, workers)
+    from ..types.uploads import SalesSyncResult, SalesUploadResult
     from ..uploads.journal import Resolution
     from ..uploads.sender import SendBatch
     from ..uploads.sync import StockPolicy, SyncProgressCallback
@@ -28,6 +27,10 @@ if TYPE_CHECKING:  # the engines load on first use (SQLite, time zones, workers)
 __all__ = ["Sales", "SalesWithRawResponse"]
 
 _SUBMIT = standard("POST", "/sales")
+
+MAX_BATCH = 1000
+"""Records in one request: ``uploads.codec.MAX_BATCH`` (a test keeps them equal), written out
+so that the client does not load the upload package."""
 
 
 class Sales(Resource):
@@ -68,6 +71,8 @@ class Sales(Resource):
             await ps.sales.submit([SaleRecord(internal_id="ps_uypjz2vraa",
                                               date="2025-11-03", quantity=15)])
         """
+        from ..uploads.codec import encode_sales, validate_rows
+
         check_sequence("records", records)
         if len(records) > MAX_BATCH:
             raise InputError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._http import external, standard
 from .._options import RequestOptions
@@ -14,8 +14,10 @@ from .._validation import check_sequence, deferred_adapter, validate_each, valid
 from ..errors import InputError
 from ..types.envelopes import DataEnvelope
 from ..types.shared import SaleDate
-from ..types.smart_reordering import SmartReorderAck, SmartReorderingReport, SmartReorderProduct
 from ._base import Resource
+
+if TYPE_CHECKING:  # the models load with the first smart reordering call
+    from ..types.smart_reordering import SmartReorderAck, SmartReorderingReport, SmartReorderProduct
 
 __all__ = ["SmartReordering", "SmartReorderingWithRawResponse"]
 
@@ -47,6 +49,8 @@ class SmartReordering(Resource):
 
             report = await ps.smart_reordering.get("2025-11-03")
         """
+        from ..types.smart_reordering import SmartReorderingReport
+
         day = None if date is None else validate_value(_DATE, date, "date").isoformat()
         return await self._http.request(
             _GET, SmartReorderingReport, params={"date": day}, options=options
@@ -79,6 +83,8 @@ class SmartReordering(Resource):
             ack = await ps.smart_reordering.submit([{"ps_id": "ps_1234567890", "quantity": 15,
                 "current_stock": 85, "sales_history": [5, 8, 12, 6, 9, 11, 7]}])
         """
+        from ..types.smart_reordering import SmartReorderAck, SmartReorderProduct
+
         valid = validate_each(
             SmartReorderProduct, check_sequence("products", products), "smart-reorder products"
         )

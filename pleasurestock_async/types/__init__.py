@@ -1,46 +1,61 @@
-"""Typed pydantic v2 models of every documented PleasureStock request and response."""
+"""Typed pydantic v2 models of every documented PleasureStock request and response.
+
+A name loads its module on first use: a program pays only for the models it touches.
+"""
 
 from typing import TYPE_CHECKING, Any
 
-from .currency import CurrencyConversion, SourceCurrency
-from .envelopes import DataEnvelope
-from .orders import (
-    SETTABLE_STATUSES,
-    CreatedOrder,
-    OffsetPagination,
-    Order,
-    OrderCreateResult,
-    OrderItem,
-    OrderLineItem,
-    OrderList,
-    OrderStatus,
-    OrderStatusUpdate,
-    OrderSummary,
-    StatusDisplay,
-    StatusValue,
-    Supplier,
-)
-from .products import PagePagination, Product, ProductBatch, ProductPage
-from .sales import SaleRecord, SaleRow, SalesSubmitResult
-from .shared import ApiModel, CamelModel, DayFirstDate, FlexibleId, Money, RecordError
-from .smart_reordering import (
-    Recommendation,
-    SmartReorderAck,
-    SmartReorderingReport,
-    SmartReorderProduct,
-)
-from .uploads import (
-    BatchOutcome,
-    Discrepancy,
-    FailedBatch,
-    SalesSyncResult,
-    SalesUploadResult,
-    ServerRecordError,
-    SyncDay,
-    SyncProgress,
-    UnresolvedBatch,
-    UploadProgress,
-)
+if TYPE_CHECKING:
+    from .currency import CurrencyConversion, SourceCurrency
+    from .envelopes import DataEnvelope
+    from .orders import (
+        SETTABLE_STATUSES,
+        CreatedOrder,
+        OffsetPagination,
+        Order,
+        OrderCreateResult,
+        OrderItem,
+        OrderLineItem,
+        OrderList,
+        OrderStatus,
+        OrderStatusUpdate,
+        OrderSummary,
+        StatusDisplay,
+        StatusValue,
+        Supplier,
+    )
+    from .products import PagePagination, Product, ProductBatch, ProductPage
+    from .sales import SaleRecord, SaleRow, SalesSubmitResult
+    from .shared import ApiModel, CamelModel, DayFirstDate, FlexibleId, Money, RecordError
+    from .smart_reordering import (
+        Recommendation,
+        SmartReorderAck,
+        SmartReorderingReport,
+        SmartReorderProduct,
+    )
+    from .uploads import (
+        BatchOutcome,
+        Discrepancy,
+        FailedBatch,
+        SalesSyncResult,
+        SalesUploadResult,
+        ServerRecordError,
+        SyncDay,
+        SyncProgress,
+        UnresolvedBatch,
+        UploadProgress,
+    )
+    from .webhooks import (
+        GenericEvent,
+        OrderCancelledData,
+        OrderCancelledEvent,
+        OrderCreatedData,
+        OrderCreatedEvent,
+        OrderStatusChangedData,
+        OrderStatusChangedEvent,
+        WebhookEvent,
+        WebhookEventItem,
+    )
 
 __all__ = [
     "SETTABLE_STATUSES",
@@ -98,42 +113,77 @@ __all__ = [
     "WebhookEventItem",
 ]
 
-if TYPE_CHECKING:
-    from .webhooks import (
-        GenericEvent,
-        OrderCancelledData,
-        OrderCancelledEvent,
-        OrderCreatedData,
-        OrderCreatedEvent,
-        OrderStatusChangedData,
-        OrderStatusChangedEvent,
-        WebhookEvent,
-        WebhookEventItem,
-    )
-
-_WEBHOOK_TYPES = frozenset(
-    {
-        "GenericEvent",
-        "OrderCancelledData",
-        "OrderCancelledEvent",
-        "OrderCreatedData",
-        "OrderCreatedEvent",
-        "OrderStatusChangedData",
-        "OrderStatusChangedEvent",
-        "WebhookEvent",
-        "WebhookEventItem",
-    }
-)
+_LAZY = {
+    "SETTABLE_STATUSES": "orders",
+    "ApiModel": "shared",
+    "BatchOutcome": "uploads",
+    "CamelModel": "shared",
+    "CreatedOrder": "orders",
+    "CurrencyConversion": "currency",
+    "DataEnvelope": "envelopes",
+    "DayFirstDate": "shared",
+    "Discrepancy": "uploads",
+    "FailedBatch": "uploads",
+    "FlexibleId": "shared",
+    "GenericEvent": "webhooks",
+    "Money": "shared",
+    "OffsetPagination": "orders",
+    "Order": "orders",
+    "OrderCancelledData": "webhooks",
+    "OrderCancelledEvent": "webhooks",
+    "OrderCreateResult": "orders",
+    "OrderCreatedData": "webhooks",
+    "OrderCreatedEvent": "webhooks",
+    "OrderItem": "orders",
+    "OrderLineItem": "orders",
+    "OrderList": "orders",
+    "OrderStatus": "orders",
+    "OrderStatusChangedData": "webhooks",
+    "OrderStatusChangedEvent": "webhooks",
+    "OrderStatusUpdate": "orders",
+    "OrderSummary": "orders",
+    "PagePagination": "products",
+    "Product": "products",
+    "ProductBatch": "products",
+    "ProductPage": "products",
+    "Recommendation": "smart_reordering",
+    "RecordError": "shared",
+    "SaleRecord": "sales",
+    "SaleRow": "sales",
+    "SalesSubmitResult": "sales",
+    "SalesSyncResult": "uploads",
+    "SalesUploadResult": "uploads",
+    "ServerRecordError": "uploads",
+    "SmartReorderAck": "smart_reordering",
+    "SmartReorderProduct": "smart_reordering",
+    "SmartReorderingReport": "smart_reordering",
+    "SourceCurrency": "currency",
+    "StatusDisplay": "orders",
+    "StatusValue": "orders",
+    "Supplier": "orders",
+    "SyncDay": "uploads",
+    "SyncProgress": "uploads",
+    "UnresolvedBatch": "uploads",
+    "UploadProgress": "uploads",
+    "WebhookEvent": "webhooks",
+    "WebhookEventItem": "webhooks",
+}
+"""Every exported name and the module that defines it."""
+_MODULES = frozenset(_LAZY.values())
 
 
 def __getattr__(name: str) -> Any:
-    # The webhook events are read by receivers only: their module is imported on first use.
-    if name in _WEBHOOK_TYPES:
-        from . import webhooks
+    from importlib import import_module
 
-        return getattr(webhooks, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in _MODULES:  # ``types.orders`` works without importing it first, as before
+        return import_module(f".{name}", __name__)
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # found directly from now on
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _WEBHOOK_TYPES)
+    return sorted(set(globals()) | set(_LAZY) | _MODULES)
