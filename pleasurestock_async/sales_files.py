@@ -22,6 +22,7 @@ import gzip
 import io
 import itertools
 import json
+import operator
 import re
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
@@ -52,6 +53,10 @@ DELIMITERS = (",", ";", "\t")
 _BLOCK = 10_000
 """Records read per trip to the worker thread: each trip costs about a millisecond of thread
 hand-off, so 2,000-record blocks added 40% to reading a file; 10,000 hold about 6 MB."""
+_ROWS = 500
+"""Rows held at once while a block's columns are filled: CPython's cyclic collector walks the
+row lists that outlive about 700 allocations (dicts of text it skips), so many rows kept alive
+at once cost more than reading them; 500 die young."""
 _CACHE_LIMIT = 100_000
 _INT = re.compile(r"-?\d+")
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -104,17 +109,19 @@ _COUNTS = _Numbers(optional=False)
 _STOCKS = _Numbers(optional=True)
 
 
-def _typed(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Text records with their number cells converted, as the reader yields them."""
-    counts, stocks = _COUNTS, _STOCKS
-    for record in records:
-        quantity = record["quantity"]
-        if type(quantity) is str:
-            record["quantity"] = counts[quantity]
-        stock = record.get("stock_on_hand")
-        if type(stock) is str:
-            record["stock_on_hand"] = stocks[stock]
-    return list(records)
+def _typed(cells: TextCells) -> list[dict[str, Any]]:
+    """The records of text cells, number cells converted, as the reader yields them."""
+    quantities = map(_COUNTS.__getitem__, cells.quantities)
+    if cells.stocks is None:
+        return [
+            {"internal_id": i, "date": d, "quantity": q}
+            for i, d, q in zip(cells.ids, cells.days, quantities, strict=True)
+        ]
+    stocks = map(_STOCKS.__getitem__, cells.stocks)
+    return [
+        {"internal_id": i, "date": d, "quantity": q, "stock_on_hand": s}
+        for i, d, q, s in zip(cells.ids, cells.days, quantities, stocks, strict=True)
+    ]
 
 
 class _Days(dict[str, str]):
@@ -240,17 +247,13 @@ class SalesFile:
         """The file and line of record ``index``."""
         return self.path, self.line_of(index)
 
-    def _note(self, line: int) -> None:
+    def _note(self, line: int, count: int = 1) -> None:
+        """The next ``count`` records start on ``line`` and follow one per line."""
         shift = line - self._count - self._first_line
         if shift != self._shift[-1]:
             self._shift_at.append(self._count)
             self._shift.append(shift)
-        self._count += 1
-
-    def _note_block(self, line: int) -> None:
-        """The next records start on ``line`` and follow one per line."""
-        self._shift_at.append(self._count)
-        self._shift.append(line - self._count - self._first_line)
+        self._count += count
 
     def _problem(self, line: int, reason: str) -> None:
         if self.on_error == "raise":
@@ -263,10 +266,10 @@ class SalesFile:
     async def _records(self) -> AsyncIterator[dict[str, Any]]:
         async with contextlib.aclosing(self._sales_blocks()) as blocks:
             async for block in blocks:
-                for record in block.typed() if isinstance(block, TextCells) else block:
+                for record in block:  # TextCells convert their cells here
                     yield record
 
-    async def _sales_blocks(self) -> AsyncGenerator[list[dict[str, Any]], None]:
+    async def _sales_blocks(self) -> AsyncGenerator[Sequence[dict[str, Any]], None]:
         """The records in blocks as read (what the upload's batcher takes): a CSV file's as
         :class:`TextCells`, whose number cells validation converts."""
         try:
@@ -281,7 +284,7 @@ class SalesFile:
             if self.path != "-":
                 handle.close()
 
-    def _block(self, blocks: Iterator[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    def _block(self, blocks: Iterator[Sequence[dict[str, Any]]]) -> Sequence[dict[str, Any]]:
         """The next block of records ([] at the end), read on a worker thread."""
         try:
             return next(blocks, [])
@@ -330,7 +333,7 @@ class SalesFile:
             self.notices.append(f"{self.path}:1: ignoring columns {', '.join(extra)}")
         return at
 
-    def _csv_blocks(self, handle: IO[str]) -> Iterator[list[dict[str, Any]]]:
+    def _csv_blocks(self, handle: IO[str]) -> Iterator[TextCells]:
         first = handle.readline()
         while first and not first.strip():  # blank lines before the header
             self._first_line += 1
@@ -345,11 +348,9 @@ class SalesFile:
         )
         reader = csv.reader(handle, delimiter=delimiter, skipinitialspace=True)
         header_line = self._first_line - 1
-        done = 0  # lines the reader consumed after the header
         while True:
-            odd: dict[int, tuple[dict[str, Any] | None, int, int]] = {}
             try:
-                block = self._rows(reader, done, layout, odd)
+                block = self._csv_block(reader, layout, header_line)
             except csv.Error as exc:
                 # Only a runaway field (a quote never closed) gets here: nothing after it can
                 # be trusted, so the file is refused rather than skipped past.
@@ -358,101 +359,70 @@ class SalesFile:
                     header_line + reader.line_num,
                     f"not valid CSV ({exc}): is a quote left open on or before this line?",
                 ) from None
-            if not block:
+            if block is None:
                 return
-            if odd:
-                block = self._settle(block, done, header_line, odd)
-            else:
-                line = header_line + done + 1
-                if self._count + self._first_line + self._shift[-1] != line:
-                    self._note_block(line)
-                self._count += len(block)
-            if self.date_format is not None:
-                days = self._days
-                for record in block:
-                    record["date"] = days[record["date"]]
-            done = reader.line_num
             if block:
-                yield TextCells(block, _typed)
+                yield block
 
-    def _rows(
-        self,
-        reader: Any,
-        done: int,
-        layout: _Layout,
-        odd: dict[int, tuple[dict[str, Any] | None, int, int]],
-    ) -> list[Any]:
-        """The next block's records, one comprehension: per row, its dict of cell texts plus
-        one length and one line check. A row that is not one complete line is left to
-        :meth:`_irregular` (its slot is settled after the block)."""
-        width, i_id, i_day, i_qty, i_stock = layout
+    def _csv_block(self, reader: Any, layout: _Layout, header_line: int) -> TextCells | None:
+        """The records of the reader's next ``_BLOCK`` rows (None at the end of the file).
 
-        def irregular(n: int, row: list[str]) -> Any:
-            self._irregular(n, row, layout, odd)
-            return None  # the slot is settled after the block
-
-        if i_stock >= 0:
-            return [
-                {
-                    "internal_id": r[i_id],
-                    "date": r[i_day],
-                    "quantity": r[i_qty],
-                    "stock_on_hand": r[i_stock],
-                }
-                if len(r) == width and reader.line_num == n
-                else irregular(n, r)
-                for n, r in enumerate(itertools.islice(reader, _BLOCK), done + 1)
-            ]
-        return [
-            {"internal_id": r[i_id], "date": r[i_day], "quantity": r[i_qty]}
-            if len(r) == width and reader.line_num == n
-            else irregular(n, r)
-            for n, r in enumerate(itertools.islice(reader, _BLOCK), done + 1)
-        ]
+        Rows are taken ``_ROWS`` at a time; when each is one line of the header's width (as
+        nearly all are), their cells go into the block as they are, checked in C. Lines are
+        noted only once the whole block is read, so a failure leaves the count as it was."""
+        width, *at = layout
+        if at[-1] < 0:  # no stock column
+            at.pop()
+        # The fields' cells of a row, in FIELDS order (None: the row is just that).
+        pick = None if at == list(range(width)) else operator.itemgetter(*at)
+        cells: list[str] = []
+        runs: list[tuple[int, int]] = []  # (line, records): records on consecutive lines
+        taken = 0
+        while taken < _BLOCK:
+            done = reader.line_num  # lines the reader consumed after the header
+            rows: list[list[str]] = []
+            try:
+                rows.extend(itertools.islice(reader, min(_ROWS, _BLOCK - taken)))
+            except Exception:
+                self._irregular(rows, done, reader.line_num, width, header_line)  # reported first
+                raise
+            if not rows:
+                break
+            taken += len(rows)
+            one_line_each = reader.line_num - done == len(rows)
+            if one_line_each and operator.countOf(map(len, rows), width) == len(rows):
+                runs.append((header_line + done + 1, len(rows)))
+            else:
+                lines = self._irregular(rows, done, reader.line_num, width, header_line)
+                runs += zip(lines, itertools.repeat(1))
+                rows = [row for row in rows if len(row) == width]
+            for row in map(pick, rows) if pick else rows:
+                cells += row
+        if not taken:
+            return None
+        for line, count in runs:
+            self._note(line, count)
+        if self.date_format is not None:
+            cells[1 :: len(at)] = list(map(self._days.__getitem__, cells[1 :: len(at)]))
+        return TextCells(cells, len(at), _typed)
 
     def _irregular(
-        self,
-        n: int,
-        row: list[str],
-        layout: _Layout,
-        odd: dict[int, tuple[dict[str, Any] | None, int, int]],
-    ) -> None:
-        """Row ``n`` of the reader (counting from 1 after the header), off the fast path: a
-        blank line, a wrong number of columns, or cells spanning lines. Records its record
-        (or None), first and last reader line."""
-        width, i_id, i_day, i_qty, i_stock = layout
-        start = odd[n - 1][2] + 1 if n - 1 in odd else n
-        end = start + sum(map(_breaks, row))
-        record: dict[str, Any] | None = None
-        if len(row) == width:
-            record = {"internal_id": row[i_id], "date": row[i_day], "quantity": row[i_qty]}
-            if i_stock >= 0:
-                record["stock_on_hand"] = row[i_stock]
-        elif "".join(row).strip():
-            self._problem(
-                self._first_line - 1 + start, f"expected {width} columns, found {len(row)}"
-            )
-        odd[n] = (record, start, end)
-
-    def _settle(
-        self,
-        block: list[Any],
-        done: int,
-        header_line: int,
-        odd: Mapping[int, tuple[dict[str, Any] | None, int, int]],
-    ) -> list[dict[str, Any]]:
-        """The records of a block that had irregular rows, each noted at its line."""
-        records = []
-        for pos, item in enumerate(block):
-            n = done + 1 + pos
-            found = odd.get(n)
-            if found is None:
-                self._note(header_line + n)
-                records.append(item)
-            elif found[0] is not None:
-                self._note(header_line + found[1])
-                records.append(found[0])
-        return records
+        self, rows: list[list[str]], done: int, end: int, width: int, header_line: int
+    ) -> list[int]:
+        """The lines of the records among ``rows``, read from after reader line ``done`` up
+        to ``end``, that are not all one line of ``width`` cells: blank lines, rows of another
+        width (a problem) and cells spanning lines. Rows of ``width`` cells are records."""
+        spans = end - done != len(rows)  # some cell holds a line break
+        lines = []
+        line = header_line + done
+        for row in rows:
+            start = line + 1
+            line = start + sum(map(_breaks, row)) if spans else start
+            if len(row) == width:
+                lines.append(start)
+            elif "".join(row).strip():
+                self._problem(start, f"expected {width} columns, found {len(row)}")
+        return lines
 
     # -- JSON Lines ------------------------------------------------------------------------------
 
@@ -521,10 +491,10 @@ class SalesFiles:
     async def _records(self) -> AsyncIterator[dict[str, Any]]:
         async with contextlib.aclosing(self._sales_blocks()) as blocks:
             async for block in blocks:
-                for record in block.typed() if isinstance(block, TextCells) else block:
+                for record in block:  # TextCells convert their cells here
                     yield record
 
-    async def _sales_blocks(self) -> AsyncGenerator[list[dict[str, Any]], None]:
+    async def _sales_blocks(self) -> AsyncGenerator[Sequence[dict[str, Any]], None]:
         """Every file's blocks, one file after another."""
         self._starts = []
         total = 0

@@ -4,14 +4,29 @@ reader's converted records do, and block-wise chunking yields the same records a
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
+import itertools
 import json
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pleasurestock_async.sales_files import SalesFiles, _typed, read_sales_csv, read_sales_jsonl
+from pleasurestock_async import sales_files
+from pleasurestock_async.sales_files import (
+    FIELDS,
+    SalesFiles,
+    _typed,
+    read_sales_csv,
+    read_sales_jsonl,
+)
 from pleasurestock_async.uploads.batcher import chunked
 from pleasurestock_async.uploads.codec import TextCells, validate_rows
 
@@ -47,9 +62,15 @@ def text_record(quantity: str, stock: str | None, day: str = "2025-11-03") -> di
     return record
 
 
+def cells_of(records: list[dict[str, Any]]) -> TextCells:
+    """Text records of one shape as the reader hands them over."""
+    width = 4 if "stock_on_hand" in records[0] else 3
+    return TextCells([r[f] for r in records for f in FIELDS[:width]], width, _typed)
+
+
 def same_as_reader(records: list[dict[str, Any]]) -> None:
-    fast = validate_rows(TextCells([dict(r) for r in records], _typed), 40)
-    plain = validate_rows(_typed([dict(r) for r in records]), 40)
+    fast = validate_rows(cells_of(records), 40)
+    plain = validate_rows(cells_of(records).typed(), 40)
     assert fast == plain
 
 
@@ -62,7 +83,7 @@ def test_text_quantity_validates_as_converted(quantity: str) -> None:
 @pytest.mark.parametrize("stock", [*CELLS, None])
 def test_text_stock_validates_as_converted(stock: str | None) -> None:
     same_as_reader([text_record("4", stock)])
-    rows, _, errors = validate_rows(TextCells([text_record("4", stock)], _typed))
+    rows, _, errors = validate_rows(cells_of([text_record("4", stock)]))
     if not errors:
         assert set(rows[0]) <= {"internal_id", "date", "quantity", "stock_on_hand"}
         assert rows[0].get("stock_on_hand", 0) is not None  # a blank stock is left out
@@ -202,11 +223,85 @@ async def test_block_chunks_stop_as_record_chunks_at_a_broken_file(tmp_path: Pat
 async def test_a_list_or_tuple_is_sliced_as_an_iterator_is_chunked(kind: Any) -> None:
     records = [{"n": n} for n in range(2503)]
 
-    async def walk(source: Any) -> list[list[Any]]:
+    async def walk(source: Any) -> list[Any]:
         return [chunk async for chunk in chunked(source, 1000)]
 
     sliced = await walk(kind(records))
     assert sliced == await walk(iter(records))
     assert [len(c) for c in sliced] == [1000, 1000, 503]
-    assert all(type(c) is list for c in sliced)
+    assert all(type(c) is list for c in sliced)  # a tuple's slices are handed out as lists
     assert await walk(kind()) == []
+
+
+def test_text_cells_slice_as_a_list_does() -> None:
+    records = [text_record(str(n), "" if n % 3 else str(n)) for n in range(10)]
+    cells = cells_of(records)
+    typed = cells.typed()
+    assert list(cells) == typed and len(cells) == 10
+    bounds = [None, -12, -3, 0, 2, 9, 10, 15]
+    for start, stop, step in itertools.product(bounds, bounds, [None, 1, 2, -1, -3]):
+        cut = slice(start, stop, step)
+        assert list(cells[cut]) == typed[cut]
+        assert list(cells[2:8][cut]) == typed[2:8][cut]
+    assert [cells[i] for i in range(-10, 10)] == [typed[i] for i in range(-10, 10)]
+    with pytest.raises(IndexError):
+        cells[10]
+
+
+CSV_CELLS = st.sampled_from(
+    ["ps_abcdefghij", "2025-11-03", "2025-02-29", "7", "007", " 5", "", "x", "-1", '"a\nb"']
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(st.lists(CSV_CELLS, max_size=5), max_size=40),
+    stock=st.booleans(),
+    eol=st.sampled_from(["\n", "\r\n"]),
+    sizes=st.sampled_from([(10_000, 500), (7, 3), (5, 2)]),
+)
+def test_csv_blocks_hold_the_records_read_one_by_one(
+    rows: list[list[str]], stock: bool, eol: str, sizes: tuple[int, int]
+) -> None:
+    """Blank lines, wrong widths and cells spanning lines anywhere in a block (or a batch of
+    rows within it): the blocks hold the same records, lines and problems, and those are what
+    a plain ``csv.reader`` walk finds."""
+    header = "internal_id,date,quantity" + (",stock_on_hand" if stock else "")
+    text = eol.join([header, *(",".join(row) for row in rows)]) + eol
+    width = 4 if stock else 3
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    next(reader)
+    found: list[str] = []
+    lines: list[int] = []
+    problems: list[int] = []
+    last = 1  # the line a row starts on follows the previous row's last
+    for row in reader:
+        start, last = last + 1, reader.line_num
+        if len(row) == width:
+            found += row
+            lines.append(start)
+        elif "".join(row).strip():
+            problems.append(start)
+
+    async def compare(path: Path) -> None:
+        one = read_sales_csv(path, on_error="skip")
+        records = [r async for r in one]
+        assert records == TextCells(found, width, _typed).typed()
+        assert [one.line_of(i) for i in range(len(records))] == lines
+        assert [s.line for s in one.skipped] == problems
+        other = read_sales_csv(path, on_error="skip")
+        chunks = [chunk async for chunk in chunked(other, 4)]
+        assert [r for chunk in chunks for r in chunk] == records
+        for chunk in chunks:
+            assert validate_rows(chunk, 3) == validate_rows(list(chunk), 3)
+        assert other.skipped == one.skipped
+        assert [other.line_of(i) for i in range(len(records) + 1)] == [
+            one.line_of(i) for i in range(len(records) + 1)
+        ]
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(sales_files, "_BLOCK", sizes[0]))
+        stack.enter_context(mock.patch.object(sales_files, "_ROWS", sizes[1]))
+        path = Path(tmp) / "s.csv"
+        path.write_bytes(text.encode())
+        anyio.run(compare, path)

@@ -332,12 +332,13 @@ def test_import_loads_only_what_a_client_needs() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_the_sales_batch_size_is_the_codecs() -> None:
+def test_the_sales_batch_size_is_the_references() -> None:
     import inspect
 
     from pleasurestock_async.resources import sales
+    from pleasurestock_async.types.sales import MAX_BATCH
     from pleasurestock_async.uploads import codec
 
-    assert sales.MAX_BATCH == codec.MAX_BATCH
+    assert MAX_BATCH == codec.MAX_BATCH == 1000  # "max 1000 records per request"
     default = inspect.signature(sales.Sales.upload).parameters["chunk_size"].default
-    assert default == codec.MAX_BATCH
+    assert default == MAX_BATCH

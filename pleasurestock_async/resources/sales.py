@@ -14,7 +14,7 @@ from .._options import RequestOptions
 from .._response import raw_response_wrapper
 from .._validation import check_sequence
 from ..errors import InputError, InputErrorDetail
-from ..types.sales import SaleRecord, SalesSubmitResult
+from ..types.sales import MAX_BATCH, SaleRecord, SalesSubmitResult
 from ._base import Resource
 
 if TYPE_CHECKING:  # the upload package loads on first use (codec, SQLite, time zones, workers)
@@ -27,10 +27,6 @@ if TYPE_CHECKING:  # the upload package loads on first use (codec, SQLite, time 
 __all__ = ["Sales", "SalesWithRawResponse"]
 
 _SUBMIT = standard("POST", "/sales")
-
-MAX_BATCH = 1000
-"""Records in one request: ``uploads.codec.MAX_BATCH`` (a test keeps them equal), written out
-so that the client does not load the upload package."""
 
 
 class Sales(Resource):

@@ -10,7 +10,10 @@ from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from .shared import ApiModel, NonNegativeInt, ProductId, RequestModel, SaleDate
 
-__all__ = ["SaleRecord", "SaleRow", "SalesSubmitResult"]
+__all__ = ["MAX_BATCH", "SaleRecord", "SaleRow", "SalesSubmitResult"]
+
+MAX_BATCH = 1000
+"""The most records one ``POST /sales`` may carry."""
 
 
 class SaleRecord(RequestModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -54,44 +54,47 @@ class PartialInputError(Exception):
 
 async def chunked(
     records: Iterable[Any] | AsyncIterable[Any], size: int
-) -> AsyncGenerator[list[Any], None]:
+) -> AsyncGenerator[Sequence[Any], None]:
     """``records`` (sync or async) in lists of ``size``; the last may be shorter. When the
     input raises, the whole lists read before it still come out, then
     :class:`PartialInputError` (with the input's error as its cause).
 
     A sales file reader hands over whole blocks (``_sales_blocks``) rather than one record
-    per step of the event loop; a block of :class:`TextCells` stays one, for validation."""
+    per step of the event loop; a block of :class:`TextCells` stays one (a sequence of the
+    same records, kept as cells), for validation."""
     failure: list[Exception] = []
-    chunk: list[Any] = []
+    chunk: Sequence[Any] = []
     blocks = getattr(records, "_sales_blocks", None)
     if blocks is not None:
-        pending: list[Any] = []
+        pending: Sequence[Any] = []
         try:
             async with contextlib.aclosing(blocks()) as source:
                 async for block in source:
                     pending = _joined(pending, block)
                     start = 0
                     while len(pending) - start >= size:
-                        yield _part(pending, start, start + size)
+                        yield pending[start : start + size]
                         start += size
                     if start:
-                        pending = _part(pending, start, len(pending))
+                        pending = pending[start:]
         except Exception as exc:
             failure.append(exc)
         if pending and not failure:
             yield pending
         chunk = pending
     elif isinstance(records, AsyncIterable):
+        items: list[Any] = []
         try:
             async for record in records:
-                chunk.append(record)
-                if len(chunk) == size:
-                    yield chunk
-                    chunk = []
+                items.append(record)
+                if len(items) == size:
+                    yield items
+                    items = []
         except Exception as exc:
             failure.append(exc)
-        if chunk and not failure:
-            yield chunk
+        if items and not failure:
+            yield items
+        chunk = items
     elif type(records) is list or type(records) is tuple:  # slices: nothing here can raise
         start = 0
         while start < len(records):
@@ -110,20 +113,20 @@ async def chunked(
         raise PartialInputError(len(chunk)) from failure[0]
 
 
-def _joined(pending: list[Any], block: list[Any]) -> list[Any]:
+def _joined(pending: Sequence[Any], block: Sequence[Any]) -> Sequence[Any]:
     """``pending`` then ``block``. Text records stay :class:`TextCells`; mixed with others
-    (files of both kinds read as one input), they are converted."""
+    (files of both kinds, or with and without stock, read as one input), they are converted."""
     if not pending:
         return block
     if isinstance(block, TextCells) and isinstance(pending, TextCells):
-        return TextCells(pending + block, block.convert)
-    left = pending.typed() if isinstance(pending, TextCells) else pending
-    return left + (block.typed() if isinstance(block, TextCells) else block)
+        joined = pending.joined(block)
+        if joined is not None:
+            return joined
+    return _listed(pending) + _listed(block)
 
 
-def _part(records: list[Any], start: int, end: int) -> list[Any]:
-    piece = records[start:end]
-    return TextCells(piece, records.convert) if isinstance(records, TextCells) else piece
+def _listed(records: Sequence[Any]) -> list[Any]:
+    return records.typed() if isinstance(records, TextCells) else list(records)
 
 
 def _guarded(records: Iterator[Any], failure: list[Exception]) -> Iterator[Any]:

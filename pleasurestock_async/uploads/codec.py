@@ -5,10 +5,11 @@ and serialised straight to JSON bytes; :class:`SaleRecord` instances are accepte
 Valid dicts are sent as the caller gave them: the validated copies are only looked at, never
 kept, and a date string stays a string (its calendar check is one dict lookup per row).
 
-Records read from a sales file come as :class:`TextCells`: their number cells are still text,
-converted inside pydantic-core by a validator that accepts only plain digits. A list that this
-validator refuses is converted the reader's way and validated as any other, so the errors it
-reports (and what a user's own dicts may hold) are unchanged.
+Records read from a sales file come as :class:`TextCells`, the text of their cells: each field's
+column is validated in one pydantic-core call (number cells by a validator that accepts only
+plain digits) and the row dicts are built from the results. Cells that this refuses are converted
+the reader's way and validated as any other records, so the errors reported (and what a user's
+own dicts may hold) are unchanged.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
-from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, NotRequired, cast
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Annotated, Any, NotRequired, cast, overload
 
 import pydantic
 import pydantic_core
@@ -26,13 +27,10 @@ from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
 from .._validation import details_of
 from ..errors import InputErrorDetail
-from ..types.sales import SaleRecord, SaleRow
+from ..types.sales import MAX_BATCH, SaleRecord, SaleRow
 from ..types.shared import MAX_COUNT, NonNegativeInt, ProductId
 
 __all__ = ["MAX_BATCH", "TextCells", "canonical", "encode_sales", "validate_rows"]
-
-MAX_BATCH = 1000
-"""The most records one ``POST /sales`` may carry."""
 
 _ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
 _DAY_ERROR = "must be a date or a 'YYYY-MM-DD' string"
@@ -75,24 +73,84 @@ class _RowIgnoringExtra(_CheckedRow):
     __pydantic_config__ = pydantic.ConfigDict(extra="ignore")  # type: ignore[misc]
 
 
-class TextCells(list[dict[str, Any]]):
-    """Records from a sales file reader whose ``quantity`` and ``stock_on_hand`` are the
-    cells' text; ``convert`` turns a list of them into the records the reader yields (numbers
-    as ints, a blank stock as None, anything else as given)."""
+class TextCells(Sequence[dict[str, Any]]):
+    """Records from a sales file reader as the text of their cells: ``cells`` holds each
+    record's ``internal_id``, ``date``, ``quantity`` and, when ``width`` is 4, ``stock_on_hand``
+    in turn; these are its records ``start`` to ``stop`` (a slice shares the list). ``convert``
+    turns them into the records the reader yields (numbers as ints, a blank stock as None,
+    anything else as given); as a sequence, it holds those records."""
 
-    __slots__ = ("convert",)
+    __slots__ = ("cells", "convert", "start", "stop", "width")
 
     def __init__(
         self,
-        records: list[dict[str, Any]],
-        convert: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        cells: list[str],
+        width: int,
+        convert: Callable[[TextCells], list[dict[str, Any]]],
+        start: int = 0,
+        stop: int | None = None,
     ) -> None:
-        super().__init__(records)
+        self.cells = cells
+        self.width = width
         self.convert = convert
+        self.start = start
+        self.stop = len(cells) // width if stop is None else stop
+
+    def _column(self, field: int) -> list[str]:
+        n = self.width
+        return self.cells[self.start * n + field : self.stop * n : n]
+
+    @property
+    def ids(self) -> list[str]:
+        return self._column(0)
+
+    @property
+    def days(self) -> list[str]:
+        return self._column(1)
+
+    @property
+    def quantities(self) -> list[str]:
+        return self._column(2)
+
+    @property
+    def stocks(self) -> list[str] | None:
+        """The stock cells; None if the records have none (the file has no such column)."""
+        return self._column(3) if self.width > 3 else None
 
     def typed(self) -> list[dict[str, Any]]:
         """The records as the reader yields them one by one."""
         return self.convert(self)
+
+    def joined(self, other: TextCells) -> TextCells | None:
+        """These records then ``other``'s; None if only one of them has stock cells."""
+        n = self.width
+        if other.width != n:
+            return None
+        cells = self.cells[self.start * n : self.stop * n]
+        cells += other.cells[other.start * n : other.stop * n]
+        return TextCells(cells, n, self.convert)
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> TextCells: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | TextCells:
+        n = self.width
+        rows = range(self.start, self.stop)[index]  # a list's index rules
+        if isinstance(rows, int):
+            return TextCells(self.cells, n, self.convert, rows, rows + 1).typed()[0]
+        if rows.step == 1:
+            return TextCells(self.cells, n, self.convert, rows.start, max(rows.start, rows.stop))
+        cells = [cell for i in rows for cell in self.cells[i * n : i * n + n]]
+        return TextCells(cells, n, self.convert)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.typed())
 
 
 def _digits_schema() -> core_schema.CoreSchema:
@@ -131,15 +189,6 @@ class _CellStock:
         )
 
 
-class _TextRow(TypedDict):
-    __pydantic_config__ = pydantic.ConfigDict(extra="ignore")  # type: ignore[misc]
-
-    internal_id: ProductId
-    date: _Day
-    quantity: Annotated[int, _CellCount()]
-    stock_on_hand: NotRequired[Annotated[int | None, _CellStock()]]
-
-
 class _Adapters:
     """The validators, built on first use (not when the SDK is imported)."""
 
@@ -151,9 +200,22 @@ class _Adapters:
     def rows(self) -> pydantic.TypeAdapter[list[_RowIgnoringExtra]]:
         return pydantic.TypeAdapter(list[_RowIgnoringExtra])
 
+    # Text cells are validated a column at a time (the fields as in _CheckedRow).
     @functools.cached_property
-    def text_rows(self) -> pydantic.TypeAdapter[list[_TextRow]]:
-        return pydantic.TypeAdapter(list[_TextRow])
+    def ids(self) -> pydantic.TypeAdapter[list[ProductId]]:
+        return pydantic.TypeAdapter(list[ProductId])
+
+    @functools.cached_property
+    def days(self) -> pydantic.TypeAdapter[list[_Day]]:
+        return pydantic.TypeAdapter(list[_Day])
+
+    @functools.cached_property
+    def counts(self) -> pydantic.TypeAdapter[list[Annotated[int, _CellCount()]]]:
+        return pydantic.TypeAdapter(list[Annotated[int, _CellCount()]])
+
+    @functools.cached_property
+    def stocks(self) -> pydantic.TypeAdapter[list[Annotated[int | None, _CellStock()]]]:
+        return pydantic.TypeAdapter(list[Annotated[int | None, _CellStock()]])
 
 
 _ADAPTERS = _Adapters()
@@ -199,9 +261,35 @@ def _as_row_input(record: object) -> object:
     return record
 
 
-def _days_real(rows: Sequence[Any]) -> bool:
+def _days_real(days: Iterable[object]) -> bool:
     # A batch holds few distinct days: gather them in C, then look each up once.
-    return all(_real_day(day) for day in set(map(_DATE, rows)) if type(day) is str)
+    return all(_real_day(day) for day in set(days) if type(day) is str)
+
+
+def _text_rows(cells: TextCells) -> list[Any] | None:
+    """The row dicts of text cells (a blank stock left out), each column validated in one
+    pydantic-core call; None if any cell is refused."""
+    try:
+        ids = _ADAPTERS.ids.validate_python(cells.ids)
+        days = _ADAPTERS.days.validate_python(cells.days)
+        counts = _ADAPTERS.counts.validate_python(cells.quantities)
+        stock_cells = cells.stocks
+        stocks = None if stock_cells is None else _ADAPTERS.stocks.validate_python(stock_cells)
+    except pydantic.ValidationError:
+        return None
+    if not _days_real(days):
+        return None
+    if stocks is None:
+        return [
+            {"internal_id": i, "date": d, "quantity": q}
+            for i, d, q in zip(ids, days, counts, strict=True)
+        ]
+    return [
+        {"internal_id": i, "date": d, "quantity": q}
+        if s is None
+        else {"internal_id": i, "date": d, "quantity": q, "stock_on_hand": s}
+        for i, d, q, s in zip(ids, days, counts, stocks, strict=True)
+    ]
 
 
 def validate_rows(
@@ -211,19 +299,13 @@ def validate_rows(
     where they were dicts already), their positions within ``records``, and one error per bad
     field (indices are ``first_index`` + position).
 
-    The whole list is validated in one pydantic-core call, with no Python work per record but
-    a day-string lookup; only a list that fails is converted (SaleRecords, ``stock_on_hand=
-    None``) and, if it still fails, looked at record by record.
+    The whole list is validated in one pydantic-core call (text cells: one per field), with no
+    Python work per record but a day-string lookup; only a list that fails is converted
+    (SaleRecords, ``stock_on_hand=None``) and, if it still fails, looked at record by record.
     """
     if type(records) is TextCells:
-        try:
-            text_rows: list[Any] | None = _ADAPTERS.text_rows.validate_python(records)
-        except pydantic.ValidationError:
-            text_rows = None
-        if text_rows is not None and _days_real(text_rows):
-            for row in text_rows:
-                if "stock_on_hand" in row and row["stock_on_hand"] is None:
-                    del row["stock_on_hand"]
+        text_rows = _text_rows(records)
+        if text_rows is not None:
             return text_rows, list(range(len(text_rows))), []
         records = records.typed()
     inputs: Sequence[Any] = records
@@ -235,7 +317,7 @@ def validate_rows(
         if (
             rows is not None
             and sum(map(len, inputs)) == sum(map(len, rows))
-            and _days_real(rows)
+            and _days_real(map(_DATE, rows))
             and set(map(type, inputs)) <= {dict}  # sent as they are: dicts only
         ):
             return cast(list[SaleRow], list(inputs)), list(range(len(rows))), []
