@@ -108,6 +108,15 @@ class Sender:
         return second
 
     async def _once(self, rows: list[SaleRow], index: list[int], hooks: BatchHooks) -> Outcome:
+        outcome = await self._attempt(rows, index, hooks)
+        if outcome.error is not None:
+            # Only its message and status are used. Its traceback holds the attempt's frame,
+            # which holds the outcome: a cycle that would keep the batch's rows alive until
+            # the garbage collector ran (25 MB more at 1M records all failing).
+            outcome.error.__traceback__ = None
+        return outcome
+
+    async def _attempt(self, rows: list[SaleRow], index: list[int], hooks: BatchHooks) -> Outcome:
         body = encode_sales(rows)
         outcome = Outcome("unknown", body=body)
         attempt = _Attempt(hooks, index, outcome)
