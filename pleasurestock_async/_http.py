@@ -444,9 +444,15 @@ class HTTPPipeline:
                     await self._backoff(request, retry, attempt, _reason(failure))
                     attempt += 1
                     continue
-                raise self._failure_error(request, response, content, failure, retry) from (
-                    failure if isinstance(failure, httpx.HTTPError) else None
-                )
+                error = self._failure_error(request, response, content, failure, retry)
+                cause = failure if isinstance(failure, httpx.HTTPError) else None
+                failure = None
+                try:
+                    raise error from cause
+                finally:
+                    # the traceback holds this frame: it must not hold the errors in turn (a
+                    # cycle that keeps the request and its body until the collector runs)
+                    del error, cause
             assert response is not None
             if failure is None and response.is_success:
                 return _Answer(response, content, elapsed, attempt)

@@ -41,15 +41,19 @@ def read_model(
     except pydantic.ValidationError as exc:
         if strict:
             raise
-        failure = exc
+        failure = exc.with_traceback(None)  # kept below: no cycle through this frame
+    problems: list[str] = []
     try:
         data = json.loads(content)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
-        raise failure from None
-    problems: list[str] = []
-    model = _read_object(cls, data, "", problems)
+        model = None
+    else:
+        model = _read_object(cls, data, "", problems)
     if model is None:
-        raise failure
+        try:
+            raise failure from None
+        finally:  # its traceback holds this frame, so the frame must not hold it (a cycle)
+            del failure
     shown = "; ".join(problems[:5]) + (
         f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
     )

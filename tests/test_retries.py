@@ -232,3 +232,62 @@ async def test_cancel_during_retry_wait(mock: respx.MockRouter) -> None:
         status = (await ps.rate_limiter.status())["standard"]
         assert status.paused and 29 < status.paused_for <= 30
         assert status.windows[0].used == 1  # the cancelled retry spent nothing
+
+
+async def test_a_failed_request_is_freed_when_done_not_by_the_garbage_collector() -> None:
+    """The pipeline's frame held the transport error whose traceback holds the frame: every
+    failed request and its body lived until the collector ran."""
+    import gc
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(refuse))
+    async with AsyncPleasureStock(
+        KEY, base_url=BASE, rate_limits=None, http_client=http, max_retries=0
+    ) as ps:
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            for _ in range(3):
+                with pytest.raises(APIConnectionError):
+                    await ps.products.list()
+            gc.collect()
+            held = [o for o in gc.garbage if isinstance(o, httpx.Request | BaseException)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    await http.aclose()
+    assert held == []
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"success": true, "data": 7}'])
+async def test_an_unreadable_answer_is_freed_when_done_not_by_the_garbage_collector(
+    body: bytes,
+) -> None:
+    import gc
+
+    from pleasurestock_async.errors import APIResponseValidationError
+
+    http = httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body))
+    )
+    async with AsyncPleasureStock(
+        KEY, base_url=BASE, rate_limits=None, http_client=http, max_retries=0
+    ) as ps:
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            with pytest.raises(APIResponseValidationError):
+                await ps.products.list()
+            gc.collect()
+            held = [o for o in gc.garbage if isinstance(o, BaseException)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    await http.aclose()
+    assert held == []
