@@ -1,9 +1,10 @@
 """Async Python SDK for the PleasureStock B2B API."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import errors, types
 from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RATE_LIMIT_WAIT, AsyncPleasureStock
+from ._lazy import lazy_exports
 from ._logging import setup_logging as _setup_logging
 from ._options import NOT_GIVEN, NotGiven, RequestOptions
 from ._response import APIResponse
@@ -122,19 +123,13 @@ __all__ = [
 _setup_logging()
 
 
-def __getattr__(name: str) -> Any:
-    if name == "RedisRateLimiter":  # imported on use: it needs the optional redis package
-        from .ratelimit import RedisRateLimiter
-
-        return RedisRateLimiter
-    if name == "webhooks":  # imported on use: a sender of requests never needs it
-        import importlib
-
-        return importlib.import_module(".webhooks", __name__)
-    if name in _UPLOAD_RESULTS:
-        return getattr(types, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | {"RedisRateLimiter", "webhooks"} | _UPLOAD_RESULTS)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    globals(),
+    {
+        # imported on use: it needs the optional redis package
+        "RedisRateLimiter": ".ratelimit",
+        **dict.fromkeys(_UPLOAD_RESULTS, ".types.uploads"),
+    },
+    modules=("webhooks",),  # imported on use: a sender of requests never needs it
+)

@@ -26,6 +26,7 @@ from pleasurestock_async.errors import (
     RateLimitError,
 )
 
+from .collector import left_for_the_collector
 from .conftest import BASE, KEY
 
 PAGE = {"data": [], "pagination": {"page": 1, "limit": 100, "total": 0, "pages": 0}}
@@ -237,7 +238,6 @@ async def test_cancel_during_retry_wait(mock: respx.MockRouter) -> None:
 async def test_a_failed_request_is_freed_when_done_not_by_the_garbage_collector() -> None:
     """The pipeline's frame held the transport error whose traceback holds the frame: every
     failed request and its body lived until the collector ran."""
-    import gc
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
@@ -246,29 +246,18 @@ async def test_a_failed_request_is_freed_when_done_not_by_the_garbage_collector(
     async with AsyncPleasureStock(
         KEY, base_url=BASE, rate_limits=None, http_client=http, max_retries=0
     ) as ps:
-        gc.collect()
-        gc.disable()
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        try:
+        with left_for_the_collector() as left:
             for _ in range(3):
                 with pytest.raises(APIConnectionError):
                     await ps.products.list()
-            gc.collect()
-            held = [o for o in gc.garbage if isinstance(o, httpx.Request | BaseException)]
-        finally:
-            gc.set_debug(0)
-            gc.garbage.clear()
-            gc.enable()
     await http.aclose()
-    assert held == []
+    assert [o for o in left if isinstance(o, httpx.Request | BaseException)] == []
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[]", b'{"success": true, "data": 7}'])
 async def test_an_unreadable_answer_is_freed_when_done_not_by_the_garbage_collector(
     body: bytes,
 ) -> None:
-    import gc
-
     from pleasurestock_async.errors import APIResponseValidationError
 
     http = httpx.AsyncClient(
@@ -277,17 +266,8 @@ async def test_an_unreadable_answer_is_freed_when_done_not_by_the_garbage_collec
     async with AsyncPleasureStock(
         KEY, base_url=BASE, rate_limits=None, http_client=http, max_retries=0
     ) as ps:
-        gc.collect()
-        gc.disable()
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        try:
+        with left_for_the_collector() as left:
             with pytest.raises(APIResponseValidationError):
                 await ps.products.list()
-            gc.collect()
-            held = [o for o in gc.garbage if isinstance(o, BaseException)]
-        finally:
-            gc.set_debug(0)
-            gc.garbage.clear()
-            gc.enable()
     await http.aclose()
-    assert held == []
+    assert [o for o in left if isinstance(o, BaseException)] == []

@@ -22,6 +22,7 @@ from pleasurestock_async.errors import InputError, SalesUploadError
 from pleasurestock_async.types import SaleRecord
 from pleasurestock_async.uploads import UploadProgress, runner
 
+from .collector import left_for_the_collector
 from .conftest import BASE, KEY
 
 Sent = list[list[dict[str, Any]]]
@@ -552,8 +553,6 @@ async def test_a_failed_batch_is_freed_when_done_not_by_the_garbage_collector(st
     """A failed batch's error kept its traceback, whose frame held the outcome that held the
     error: a cycle keeping every failed batch's rows until the collector ran (25 MB more at
     1M records all failing)."""
-    import gc
-
     from pleasurestock_async.uploads.batcher import InputBatch
 
     http = httpx.AsyncClient(
@@ -564,20 +563,11 @@ async def test_a_failed_batch_is_freed_when_done_not_by_the_garbage_collector(st
     async with AsyncPleasureStock(
         KEY, base_url=BASE, rate_limits=None, http_client=http, max_retries=0
     ) as ps:
-        gc.collect()
-        gc.disable()
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        try:
+        with left_for_the_collector() as left:
             try:
                 result = await ps.sales.upload((record(n) for n in range(5000)), concurrency=2)
             except SalesUploadError as exc:
                 result = exc.result
-            gc.collect()
-            held = [o for o in gc.garbage if isinstance(o, InputBatch)]
-        finally:
-            gc.set_debug(0)
-            gc.garbage.clear()
-            gc.enable()
     await http.aclose()
     assert len(result.failed_batches) == 5
-    assert held == []
+    assert [o for o in left if isinstance(o, InputBatch)] == []

@@ -3,7 +3,9 @@
 A name loads its module on first use: a program pays only for the models it touches.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .currency import CurrencyConversion, SourceCurrency
@@ -172,18 +174,6 @@ _LAZY = {
 _MODULES = frozenset(_LAZY.values())
 
 
-def __getattr__(name: str) -> Any:
-    from importlib import import_module
-
-    if name in _MODULES:  # ``types.orders`` works without importing it first, as before
-        return import_module(f".{name}", __name__)
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value  # found directly from now on
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _MODULES)
+__getattr__, __dir__ = lazy_exports(
+    __name__, globals(), {name: f".{module}" for name, module in _LAZY.items()}, _MODULES
+)

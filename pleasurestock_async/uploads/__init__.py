@@ -9,8 +9,9 @@ stop), :mod:`.journal` and :mod:`.state` (SQLite records), :mod:`.lock` (one run
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_exports
 from ..types.uploads import (
     BatchOutcome,
     Discrepancy,
@@ -68,14 +69,6 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    return getattr(import_module(f".{module}", __name__), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(
+    __name__, globals(), {name: f".{module}" for name, module in _LAZY.items()}
+)
