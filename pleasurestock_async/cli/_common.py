@@ -316,3 +316,31 @@ def dump(value: Any) -> str:
 def say(console: Console, text: str) -> None:
     """Print text that may hold anything (a server's message, a file name) as it is."""
     console.print(text, markup=False, highlight=False)
+
+
+def sending_options(held: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """The options of a command that sends sales: requests at once, healing of refused
+    batches, and how long to wait for another run holding ``held`` (its journal or state)."""
+    options = [
+        click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64)),
+        click.option(
+            "--heal/--no-heal",
+            default=True,
+            show_default=True,
+            help="Resend a refused batch once without the records the server named.",
+        ),
+        click.option(
+            "--wait-lock",
+            type=click.FloatRange(0),
+            default=0.0,
+            metavar="SECONDS",
+            help=f"Wait this long for another run holding the {held} (default: refuse at once).",
+        ),
+    ]
+
+    def apply(func: Callable[P, T]) -> Callable[P, T]:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return apply

@@ -23,6 +23,7 @@ from ._common import (
     dump,
     run_async,
     say,
+    sending_options,
     settings_of,
 )
 from ._files import FileOptions, file_options, open_files, problems_of, where_text
@@ -52,7 +53,6 @@ def _resolutions(
     metavar="NAME",
     help="The input's name in the journal (default: the file's absolute path).",
 )
-@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64))
 @click.option("--chunk-size", default=1000, show_default=True, type=click.IntRange(1, 1000))
 @click.option(
     "--on-invalid",
@@ -74,19 +74,7 @@ def _resolutions(
     is_flag=True,
     help="Resend every uncertain batch (may double-count).",
 )
-@click.option(
-    "--heal/--no-heal",
-    default=True,
-    show_default=True,
-    help="Resend a refused batch once without the records the server named.",
-)
-@click.option(
-    "--wait-lock",
-    type=click.FloatRange(0),
-    default=0.0,
-    metavar="SECONDS",
-    help="Wait this long for another run holding the journal (default: refuse at once).",
-)
+@sending_options("journal")
 @click.pass_context
 @run_async
 async def push_command(

@@ -23,6 +23,7 @@ from ._common import (
     dump,
     run_async,
     say,
+    sending_options,
     settings_of,
 )
 from ._files import FileOptions, file_options, open_files, where_text
@@ -75,25 +76,12 @@ __all__ = ["sync_command"]
     show_default=True,
     help="Send nothing if a line is invalid, or skip and report it.",
 )
-@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64))
-@click.option(
-    "--heal/--no-heal",
-    default=True,
-    show_default=True,
-    help="Resend a refused batch once without the rows the server named.",
-)
-@click.option(
-    "--wait-lock",
-    type=click.FloatRange(0),
-    default=0.0,
-    metavar="SECONDS",
-    help="Wait this long for another run holding the state (default: refuse at once).",
-)
 @click.option(
     "--today",
     type=click.DateTime(["%Y-%m-%d"]),
     help="The current day, YYYY-MM-DD (for backfills and tests; default: today in --timezone).",
 )
+@sending_options("state")
 @click.pass_context
 @run_async
 async def sync_command(
