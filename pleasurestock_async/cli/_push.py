@@ -15,8 +15,6 @@ from ..sales_files import SalesFiles
 from ..types.uploads import SalesUploadResult
 from ..uploads.journal import STORED, Journal, Resolution
 from ._common import (
-    EXIT_AUTH,
-    EXIT_ERROR,
     EXIT_INVALID,
     EXIT_PARTIAL,
     Settings,
@@ -25,6 +23,7 @@ from ._common import (
     say,
     sending_options,
     settings_of,
+    stopped_exit_code,
 )
 from ._files import FileOptions, file_options, open_files, problems_of, where_text
 from ._progress import Reporter, time_needed
@@ -231,13 +230,7 @@ async def _push_one(
                 with contextlib.suppress(OSError):
                     os.remove(leftover)
     if error is not None:
-        if error.reason == "interrupted":
-            return interrupt.exit_code
-        if error.reason == "authentication":
-            return EXIT_AUTH
-        if error.reason in ("invalid_record", "input_error"):
-            return EXIT_INVALID
-        return EXIT_ERROR
+        return stopped_exit_code(error.reason, interrupt.exit_code)
     if result.failed_batches or result.unresolved_batches:
         return EXIT_PARTIAL
     if result.rejected or result.server_rejected or source.skipped:

@@ -15,8 +15,6 @@ from ..types.uploads import SalesSyncResult, SyncDay
 from ..uploads import Resolution
 from ..uploads.codec import MAX_BATCH
 from ._common import (
-    EXIT_AUTH,
-    EXIT_ERROR,
     EXIT_INVALID,
     EXIT_PARTIAL,
     Settings,
@@ -25,6 +23,7 @@ from ._common import (
     say,
     sending_options,
     settings_of,
+    stopped_exit_code,
 )
 from ._files import FileOptions, file_options, open_files, where_text
 from ._progress import Reporter, time_needed
@@ -163,13 +162,7 @@ async def sync_command(
                 say(settings.err, notice)
         _summary(settings, paths, source, result, error, interrupt, state)
         if error is not None:
-            if error.reason == "interrupted":
-                return interrupt.exit_code
-            if error.reason == "authentication":
-                return EXIT_AUTH
-            if error.reason in ("invalid_record", "input_error"):
-                return EXIT_INVALID
-            return EXIT_ERROR
+            return stopped_exit_code(error.reason, interrupt.exit_code)
         if result.failed_batches or result.uncertain or result.discrepancies:
             return EXIT_PARTIAL
         if result.invalid or result.server_rejected or source.skipped:
