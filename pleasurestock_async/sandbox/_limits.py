@@ -9,12 +9,12 @@ of its route at once, or none of them: a refused request is not counted.
 from __future__ import annotations
 
 import math
-import time
 from collections import deque
 from collections.abc import Iterable
 from typing import Literal
 
 from pleasurestock_async import RateLimitConfig
+from pleasurestock_async.ratelimit import Clock, MonotonicClock
 
 __all__ = ["Bucket", "ServerLimits", "retry_after_header"]
 
@@ -42,15 +42,17 @@ class _Window:
 
 
 class ServerLimits:
-    """Admits and counts requests per key and bucket, or says how long to wait."""
+    """Admits and counts requests per key and bucket, or says how long to wait (on ``clock``,
+    real time by default)."""
 
-    def __init__(self, config: RateLimitConfig) -> None:
+    def __init__(self, config: RateLimitConfig, clock: Clock | None = None) -> None:
         self.config = config
+        self.clock = clock or MonotonicClock()
         self._windows: dict[tuple[str, Bucket], list[_Window]] = {}
 
     def check(self, key: str, buckets: Iterable[Bucket]) -> float:
         """Admit and count a request (returns 0), or return the seconds to wait (a 429)."""
-        now = time.monotonic()
+        now = self.clock.now()
         windows = [w for bucket in buckets for w in self._for(key, bucket)]
         wait = max((w.wait(now) for w in windows), default=0.0)
         if wait > 0:
