@@ -25,6 +25,15 @@ own routing table, rate windows and validation.
 
 from __future__ import annotations
 
+try:
+    import starlette  # noqa: F401 (the sandbox's web framework: its extra may be missing)
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "the sandbox needs the 'sandbox' extra (Starlette): "
+        "pip install 'pleasurestock-async[sandbox]'",
+        name=exc.name,
+    ) from None
+
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
