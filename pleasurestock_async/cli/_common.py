@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -194,9 +194,10 @@ def _setter(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     return callback
 
 
-def global_params(*, root: bool = False) -> list[click.Option]:
-    """The options every command takes. On the root group they read their environment
-    variables; on a command they override what was given before it."""
+def global_params(*, root: bool = False, only: Collection[str] | None = None) -> list[click.Option]:
+    """The options every command takes (``only``: those of these names, for a command where
+    the others mean nothing). On the root group they read their environment variables; on a
+    command they override what was given before it."""
 
     def option(*decls: str, name: str, env: str | None = None, **kw: Any) -> click.Option:
         return click.Option(
@@ -207,7 +208,7 @@ def global_params(*, root: bool = False) -> list[click.Option]:
             **kw,
         )
 
-    return [
+    found = [
         option(
             "--api-key-env",
             name="api_key_env",
@@ -247,6 +248,7 @@ def global_params(*, root: bool = False) -> list[click.Option]:
             "needs the redis extra).",
         ),
     ]
+    return [o for o in found if only is None or o.name in only]
 
 
 # -- running commands ----------------------------------------------------------------------------
