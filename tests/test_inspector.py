@@ -514,3 +514,42 @@ async def test_the_inspector_gets_no_fault_limit_or_count() -> None:
             assert (await http.get("/_sandbox/requests")).status_code == 200
         assert (await http.get("http://sandbox/")).status_code == 200
     assert sandbox.request_counts == {} and sandbox.rate_limited == 0 and sandbox.request_log == []
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+async def test_the_page_is_plain_shipped_files_that_never_render_data_as_html() -> None:
+    from pleasurestock_async.sandbox._page import STATIC_PREFIX
+
+    sandbox = Sandbox(rate_limits=None, products=3)
+    async with checked_client(sandbox, base_url="http://sandbox") as http:
+        page = await http.get("/")
+        script = await http.get(STATIC_PREFIX + "inspector.js")
+        style = await http.get(STATIC_PREFIX + "inspector.css")
+        missing = await http.get(STATIC_PREFIX + "nope.js")
+        data = await http.get("/api/v1/_sandbox/orders")
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert style.headers["content-type"] == "text/css; charset=utf-8"
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script-src 'self'" in policy
+    assert "connect-src 'self'" in policy and "unsafe" not in policy
+    assert missing.status_code == 404 and missing.json()["success"] is False
+    assert data.headers["x-content-type-options"] == "nosniff"
+    # Every script is a file of the package (no inline script the policy would have to allow),
+    # nothing is fetched from elsewhere, and no data is ever parsed as HTML.
+    html = page.text
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="static/inspector.js" defer>']
+    assert not re.search(r"<[^>]*\s(style|on[a-z]+)\s*=", html)  # no inline style or handler
+    for text in (html, script.text, style.text):
+        assert re.findall(r"https?://[^\s\"']+", text) in ([], ["http://www.w3.org/2000/svg"])
+    for sink in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "Function(",
+    ):
+        assert sink not in script.text

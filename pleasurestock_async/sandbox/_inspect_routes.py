@@ -59,9 +59,12 @@ def _endpoint(ins: Inspection, spec: InspectRoute) -> Callable[[Request], Awaita
             if unknown := set(request.query_params) - spec.query:
                 shown = ", ".join(repr(name[:50]) for name in sorted(unknown)[:10])
                 raise bad_request(f"Unknown query parameter: {shown}")
-            return await spec.handler(ins, request)
+            response = await spec.handler(ins, request)
         except ApiError as exc:
-            return exc.response()
+            response = exc.response()
+        # What clients stored is data: a browser opening a route must not sniff it as HTML.
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     return endpoint
 

@@ -74,6 +74,10 @@
     return value === null || value === undefined ? "—" : Number(value).toLocaleString("en");
   }
 
+  function plural(count, noun) {
+    return count === 1 ? noun : noun + "s";
+  }
+
   function statusClass(status) {
     if (!status) return "status none";
     return "status s" + String(status)[0];
@@ -142,8 +146,9 @@
         "version " + info.version + " · " + number(info.products) + " products · keys: " + keys +
         " · rate limits " + (info.rate_limits ? "enforced" : "off") +
         " · webhooks " + (info.webhook_url ? "to " + info.webhook_url : "off");
+      const delays = info.webhook_retry_delays.map((s) => s + " s").join(", ");
       document.getElementById("webhooks-target").textContent = info.webhook_url
-        ? "Deliveries to " + info.webhook_url + ", signed, retried after 2, 4 and 8 s."
+        ? "Deliveries to " + info.webhook_url + ", signed" + (delays ? ", retried after " + delays : "") + "."
         : "This sandbox has no webhook URL (pleasurestock sandbox --webhook-url URL), so it sends no webhooks.";
     } catch (error) {
       problem(error);
@@ -199,9 +204,9 @@
     const span = t.first_day ? " · " + t.first_day + " to " + t.last_day : "";
     const elapsed = Math.round(performance.now() - started);
     document.getElementById("sales-totals").replaceChildren(
-      el("strong", { id: "sales-total-quantity" }, number(t.quantity)), " units · ",
-      el("strong", { id: "sales-total-days" }, number(t.product_days)), " product-days · ",
-      el("strong", { id: "sales-total-products" }, number(t.products)), " products" + span,
+      el("strong", { id: "sales-total-quantity" }, number(t.quantity)), plural(t.quantity, " unit") + " · ",
+      el("strong", { id: "sales-total-days" }, number(t.product_days)), plural(t.product_days, " product-day") + " · ",
+      el("strong", { id: "sales-total-products" }, number(t.products)), plural(t.products, " product") + span,
       el("span", { className: "muted" }, " · loaded in " + elapsed + " ms")
     );
     pager("sales-pager", "sales", body.pagination, ["‹ previous", "next ›"]);
