@@ -171,6 +171,74 @@ def test_inspect_reports_what_keeps_it_from_reading(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
+def test_a_week_of_cron_syncs_is_checked_with_one_inspect_command(
+    served: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    """Rolling 7-day exports synced twice a day for a week against a served sandbox; then one
+    `inspect sales --json` holds exactly the latest export's totals and rows."""
+    _, base = served
+    products = [p.internal_id for p in (served[0].products[:10])]
+    first = date(2025, 11, 3)
+    state, export = str(tmp_path / "state.db"), tmp_path / "export-7d.csv"
+    env = {"PLEASURESTOCK_API_KEY": DEMO_API_KEY}
+
+    def write(now: int, hour: int) -> dict[tuple[str, str], tuple[int, int]]:
+        rows = {
+            (p, str(first + timedelta(days=day))): (
+                (k + day) % 5 + 1 if day < now else ((k + day) % 5 + 1) * hour // 24,
+                30 + k - day,
+            )
+            for day in range(max(0, now - 6), now + 1)
+            for k, p in enumerate(products)
+        }
+        lines = [f"{p},{d},{q},{s}" for (p, d), (q, s) in rows.items()]
+        export.write_text("internal_id,date,quantity,stock_on_hand\n" + "\n".join(lines) + "\n")
+        return rows
+
+    for now in range(7):
+        for hour in (12, 24):
+            write(now, hour)
+            today = str(first + timedelta(days=now))
+            sync = ["sales", "sync", str(export), "--state", state, "--today", today]
+            done = run("--base-url", base, *sync, env=env)
+            assert done.exit_code == 0, done.output
+    latest = write(6, 24)
+    closed = str(first + timedelta(days=7))  # the week is over: its last day is closed too
+    assert (
+        run(
+            "--base-url",
+            base,
+            "sales",
+            "sync",
+            str(export),
+            "--state",
+            state,
+            "--today",
+            closed,
+            env=env,
+        ).exit_code
+        == 0
+    )
+
+    check = run(
+        "--base-url", base, "sandbox", "inspect", "sales", "--json", "--all",
+        "--from", "2025-11-03", "--to", "2025-11-09",
+    )  # fmt: skip
+    body = json.loads(check.stdout)
+    assert body["totals"] == {
+        "product_days": len(latest),
+        "products": len(products),
+        "quantity": sum(q for q, _ in latest.values()),
+        "first_day": "2025-11-03",
+        "last_day": "2025-11-09",
+    }
+    stored = {
+        (r["internal_id"], r["date"]): (r["quantity"], r["stock_on_hand"]) for r in body["data"]
+    }
+    assert stored == latest
+
+
 # -- serving: -v and --open, in a real process --------------------------------------------------
 
 
