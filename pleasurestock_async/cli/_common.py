@@ -81,14 +81,16 @@ class Settings:
     @property
     def out(self) -> Console:
         # Piped output is read by programs and people alike: never wrap it at 80 columns.
-        console = Console(soft_wrap=True, highlight=False)
+        # What is printed holds text of clients and servers (ids, comments, names): it is never
+        # read as markup (styles come from Text objects).
+        console = Console(soft_wrap=True, highlight=False, markup=False)
         if not console.is_terminal:
             console.width = 200
         return console
 
     @property
     def err(self) -> Console:
-        return Console(stderr=True, soft_wrap=True, highlight=False)
+        return Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
 
     def rate_limits(self) -> RateLimitConfig | None:
         """The limits ``--limits`` (or its variable) sets; None: the client's defaults."""
