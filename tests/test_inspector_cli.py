@@ -73,6 +73,8 @@ def test_serving_options_with_inspect_are_a_usage_error() -> None:
     result = run("sandbox", "--port", "9000", "--open", "inspect", "sales")
     assert result.exit_code == 2
     assert "--port, --open" in result.output and "--base-url" in result.output
+    fresh = run("--sandbox", "sandbox", "inspect", "orders")
+    assert fresh.exit_code == 2 and "inspect reads a running one" in fresh.output
 
 
 # -- inspect ------------------------------------------------------------------------------------

@@ -89,6 +89,11 @@ def _read(
 
 def _run(ctx: click.Context, path: str, params: dict[str, Any], every: bool) -> dict[str, Any]:
     settings = settings_of(ctx)
+    if settings.sandbox:
+        raise click.UsageError(
+            "--sandbox runs one command against a fresh in-process sandbox; inspect reads a "
+            "running one (pleasurestock sandbox) at --base-url"
+        )
     try:
         return _read(settings, path, params, every=every)
     except _UnreadableError as exc:

@@ -17,6 +17,10 @@ products the reference names (``ps_vj31ucxsab``, ``ps_1234567890`` of supplier 1
 ``ps_0987654321`` of supplier 15, ...); ``example_orders=True`` adds its two orders
 (``ORD-20251103-78XZ70``, ``ORD-20251103-LMGYAQ``).
 
+It shows what it received: a page at its root (the inspector) and JSON routes under
+``/api/v1/_sandbox`` (stored sales, products, orders, webhook deliveries, the request log,
+rate-limit windows, a reset), built on the same state its API uses.
+
 Webhooks are delivered while the sandbox is entered (``async with``) or served (the ASGI
 lifespan); events sent otherwise wait for :meth:`Sandbox.drain_webhooks`. Everything runs on
 anyio, so on asyncio and trio alike. The sandbox shares no code with the client: it has its
