@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Test processes: one per CPU (pytest-xdist); `make test WORKERS=0` runs in this process.
+WORKERS ?= auto
 
-.PHONY: demo test lint bench setup fuzz
+.PHONY: demo test test-all test-under-load lint bench setup fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +25,18 @@ setup: $(VENV)/.installed
 demo: $(VENV)/.installed-cli
 	$(BIN)/python -m pleasurestock_async demo
 
+# The quick tier: every module, on asyncio (and trio where the event loops differ); it prints
+# its duration and the slowest tests. `make test-all` adds the slow end-to-end tier and every
+# test on trio (what CI runs).
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS) --durations=5
+
+test-all: setup
+	$(BIN)/python -m pytest -n $(WORKERS) --durations=10 --full
+
+# The quick tier three times in a row while two CPU hogs run: it must pass every time.
+test-under-load: setup
+	$(BIN)/python -m tests.under_load --runs 3 --hogs 2 -- -n $(WORKERS)
 
 lint: setup
 	$(BIN)/ruff check pleasurestock_async tests benchmarks

@@ -2,26 +2,78 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import respx
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from pleasurestock_async import AsyncPleasureStock
 from pleasurestock_async._retry import RetryPolicy
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from . import sleep_meter
+from .tiers import BACKENDS, add_tier_option, select_tier
 
-BACKENDS = ("asyncio", "trio")
-"""Every async test runs on both backends anyio supports, as the SDK's core is anyio."""
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
+
+# Hypothesis: no deadline and no "too slow" health check (both fail a correct test on a busy
+# machine), and one example database in the checkout whoever runs the suite.
+settings.register_profile(
+    "default",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=DirectoryBasedExampleDatabase(ROOT / ".hypothesis" / "examples"),
+)
+settings.register_profile("ci", parent=settings.get_profile("default"), print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "default")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_tier_option(parser)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    select_tier(config, items)
 
 
 @pytest.fixture(params=BACKENDS)
 def anyio_backend(request: pytest.FixtureRequest) -> str:
-    """The async backend of the test (anyio's pytest plugin runs it)."""
+    """The async backend of the test (anyio's pytest plugin runs it): every async test runs
+    on asyncio and trio; the quick tier keeps trio for tests marked ``concurrency``."""
     return str(request.param)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Count the real sleeps of the test's body; outside the slow marker they stay within the
+    budget (a test that sleeps longer fails, saying so)."""
+    with sleep_meter.meter.watching() as meter:
+        outcome = yield
+    sleep_meter.record(item, meter.total)
+    problem = sleep_meter.over_budget(item, meter)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    return outcome
+
+
+_SLEEPS: list[tuple[str, float]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":
+        for name, value in report.user_properties:
+            if name == sleep_meter.PROPERTY and isinstance(value, int | float):
+                _SLEEPS.append((report.nodeid, float(value)))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _SLEEPS:
+        sleep_meter.summary(_SLEEPS, terminalreporter.write_line)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -44,9 +96,9 @@ def fixture(name: str) -> Any:
 
 @pytest.fixture(autouse=True)
 def fast_backoff(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retry waits of 10 ms, so retry tests stay fast (tests marked real_backoff keep them)."""
+    """Retry waits of 1 ms, so retry tests stay fast (tests marked real_backoff keep them)."""
     if "real_backoff" not in request.keywords:
-        monkeypatch.setattr(RetryPolicy, "backoff", lambda self, n: 0.01)
+        monkeypatch.setattr(RetryPolicy, "backoff", lambda self, n: 0.001)
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from pleasurestock_async.sandbox import Sandbox
 from pleasurestock_async.sandbox._openapi import openapi_document
 from pleasurestock_async.sandbox._page import is_page_path
 
@@ -210,33 +211,42 @@ def free_port() -> int:
 
 @contextmanager
 def serve(
-    app: Any, *, port: int | None = None, path: str = API_PREFIX, check: bool | None = None
+    app: Any, *, path: str = API_PREFIX, check: bool | None = None, log_level: str = "warning"
 ) -> Iterator[str]:
     """Serve ``app`` (a ``Sandbox`` or an ASGI app) and yield its base URL,
     ``http://127.0.0.1:PORT`` + ``path``. With ``check`` (the default for a ``Sandbox``),
-    every response is checked against the contract and any violation fails on exit."""
-    asgi = getattr(app, "app", app)
-    contract = Contract() if (hasattr(app, "app") if check is None else check) else None
+    every response is checked against the contract and any violation fails on exit.
+
+    The socket is bound before the server starts, so tests in parallel processes never race
+    for a port."""
+    is_sandbox = isinstance(app, Sandbox)
+    asgi = app.app if is_sandbox else app
+    contract = Contract() if (is_sandbox if check is None else check) else None
     if contract is not None:
         asgi = contract.wrap(asgi)
-    port = port or free_port()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(
         asgi,
         host="127.0.0.1",
         port=port,
-        log_level="warning",
+        log_level=log_level,
         lifespan="auto",
         timeout_graceful_shutdown=2,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.01)
+        thread.join(0.01)  # returns at once if the server's thread ended
     if not server.started:
         server.should_exit = True
         thread.join(STOP_TIMEOUT)
+        sock.close()
         raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}")
     try:
         yield f"http://127.0.0.1:{port}{path}"
@@ -246,6 +256,7 @@ def serve(
         if thread.is_alive():
             server.force_exit = True
             thread.join(STOP_TIMEOUT)
+        sock.close()
         assert not thread.is_alive(), "uvicorn did not stop"
     if contract is not None:
         assert not contract.violations, "\n".join(contract.violations)

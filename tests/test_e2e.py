@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, timedelta
 
 import anyio
 import pytest
-import uvicorn
 
 from pleasurestock_async import AsyncPleasureStock, RateLimitConfig, Window
 from pleasurestock_async._http import MAX_CONNECTIONS
@@ -22,8 +18,14 @@ from pleasurestock_async.errors import (
     InternalServerError,
     NotFoundError,
 )
+from pleasurestock_async.ratelimit import ManualClock
 from pleasurestock_async.sandbox import DEMO_API_KEY, Faults, Sandbox
 from pleasurestock_async.types import OrderItem, OrderStatus, SaleRecord
+
+from .sandbox_server import serve
+from .simulated import on_clock
+
+pytestmark = pytest.mark.concurrency
 
 
 @pytest.fixture
@@ -194,7 +196,8 @@ async def test_client_limits_matching_the_server_earn_no_429() -> None:
         external=(Window(8, 0.4),),
         smart=(Window(4, 0.4),),
     )
-    sandbox = Sandbox(rate_limits=limits, products=10)
+    clock = ManualClock()  # the sandbox's windows and the client's on one simulated time
+    sandbox = Sandbox(rate_limits=limits, products=10, clock=clock)
 
     async def call(ps: AsyncPleasureStock, n: int) -> None:
         if n % 3 == 0:
@@ -204,9 +207,15 @@ async def test_client_limits_matching_the_server_earn_no_429() -> None:
         else:
             await ps.smart_reordering.get()
 
-    async with sandbox.client(max_retries=0) as ps, anyio.create_task_group() as tg:
-        for n in range(24):
-            tg.start_soon(call, ps, n)
+    async with sandbox.client(max_retries=0) as ps:
+
+        async def all_calls() -> None:
+            async with anyio.create_task_group() as tg:
+                for n in range(24):
+                    tg.start_soon(call, ps, n)
+
+        await on_clock(clock, all_calls)
+    assert clock.now() > 0.4  # the windows did hold calls back
     assert sandbox.rate_limited == 0
     assert sum(sandbox.request_counts.values()) == 24
 
@@ -214,28 +223,11 @@ async def test_client_limits_matching_the_server_earn_no_429() -> None:
 # -- over real HTTP ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served() -> Iterator[tuple[Sandbox, str]]:
     sandbox = Sandbox(rate_limits=None, products=50)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(sandbox.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started
-    yield sandbox, f"http://127.0.0.1:{port}/api/v1"
-    server.should_exit = True
-    thread.join(10)
+    with serve(sandbox) as url:
+        yield sandbox, url
 
 
 async def test_one_client_shared_by_many_tasks_over_http(

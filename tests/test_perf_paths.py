@@ -30,6 +30,8 @@ from pleasurestock_async.sales_files import (
 from pleasurestock_async.uploads.batcher import chunked
 from pleasurestock_async.uploads.codec import TextCells, validate_rows
 
+pytestmark = pytest.mark.concurrency
+
 CELLS = [
     "12",
     "007",

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 import respx
 
 from pleasurestock_async import AsyncPleasureStock
+
+pytestmark = pytest.mark.concurrency
 
 
 def server(known: set[str]):  # type: ignore[no-untyped-def]

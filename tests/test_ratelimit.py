@@ -17,13 +17,15 @@ import httpx
 import pytest
 import respx
 
-from pleasurestock_async import AsyncPleasureStock, RateLimitConfig, Window
+from pleasurestock_async import DEFAULT_RATE_LIMITS, AsyncPleasureStock, RateLimitConfig, Window
 from pleasurestock_async.errors import ConfigurationError, RateLimitError
 from pleasurestock_async.ratelimit import ManualClock, MemoryRateLimiter, RateLimiter
 
 from .conftest import BASE, KEY
+from .simulated import on_clock
 
-pytestmark = pytest.mark.timeout(60)  # a limiter that loops forever fails, not hangs
+# A limiter that loops forever fails, not hangs.
+pytestmark = [pytest.mark.timeout(60), pytest.mark.concurrency]
 
 PAGE = {"data": [], "pagination": {"page": 1, "limit": 100, "total": 0, "pages": 0}}
 RECS: dict[str, list[object]] = {"recommendations": []}
@@ -248,46 +250,58 @@ async def _fetch(ps: AsyncPleasureStock) -> None:
 
 
 async def test_concurrent_tasks_never_exceed_a_window(mock: respx.MockRouter) -> None:
+    clock = ManualClock()
     times: list[float] = []
-    mock.get("/products").mock(side_effect=recorder(times, PAGE))
-    limits = config(standard=(Window(10, 0.2),))
-    async with AsyncPleasureStock(KEY, base_url=BASE, rate_limits=limits) as ps:
-        async with anyio.create_task_group() as tg:
-            for _ in range(40):
-                tg.start_soon(_fetch, ps)
+    mock.get("/products").mock(side_effect=recorder(times, PAGE, clock.now))
+    limiter = MemoryRateLimiter(config(standard=(Window(10, 0.2),)), clock=clock)
+    async with AsyncPleasureStock(KEY, base_url=BASE, rate_limiter=limiter) as ps:
+
+        async def forty() -> None:
+            async with anyio.create_task_group() as tg:
+                for _ in range(40):
+                    tg.start_soon(_fetch, ps)
+
+        await on_clock(clock, forty)
     assert len(times) == 40
     assert max_in_window(times, 0.2) == 10  # never more, and the budget is used
+    assert times == sorted(times) and times[-1] == pytest.approx(0.6)  # no slot wasted
 
 
 async def test_a_server_429_pauses_the_bucket_for_every_task(mock: respx.MockRouter) -> None:
+    clock = ManualClock()
     times: list[float] = []
     external_times: list[float] = []
     first = True
 
     def handler(request: httpx.Request) -> httpx.Response:
         nonlocal first
-        times.append(time.monotonic())
+        times.append(clock.now())
         if first:
             first = False
             return httpx.Response(429, headers={"Retry-After": "0.4"})
         return httpx.Response(200, json=PAGE)
 
     mock.get("/products").mock(side_effect=handler)
-    mock.get("/external/orders").mock(side_effect=recorder(external_times, ORDERS))
+    mock.get("/external/orders").mock(side_effect=recorder(external_times, ORDERS, clock.now))
 
     async def later(call: Callable[[], Awaitable[object]]) -> None:
-        await anyio.sleep(0.05)
+        await clock.sleep(0.05)
         await call()
 
-    async with AsyncPleasureStock(KEY, base_url=BASE) as ps, anyio.create_task_group() as tg:
-        tg.start_soon(_fetch, ps)
-        for _ in range(5):
-            tg.start_soon(later, ps.products.list)
-        tg.start_soon(later, ps.orders.list)
+    limiter = MemoryRateLimiter(DEFAULT_RATE_LIMITS, clock=clock)
+    async with AsyncPleasureStock(KEY, base_url=BASE, rate_limiter=limiter) as ps:
+
+        async def calls() -> None:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_fetch, ps)
+                for _ in range(5):
+                    tg.start_soon(later, ps.products.list)
+                tg.start_soon(later, ps.orders.list)
+
+        await on_clock(clock, calls)
     assert len(times) == 7  # the 429, its retry, and five others
-    blocked_until = times[0] + 0.4
-    assert all(t >= blocked_until - 0.01 for t in times[1:])
-    assert external_times and external_times[0] < blocked_until - 0.2
+    assert times[0] == 0.0 and all(t >= 0.4 for t in times[1:])
+    assert external_times == [0.05]  # another API's bucket is not paused
 
 
 async def test_a_429_without_retries_left_is_raised_and_still_pauses(

@@ -25,9 +25,11 @@ from pleasurestock_async.ratelimit import (
     RedisRateLimiter,
     Window,
 )
+from pleasurestock_async.ratelimit._clock import within
 
 from . import redis_server as servers
-from .redis_server import RedisServer, unique_prefix
+from .redis_server import REDIS_TIMEOUT, RedisServer, unique_prefix
+from .simulated import on_clock
 
 redis_server = servers.redis_server
 own_redis_server = servers.own_redis_server
@@ -160,9 +162,12 @@ async def test_time_is_the_redis_servers(redis_server: RedisServer, raw: aioredi
 async def test_workers_share_one_window(redis_server: RedisServer) -> None:
     """Two limiters on separate connections (two processes, as Redis sees them)."""
     prefix = unique_prefix()
+    clock = ManualClock()
     cfg = config(Window(3, 0.5))
     a, b = (
-        RedisRateLimiter.from_url(redis_server.url, api_key=KEY, config=cfg, prefix=prefix)
+        RedisRateLimiter.from_url(
+            redis_server.url, api_key=KEY, config=cfg, prefix=prefix, clock=clock
+        )
         for _ in range(2)
     )
     sent: list[float] = []
@@ -170,31 +175,36 @@ async def test_workers_share_one_window(redis_server: RedisServer) -> None:
 
         async def one(limiter: RedisRateLimiter) -> None:
             lease = await limiter.acquire(STD, hold_for=5.0)
-            sent.append(time.monotonic())
+            sent.append(clock.now())
             await lease.release()
 
-        with anyio.fail_after(10):
+        async def eight() -> None:
             async with anyio.create_task_group() as tg:
                 for n in range(8):
                     tg.start_soon(one, a if n % 2 else b)
+
+        await on_clock(clock, eight)
     finally:
         await a.aclose()
         await b.aclose()
     sent.sort()
     assert len(sent) == 8
     assert all(
-        later - earlier >= 0.5 - 0.01 for earlier, later in zip(sent, sent[3:], strict=False)
+        later - earlier >= 0.5 - 1e-9 for earlier, later in zip(sent, sent[3:], strict=False)
     )
-    assert sent[-1] - sent[0] < 1.0 + 0.4  # and no slot was left unused for long
+    assert sent[-1] == pytest.approx(1.0, abs=0.01)  # and no slot was left unused
 
 
 async def test_no_worker_starves_while_others_keep_acquiring(redis_server: RedisServer) -> None:
     """Three limiters (processes) with ten busy tasks each share a small window: each gets
     its turn, about a third of the slots."""
     prefix = unique_prefix()
+    clock = ManualClock()
     cfg = config(Window(4, 0.2))
     limiters = [
-        RedisRateLimiter.from_url(redis_server.url, api_key=KEY, config=cfg, prefix=prefix)
+        RedisRateLimiter.from_url(
+            redis_server.url, api_key=KEY, config=cfg, prefix=prefix, clock=clock
+        )
         for _ in range(3)
     ]
     counts = [0, 0, 0]
@@ -206,16 +216,18 @@ async def test_no_worker_starves_while_others_keep_acquiring(redis_server: Redis
                 counts[n] += 1
                 await lease.release()
 
-        with anyio.move_on_after(1.5):
+        async def everyone() -> None:
             async with anyio.create_task_group() as tg:
                 for n in range(3):
                     for _ in range(10):
                         tg.start_soon(busy, n)
+
+        await on_clock(clock, lambda: within(clock, 1.5, everyone))
     finally:
         for limiter in limiters:
             await limiter.aclose()
     total = sum(counts)
-    assert 4 * 6 <= total <= 4 * 8 + 4, counts  # ~7 windows of 4 in 1.5 s
+    assert 4 * 7 <= total <= 4 * 8, counts  # windows of 4 starting at 0, 0.2, ... 1.4
     assert min(counts) >= total // 3 - 3, counts
 
 
@@ -325,6 +337,7 @@ async def test_local_fallback_keeps_a_share_until_redis_is_back(
     own_redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="pleasurestock_async")
+    clock = ManualClock()
     limiter = RedisRateLimiter.from_url(
         own_redis_server.url,
         api_key=KEY,
@@ -333,32 +346,33 @@ async def test_local_fallback_keeps_a_share_until_redis_is_back(
         on_unavailable="local",
         workers=4,
         retry_interval=0.3,
+        clock=clock,
+        timeout=REDIS_TIMEOUT,
     )
     sent: list[float] = []
 
     async def burst(n: int) -> None:
         async def one() -> None:
             await (await limiter.acquire(STD, hold_for=5.0)).release()
-            sent.append(time.monotonic())
+            sent.append(clock.now())
 
         async with anyio.create_task_group() as tg:
             for _ in range(n):
                 tg.start_soon(one)
 
     try:
-        await burst(8)  # shared: all at once
+        await on_clock(clock, lambda: burst(8))  # shared: all at once
+        assert sent == [0.0] * 8
         own_redis_server.stop()
         sent.clear()
-        with anyio.fail_after(10):
-            await burst(6)  # local: 2 (8 / 4 workers) per 0.5 s
+        await on_clock(clock, lambda: burst(6))  # local: 2 (8 / 4 workers) per 0.5 s
         local = sorted(sent)
-        assert all(b - a >= 0.5 - 0.01 for a, b in zip(local, local[2:], strict=False))
+        assert all(b - a >= 0.5 - 1e-9 for a, b in zip(local, local[2:], strict=False))
         assert (await limiter.status())["standard"].windows[0].limit == 2
         own_redis_server.start()
-        await anyio.sleep(0.35)  # past retry_interval: the next acquire tries Redis
+        await clock.advance(0.35)  # past retry_interval: the next acquire tries Redis
         sent.clear()
-        with anyio.fail_after(10):
-            await burst(4)
+        await on_clock(clock, lambda: burst(4))
         assert (await limiter.status())["standard"].windows[0].limit == 8
     finally:
         await limiter.aclose()
@@ -434,20 +448,37 @@ async def test_a_bad_api_key_is_refused_without_showing_it(redis_server: RedisSe
     assert "secret" not in str(caught.value)
 
 
-class _SlowReplies:
-    """A TCP proxy to Redis whose replies (not requests) are held back ``delay`` seconds, so a
-    script runs in Redis while its caller has already given up on the answer."""
+class _HeldReplies:
+    """A TCP proxy to Redis whose replies (not requests) can be held back until released, so
+    a script runs in Redis while its caller has already given up on the answer."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.delay = 0.0
+        self._open = anyio.Event()
+        self._open.set()
+        self.reply_held = anyio.Event()
+        self.reply_sent = anyio.Event()
 
-    async def _pipe(self, source: Any, sink: Any, delayed: bool) -> None:
+    def hold(self) -> None:
+        """Keep every reply from now on until :meth:`release`."""
+        self._open = anyio.Event()
+        self.reply_held = anyio.Event()
+        self.reply_sent = anyio.Event()
+
+    def release(self) -> None:
+        """Let the held replies (and later ones) through."""
+        self._open.set()
+
+    async def _pipe(self, source: Any, sink: Any, replies: bool) -> None:
         with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError, OSError):
             while True:
                 data = await source.receive()
-                if delayed and self.delay:
-                    await anyio.sleep(self.delay)
+                if replies and not self._open.is_set():
+                    self.reply_held.set()
+                    await self._open.wait()
+                    await sink.send(data)
+                    self.reply_sent.set()
+                    continue
                 await sink.send(data)
 
     async def handle(self, client: Any) -> None:
@@ -458,11 +489,23 @@ class _SlowReplies:
                 tg.cancel_scope.cancel()
 
 
+async def _acquire_and_release(limiter: RedisRateLimiter) -> None:
+    """One request's slot through a limiter with a short timeout: tried again when a busy
+    machine makes a round trip outlast it (a lost answer costs nothing, as tested below)."""
+    for _ in range(50):
+        try:
+            await (await limiter.acquire(STD, hold_for=30)).release()
+        except RateLimiterUnavailableError:
+            continue
+        return
+    raise AssertionError("50 round trips outlasted the limiter's timeout")
+
+
 @pytest.mark.parametrize("how", ["cancelled", "timed out"])
 async def test_an_acquire_whose_reply_is_lost_takes_no_slot(
     redis_server: RedisServer, how: str
 ) -> None:
-    proxy = _SlowReplies(redis_server.port)
+    proxy = _HeldReplies(redis_server.port)
     prefix = unique_prefix()
     windows = config(Window(5, 60.0))
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
@@ -470,26 +513,30 @@ async def test_an_acquire_whose_reply_is_lost_takes_no_slot(
     async with listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, proxy.handle)
         direct = RedisRateLimiter.from_url(
-            redis_server.url, api_key=KEY, config=windows, prefix=prefix
+            redis_server.url, api_key=KEY, config=windows, prefix=prefix, timeout=REDIS_TIMEOUT
         )
         slow = RedisRateLimiter.from_url(
             f"redis://127.0.0.1:{port}/0", api_key=KEY, config=windows, prefix=prefix,
             timeout=0.3,
         )  # fmt: skip
         try:
-            await (await slow.acquire(STD, hold_for=30)).release()  # scripts loaded
+            await _acquire_and_release(slow)  # connected, scripts loaded
             before = (await direct.status())["standard"].windows[0].used
-            proxy.delay = 0.6
+            proxy.hold()
             if how == "cancelled":
-                with anyio.move_on_after(0.1):
-                    await slow.acquire(STD, hold_for=30)
+                async with anyio.create_task_group() as waiting:
+                    waiting.start_soon(lambda: slow.acquire(STD, hold_for=30))
+                    await proxy.reply_held.wait()  # Redis ran the ACQUIRE: its slot is taken
+                    waiting.cancel_scope.cancel()
             else:
                 with pytest.raises(RateLimiterUnavailableError):
                     await slow.acquire(STD, hold_for=30)
-            proxy.delay = 0.0
-            await anyio.sleep(0.8)  # the late reply arrives: the ACQUIRE had taken a slot
+                assert proxy.reply_held.is_set()
+            proxy.release()
+            with anyio.fail_after(REDIS_TIMEOUT):
+                await proxy.reply_sent.wait()  # the late reply arrives, to a caller gone
             # the next call that reaches Redis gives back what the lost one took
-            await (await slow.acquire(STD, hold_for=30)).release()
+            await _acquire_and_release(slow)
             before += 1  # that call's own slot, answered
             assert (await direct.status())["standard"].windows[0].used == before
         finally:

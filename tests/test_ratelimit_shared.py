@@ -37,7 +37,8 @@ from .redis_server import unique_prefix
 
 redis_server = servers.redis_server
 
-pytestmark = pytest.mark.timeout(60)  # a limiter that loops forever fails, not hangs
+# A limiter that loops forever fails, not hangs.
+pytestmark = [pytest.mark.timeout(60), pytest.mark.concurrency]
 
 KEY = "pk_test_shared_limits_0123456789"
 STD: Sequence[BucketName] = ("standard",)

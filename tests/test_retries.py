@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -11,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from pleasurestock_async import AsyncPleasureStock
+from pleasurestock_async import DEFAULT_RATE_LIMITS, AsyncPleasureStock
 from pleasurestock_async._retry import (
     DEFAULT_MAX_RETRY_AFTER,
     UNREADABLE_RETRY_AFTER,
@@ -25,9 +24,11 @@ from pleasurestock_async.errors import (
     NotFoundError,
     RateLimitError,
 )
+from pleasurestock_async.ratelimit import ManualClock, MemoryRateLimiter
 
 from .collector import left_for_the_collector
 from .conftest import BASE, KEY
+from .simulated import on_clock
 
 PAGE = {"data": [], "pagination": {"page": 1, "limit": 100, "total": 0, "pages": 0}}
 SALE = [{"internal_id": "ps_abcdefghij", "date": "2025-11-03", "quantity": 1}]
@@ -40,35 +41,51 @@ async def ps2(mock: respx.MockRouter):  # type: ignore[no-untyped-def]
         yield client
 
 
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def on_time(mock: respx.MockRouter, clock: ManualClock):  # type: ignore[no-untyped-def]
+    """A client whose waits for rate limits (a 429's Retry-After among them) are on ``clock``."""
+    limiter = MemoryRateLimiter(DEFAULT_RATE_LIMITS, clock=clock)
+    async with AsyncPleasureStock(KEY, base_url=BASE, max_retries=2, rate_limiter=limiter) as ps:
+        yield ps
+
+
 async def test_429_then_200_waits_retry_after_seconds(
-    ps2: AsyncPleasureStock, mock: respx.MockRouter
+    on_time: AsyncPleasureStock, clock: ManualClock, mock: respx.MockRouter
 ) -> None:
-    route = mock.get("/products").mock(
-        side_effect=[
-            httpx.Response(429, headers={"Retry-After": "1"}),
-            httpx.Response(200, json=PAGE),
-        ]
-    )
-    start = time.monotonic()
-    await ps2.products.list()
-    assert route.call_count == 2
-    assert time.monotonic() - start >= 0.95
+    asked: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(clock.now())
+        if len(asked) == 1:
+            return httpx.Response(429, headers={"Retry-After": "1"})
+        return httpx.Response(200, json=PAGE)
+
+    mock.get("/products").mock(side_effect=answer)
+    await on_clock(clock, on_time.products.list)
+    assert asked == [0.0, 1.0]
 
 
 async def test_429_then_200_waits_retry_after_http_date(
-    ps2: AsyncPleasureStock, mock: respx.MockRouter
+    on_time: AsyncPleasureStock, clock: ManualClock, mock: respx.MockRouter
 ) -> None:
-    when = datetime.now(UTC) + timedelta(seconds=2)
-    route = mock.get("/products").mock(
-        side_effect=[
-            httpx.Response(429, headers={"Retry-After": format_datetime(when, usegmt=True)}),
-            httpx.Response(200, json=PAGE),
-        ]
-    )
-    start = time.monotonic()
-    await ps2.products.list()
-    assert route.call_count == 2
-    assert time.monotonic() - start >= 0.9  # HTTP dates have whole-second precision
+    asked: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(clock.now())
+        if len(asked) == 1:
+            when = datetime.now(UTC) + timedelta(seconds=2)
+            return httpx.Response(429, headers={"Retry-After": format_datetime(when, usegmt=True)})
+        return httpx.Response(200, json=PAGE)
+
+    mock.get("/products").mock(side_effect=answer)
+    await on_clock(clock, on_time.products.list)
+    assert asked[0] == 0.0
+    assert 1.0 <= asked[1] <= 2.0  # HTTP dates have whole-second precision
 
 
 def test_parse_retry_after_forms() -> None:
@@ -134,6 +151,7 @@ async def test_5xx_on_post_sales_is_sent_once(
     assert "may have processed" in str(info.value) and "double-count" in str(info.value)
 
 
+@pytest.mark.concurrency
 async def test_read_timeout_on_post_sales_is_sent_once(
     ps2: AsyncPleasureStock, mock: respx.MockRouter
 ) -> None:
@@ -224,6 +242,7 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
         assert len(waits) > 1
 
 
+@pytest.mark.concurrency
 async def test_cancel_during_retry_wait(mock: respx.MockRouter) -> None:
     route = mock.get("/products").respond(429, headers={"Retry-After": "30"})
     async with AsyncPleasureStock(KEY, base_url=BASE, max_retries=2) as ps:

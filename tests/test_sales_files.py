@@ -15,6 +15,8 @@ from pleasurestock_async.sales_files import (
     read_sales_jsonl,
 )
 
+pytestmark = pytest.mark.concurrency
+
 
 async def collect(source) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     return [r async for r in source]

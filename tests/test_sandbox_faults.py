@@ -11,9 +11,12 @@ import httpx
 import pytest
 
 from pleasurestock_async.errors import APIConnectionError, InternalServerError
+from pleasurestock_async.ratelimit import ManualClock
+from pleasurestock_async.ratelimit._clock import within
 from pleasurestock_async.sandbox import DEMO_API_KEY, Faults, Sandbox
 
 from .sandbox_server import CONTRACT, serve
+from .simulated import on_clock
 
 STD = {"X-API-Key": DEMO_API_KEY}
 SALE = {"internal_id": "ps_1234567890", "date": "2025-11-03", "quantity": 3}
@@ -107,18 +110,12 @@ async def test_injected_429_with_hostile_retry_after_values() -> None:
     assert sandbox.rate_limited == 40 and sandbox.stored_sales() == {}
 
 
-@pytest.mark.parametrize("over_http", [False, True])
-async def test_drip_sends_one_byte_at_a_time(over_http: bool) -> None:
-    drip = 0.003
+async def test_drip_sends_one_byte_at_a_time_over_http() -> None:
+    drip = 0.003  # real time, in the server's thread: the test only waits for the bytes
     sandbox = Sandbox(rate_limits=None, products=10, faults=Faults(drip_seconds=drip))
     with serve(sandbox) as base:
         # No contract hook here: it would read the body before the test streams it.
-        client = (
-            httpx.AsyncClient(base_url=base, timeout=10)
-            if over_http
-            else httpx.AsyncClient(transport=sandbox.transport(), base_url="http://sb/api/v1")
-        )
-        async with client as http:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
             start = time.monotonic()
             async with http.stream("GET", "/products", headers={"X-API-Key": "x"}) as response:
                 chunks = [chunk async for chunk in response.aiter_raw()]
@@ -126,17 +123,40 @@ async def test_drip_sends_one_byte_at_a_time(over_http: bool) -> None:
     body = b"".join(chunks)
     assert response.status_code == 401 and body.startswith(b'{"success":false')
     assert elapsed >= len(body) * drip
-    if over_http:
-        assert len(chunks) > 10  # it really arrived in pieces
+    assert len(chunks) > 10  # it really arrived in pieces
 
 
+async def test_drip_sends_one_byte_at_a_time_in_process() -> None:
+    clock = ManualClock()
+    sandbox = Sandbox(rate_limits=None, products=10, faults=Faults(drip_seconds=0.5), clock=clock)
+    arrived: list[tuple[float, bytes]] = []
+
+    async def read() -> None:
+        async with (
+            httpx.AsyncClient(transport=sandbox.transport(), base_url="http://sb/api/v1") as http,
+            http.stream("GET", "/products", headers={"X-API-Key": "x"}) as response,
+        ):
+            assert response.status_code == 401
+            async for chunk in response.aiter_raw():
+                arrived.append((clock.now(), chunk))
+
+    await on_clock(clock, read)
+    body = b"".join(chunk for _, chunk in arrived)
+    assert body.startswith(b'{"success":false')
+    assert clock.now() == pytest.approx(len(body) * 0.5)  # a byte every half second
+
+
+@pytest.mark.concurrency
 async def test_a_total_deadline_cuts_a_dripping_answer() -> None:
-    sandbox = Sandbox(rate_limits=None, products=10, faults=Faults(drip_seconds=0.05))
+    clock = ManualClock()
+    sandbox = Sandbox(rate_limits=None, products=10, faults=Faults(drip_seconds=0.05), clock=clock)
     async with raw(sandbox) as http:
-        start = time.monotonic()
-        with anyio.move_on_after(0.3) as scope:
+
+        async def get() -> None:
             await http.get("/products?limit=1", headers=STD)
-    assert scope.cancelled_caught and time.monotonic() - start < 1.0
+
+        finished = await on_clock(clock, lambda: within(clock, 0.3, get))
+    assert not finished and clock.now() == pytest.approx(0.3)
 
 
 async def test_faults_never_touch_the_openapi_route() -> None:

@@ -228,6 +228,7 @@ async def test_items_count_counts_lines(sandbox: Sandbox, http: httpx.AsyncClien
     assert listed["itemsCount"] == 2 and listed["catalogItemsCount"] == 2
 
 
+@pytest.mark.concurrency
 async def test_sandbox_delivers_webhooks_to_its_own_receiver() -> None:
     sandbox: Sandbox
 

@@ -8,15 +8,11 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +27,8 @@ from pleasurestock_async.errors import (
     PleasureStockError,
     SalesUploadError,
 )
+
+from .sandbox_server import serve
 
 KEY = "pk_live_EchoedSecretKey0123456789abcdef"
 
@@ -75,19 +73,8 @@ APP = Starlette(
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    config = uvicorn.Config(APP, host="127.0.0.1", port=port, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with serve(APP, path="", check=False, log_level="error") as url:
+        yield url
 
 
 def _texts(exc: BaseException) -> list[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,8 @@ from pleasurestock_async import AsyncPleasureStock, SalesSyncError, StateLockedE
 from pleasurestock_async.errors import InputError
 from pleasurestock_async.sandbox import Faults, Sandbox
 from pleasurestock_async.uploads import SyncState, runner
+
+pytestmark = pytest.mark.concurrency
 
 TODAY = date(2025, 11, 10)
 Totals = dict[tuple[str, date], tuple[int, int | None]]
@@ -306,17 +309,21 @@ async def test_a_state_in_use_is_refused(
 ) -> None:
     state = tmp_path / "state.db"
     entered = anyio.Event()
+    release = anyio.Event()
 
     async def slow_rows() -> AsyncIterator[dict[str, Any]]:
         yield row(ids(sandbox, 1)[0], TODAY, 1)
         entered.set()
-        await anyio.sleep(0.5)
+        await release.wait()  # the first run holds the state until the second was refused
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(lambda: ps.sales.sync(slow_rows(), state=state, today=TODAY))
         await entered.wait()
-        with pytest.raises(StateLockedError, match="in use by another run"):
-            await ps.sales.sync([], state=state, today=TODAY)
+        try:
+            with pytest.raises(StateLockedError, match="in use by another run"):
+                await ps.sales.sync([], state=state, today=TODAY)
+        finally:
+            release.set()
     assert sandbox.daily_sales(ids(sandbox, 1)[0])[TODAY].quantity == 1
 
 
@@ -353,24 +360,30 @@ async def test_a_stop_records_what_was_in_flight(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(runner, "STOP_GRACE", 5)
-    sandbox = Sandbox(rate_limits=None, products=40, faults=Faults(latency=0.2))
+    sandbox = Sandbox(rate_limits=None, products=40)
     state = tmp_path / "state.db"
     rows = [
         row(pid, TODAY - timedelta(days=d), 1) for d in range(60) for pid in ids(sandbox, 40)
     ]  # 2,400 product-days: 3 batches
     stop = anyio.Event()
-    async with sandbox.client() as ps:
 
-        async def stop_soon() -> None:
-            await anyio.sleep(0.05)
+    class StopOnFirstRequest(httpx.AsyncBaseTransport):
+        """The stop lands while the first batch is in flight."""
+
+        def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+            self.inner = inner
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             stop.set()
+            return await self.inner.handle_async_request(request)
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(stop_soon)
-            with pytest.raises(SalesSyncError) as info:
-                await ps.sales.sync(rows, state=state, today=TODAY, concurrency=1, stop=stop)
+    http = httpx.AsyncClient(transport=StopOnFirstRequest(sandbox.transport()))
+    async with http, sandbox.client(http_client=http) as ps:
+        with pytest.raises(SalesSyncError) as info:
+            await ps.sales.sync(rows, state=state, today=TODAY, concurrency=1, stop=stop)
         result = info.value.result
         assert info.value.reason == "interrupted" and result.stored == 1000
+    async with sandbox.client() as ps:
         rest = await ps.sales.sync(rows, state=state, today=TODAY)
     assert rest.stored == 1400 and rest.ok
     assert sum(v[0] for v in server_totals(sandbox).values()) == 2400

@@ -7,10 +7,8 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -19,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from click.testing import CliRunner, Result
 
 from pleasurestock_async import AsyncPleasureStock, cli
@@ -27,6 +24,8 @@ from pleasurestock_async.cli import EXIT_PARTIAL, EXIT_SIGINT, EXIT_SIGTERM
 from pleasurestock_async.cli import _common as cli_common
 from pleasurestock_async.sandbox import DEMO_API_KEY, Faults, Sandbox
 from pleasurestock_async.uploads import Journal, SyncState
+
+from .sandbox_server import serve
 
 
 @pytest.fixture
@@ -172,28 +171,11 @@ def test_week_of_cron_syncs(sandbox: Sandbox, tmp_path: Path) -> None:
 # -- real processes, real signals, an HTTP sandbox -----------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served() -> Iterator[tuple[Sandbox, str]]:
     sandbox = Sandbox(rate_limits=None, products=1200, faults=Faults(latency=0.25))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(sandbox.app, host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started
-    yield sandbox, f"http://127.0.0.1:{port}/api/v1"
-    server.should_exit = True
-    thread.join(10)
+    with serve(sandbox) as url:
+        yield sandbox, url
 
 
 def cli_process(url: str, *args: str) -> subprocess.Popen[str]:

@@ -25,6 +25,8 @@ from pleasurestock_async.uploads import UploadProgress, runner
 from .collector import left_for_the_collector
 from .conftest import BASE, KEY
 
+pytestmark = pytest.mark.concurrency
+
 Sent = list[list[dict[str, Any]]]
 
 
@@ -328,13 +330,14 @@ async def test_journal_makes_a_cancelled_upload_exactly_once(tmp_path: Path) -> 
     journal = tmp_path / "upload.sqlite"
     received: Counter[str] = Counter()
     cancel_after = anyio.Event()
+    answer = anyio.Event()
 
     async def handler(request: httpx.Request) -> httpx.Response:
         batch = json.loads(request.content)["sales"]
         received[json.dumps(batch)] += 1
         if sum(received.values()) >= 4:
             cancel_after.set()
-            await anyio.sleep(0.2)  # the cancel lands while these requests are in flight
+            await answer.wait()  # the cancel lands while these requests are in flight
         return httpx.Response(200, json={"success": True, "processed": len(batch)})
 
     records = [record(n) for n in range(1000)]
@@ -348,6 +351,7 @@ async def test_journal_makes_a_cancelled_upload_exactly_once(tmp_path: Path) -> 
             tg.start_soon(run)
             await cancel_after.wait()
             tg.cancel_scope.cancel()
+            answer.set()
         first_run = sum(received.values())
         assert 0 < first_run < 20
 
@@ -542,7 +546,7 @@ async def test_a_lock_wait_cancelled_leaves_nothing_open(tmp_path: Path) -> None
 
     journal = tmp_path / "j.db"
     async with FileLock(journal):
-        with anyio.move_on_after(0.3) as scope:  # a second run waits for the first, then gives up
+        with anyio.move_on_after(0.15) as scope:  # a second run waits for the first, then gives up
             async with FileLock(journal, wait=30):
                 pass  # pragma: no cover - never entered
     assert scope.cancelled_caught  # and no unclosed lock file is left behind (warnings are errors)

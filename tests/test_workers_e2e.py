@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,7 +25,6 @@ from typing import Any
 import anyio
 import pytest
 import redis
-import uvicorn
 
 from pleasurestock_async import AsyncPleasureStock, RateLimitConfig, Window
 from pleasurestock_async._http import HOLD_MARGIN
@@ -36,6 +34,7 @@ from pleasurestock_async.sandbox import DEMO_API_KEY, Sandbox
 
 from . import redis_server as servers
 from .redis_server import RedisServer, unique_prefix
+from .sandbox_server import serve
 
 redis_server = servers.redis_server
 own_redis_server = servers.own_redis_server
@@ -101,38 +100,15 @@ class Recorder:
         return [t for t, tag in list(self.arrivals) if tag.startswith(prefix)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve_sandbox(limits: RateLimitConfig) -> Iterator[tuple[str, Recorder]]:
     """A sandbox enforcing ``limits``, served by uvicorn on 127.0.0.1 in a thread."""
     recorder = Recorder(Sandbox(rate_limits=limits, products=20).app)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            recorder,
-            host="127.0.0.1",
-            port=port,
-            log_level="error",
-            timeout_graceful_shutdown=1,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the sandbox did not start"
-        time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}/api/v1", recorder
+        with serve(recorder, check=False, log_level="error") as url:
+            yield url, recorder
     finally:
         recorder.closing.set()
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def windows_of(config: RateLimitConfig) -> dict[str, list[list[float]]]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -537,13 +536,13 @@ class RedisRateLimiter:
         time to try it again); otherwise, when Redis is away, this acquire is the probe."""
         if not self._down:
             return False
-        if self._probing or time.monotonic() < self._retry_at:
+        if self._probing or self.clock.now() < self._retry_at:
             return True
         self._probing = True
         return False
 
     def _went_down(self, exc: _UnavailableError) -> None:
-        self._retry_at = time.monotonic() + self._retry_interval
+        self._retry_at = self.clock.now() + self._retry_interval
         if not self._down:
             self._down = True
             log.warning(

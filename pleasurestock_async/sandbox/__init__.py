@@ -39,6 +39,7 @@ from typing import Any
 import httpx
 
 from pleasurestock_async import DEFAULT_RATE_LIMITS, AsyncPleasureStock, RateLimitConfig, webhooks
+from pleasurestock_async.ratelimit import Clock, MemoryRateLimiter, MonotonicClock
 
 from ._app import SandboxApp
 from ._auth import Keys
@@ -99,7 +100,9 @@ class Sandbox:
     ``webhook_url`` where it posts order events, signed with ``webhook_secret`` and retried
     after ``webhook_retry_delays``; ``faults`` failures to inject; ``example_orders`` adds the
     reference's two orders. ``tsp_formula`` and ``tcc_coefficient`` are the account's pricing
-    settings.
+    settings. ``clock`` is the time of its rate windows and its latency and drip faults (real
+    time by default; a :class:`~pleasurestock_async.ratelimit.ManualClock` shared with a
+    client's limiter runs a test of waits on simulated time).
     """
 
     def __init__(
@@ -119,6 +122,7 @@ class Sandbox:
         tsp_formula: str = "TCC * 1.5",
         tcc_coefficient: Decimal | str | float = Decimal("1.7"),
         example_orders: bool = False,
+        clock: Clock | None = None,
     ) -> None:
         if not api_keys or not all(api_keys):
             raise ValueError("a sandbox needs at least one API key, and no empty one")
@@ -130,6 +134,7 @@ class Sandbox:
         self.viewer_keys = tuple(k for k in viewer_keys if k not in self.api_keys)
         self.rate_limits = rate_limits
         self.faults = faults or Faults()
+        self.clock: Clock = clock or MonotonicClock()
         self.webhook_secret = webhook_secret
         self.state = SandboxState(Catalogue(products, seed), seed)
         for product in self.state.catalogue.products:
@@ -155,11 +160,12 @@ class Sandbox:
             faults=self._streams,
             webhook_secret=webhook_secret,
             sender=self.webhooks,
+            clock=self.clock,
         )
         self._api = SandboxApp(
             self._ctx,
             Keys(self.api_keys, self.viewer_keys),
-            ServerLimits(rate_limits) if rate_limits else None,
+            ServerLimits(rate_limits, self._ctx.clock) if rate_limits else None,
             example_orders=example_orders,
         )
         self._clients: list[httpx.AsyncClient] = []
@@ -179,14 +185,18 @@ class Sandbox:
         """An :class:`AsyncPleasureStock` talking to this sandbox in-process (no sockets).
 
         Options are passed to the client; by default it uses the first API key and the same
-        rate limits the sandbox enforces. Its transport injects the ``drop_rate`` and
-        ``drop_after_store_rate`` faults.
+        rate limits the sandbox enforces, counted on the sandbox's clock. Its transport injects
+        the ``drop_rate`` and ``drop_after_store_rate`` faults.
         """
-        http = httpx.AsyncClient(transport=self.transport())
-        self._clients.append(http)
+        http = options.pop("http_client", None)
+        if http is None:  # an http_client of the caller's own must reach this sandbox itself
+            http = httpx.AsyncClient(transport=self.transport())
+            self._clients.append(http)
         options.setdefault("api_key", self.api_keys[0])
         options.setdefault("base_url", IN_PROCESS_BASE_URL)
-        options.setdefault("rate_limits", self.rate_limits)
+        if "rate_limiter" not in options:
+            limits = options.pop("rate_limits", self.rate_limits)
+            options["rate_limiter"] = MemoryRateLimiter(limits, clock=self.clock)
         return AsyncPleasureStock(http_client=http, **options)
 
     def transport(self) -> httpx.AsyncBaseTransport:

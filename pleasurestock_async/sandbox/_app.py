@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -147,7 +146,7 @@ class SandboxApp:
             self.request_counts[f"{spec.method} {spec.path}"] += 1
             faults = self.ctx.faults
             if faults.faults.latency:
-                await anyio.sleep(faults.faults.latency)
+                await self.ctx.clock.sleep(faults.faults.latency)
             try:
                 response = await self._handle(spec, request)
             except ApiError as exc:
@@ -157,7 +156,7 @@ class SandboxApp:
             ):
                 response = corrupt(response)
             if faults.faults.drip_seconds:
-                response = DripResponse(response, faults.faults.drip_seconds)
+                response = DripResponse(response, faults.faults.drip_seconds, self.ctx.clock)
             return response
 
         return endpoint

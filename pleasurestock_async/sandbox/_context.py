@@ -1,5 +1,5 @@
-"""What every endpoint of one sandbox shares: its state, account settings, webhook sender
-and faults."""
+"""What every endpoint of one sandbox shares: its state, account settings, webhook sender,
+faults and clock."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pleasurestock_async import webhooks
+from pleasurestock_async.ratelimit import Clock, MonotonicClock
 
 from ._delivery import WebhookSender
 from ._errors import ApiError
@@ -39,6 +40,7 @@ class Context:
     webhook_secret: str
     sender: WebhookSender | None = None
     received_webhooks: list[webhooks.WebhookEvent] = field(default_factory=list)
+    clock: Clock = field(default_factory=MonotonicClock)
 
     def notify(self, event: str, data: dict[str, Any]) -> None:
         """Queue a webhook, when the sandbox has a webhook URL."""

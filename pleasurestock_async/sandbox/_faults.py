@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Literal
 
-import anyio
 import httpx
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+
+from pleasurestock_async.ratelimit import Clock
 
 __all__ = ["CORRUPT_GZIP", "DripResponse", "FaultStreams", "Faults", "FaultyTransport", "corrupt"]
 
@@ -121,12 +122,13 @@ def corrupt(response: Response) -> Response:
 
 
 class DripResponse(Response):
-    """Sends another response's body one byte every ``seconds``."""
+    """Sends another response's body one byte every ``seconds`` (on ``clock``)."""
 
-    def __init__(self, inner: Response, seconds: float) -> None:
+    def __init__(self, inner: Response, seconds: float, clock: Clock) -> None:
         super().__init__(bytes(inner.body), inner.status_code)
         self.raw_headers = list(inner.raw_headers)
         self.seconds = seconds
+        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send(
@@ -135,7 +137,7 @@ class DripResponse(Response):
         body = bytes(self.body)
         for n in range(len(body)):
             await send({"type": "http.response.body", "body": body[n : n + 1], "more_body": True})
-            await anyio.sleep(self.seconds)
+            await self.clock.sleep(self.seconds)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

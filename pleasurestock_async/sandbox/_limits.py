@@ -9,13 +9,13 @@ of its route at once, or none of them: a refused request is not counted.
 from __future__ import annotations
 
 import math
-import time
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from pleasurestock_async import RateLimitConfig
+from pleasurestock_async.ratelimit import Clock, MonotonicClock
 
 __all__ = ["BUCKETS", "Bucket", "ServerLimits", "WindowUse", "retry_after_header"]
 
@@ -64,17 +64,19 @@ class _Window:
 
 
 class ServerLimits:
-    """Admits and counts requests per key and bucket, or says how long to wait."""
+    """Admits and counts requests per key and bucket, or says how long to wait (on ``clock``,
+    real time by default)."""
 
-    def __init__(self, config: RateLimitConfig) -> None:
+    def __init__(self, config: RateLimitConfig, clock: Clock | None = None) -> None:
         self.config = config
+        self.clock = clock or MonotonicClock()
         self.refused: Counter[tuple[str, Bucket]] = Counter()
         """Requests refused (429) per key and bucket: each full bucket of a refused request."""
         self._windows: dict[tuple[str, Bucket], list[_Window]] = {}
 
     def check(self, key: str, buckets: Iterable[Bucket]) -> float:
         """Admit and count a request (returns 0), or return the seconds to wait (a 429)."""
-        now = time.monotonic()
+        now = self.clock.now()
         waits = {
             bucket: max((w.wait(now) for w in self._for(key, bucket)), default=0.0)
             for bucket in buckets
@@ -90,7 +92,7 @@ class ServerLimits:
 
     def usage(self, key: str, bucket: Bucket) -> list[WindowUse]:
         """What each window of ``key``'s ``bucket`` counts now (nothing is spent)."""
-        now = time.monotonic()
+        now = self.clock.now()
         return [w.use(now) for w in self._for(key, bucket)]
 
     def reset(self) -> None:
