@@ -12,16 +12,16 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
 
-__all__ = ["artifacts", "browser", "require_browser", "wait_for"]
+__all__ = ["artifacts", "browser", "require_browser", "until"]
 
 HOW_TO_GET_IT = (
     "the browser tests need Chromium and its driver (Debian/Ubuntu: apt-get install chromium "
@@ -41,8 +41,6 @@ FLAGS = (
 )
 WAIT = 30.0
 """Seconds a test waits for the page to show something (generous: CI runs under load)."""
-
-T = TypeVar("T")
 
 
 def require_browser() -> tuple[str, str]:
@@ -95,12 +93,46 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def wait_for(driver: WebDriver, condition: Callable[[Any], T], timeout: float = WAIT) -> T:
-    """``condition(driver)`` once it is truthy (elements redrawn meanwhile are retried)."""
-    from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
+_UNTIL = """
+const [selector, count, text, done] = arguments;
+function found() {
+  const all = Array.from(document.querySelectorAll(selector));
+  const kept = text === null ? all : all.filter((e) => e.textContent.includes(text));
+  return (count === null ? kept.length > 0 : kept.length === count) ? kept : null;
+}
+const now = found();
+if (now) {
+  done(now);
+} else {
+  const watcher = new MutationObserver(() => {
+    const later = found();
+    if (later) {
+      watcher.disconnect();
+      done(later);
+    }
+  });
+  watcher.observe(document.documentElement, {
+    subtree: true, childList: true, attributes: true, characterData: true,
+  });
+}
+"""
 
-    waiting = WebDriverWait(
-        driver, timeout, poll_frequency=0.05, ignored_exceptions=[StaleElementReferenceException]
-    )
-    return waiting.until(condition)
+
+def until(
+    driver: WebDriver, selector: str, *, text: str | None = None, count: int | None = None
+) -> list[Any]:
+    """The elements ``selector`` finds (those whose text holds ``text``; exactly ``count`` of
+    them when given), once the page shows them. The page itself watches for them (a
+    MutationObserver), so the test waits on the page's changes, not on a timer."""
+    from selenium.common.exceptions import TimeoutException
+
+    driver.set_script_timeout(WAIT)
+    try:
+        found: list[Any] = driver.execute_async_script(_UNTIL, selector, count, text)
+    except TimeoutException:
+        shown = driver.execute_script("return document.body.innerText.slice(0, 2000)")
+        raise AssertionError(
+            f"the page did not show {selector!r} (text {text!r}, count {count}) within "
+            f"{WAIT:.0f} s; it shows:\n{shown}"
+        ) from None
+    return found

@@ -7,7 +7,7 @@ What a client sent is text on the page, never HTML: a comment holding ``<script>
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from pleasurestock_async import AsyncPleasureStock, RateLimitConfig, Window
 from pleasurestock_async.sandbox import DEMO_API_KEY, DEMO_VIEWER_KEY, Sandbox
 
 from . import browser as browsers
-from .browser import wait_for
+from .browser import until
 from .sandbox_server import serve
 
 if TYPE_CHECKING:
@@ -54,16 +54,6 @@ def by_css(driver: WebDriver, selector: str) -> list[Any]:
     return list(driver.find_elements(By.CSS_SELECTOR, selector))
 
 
-def exactly(selector: str, count: int) -> Callable[[WebDriver], list[Any]]:
-    """A wait condition: the elements ``selector`` finds once there are ``count`` of them."""
-
-    def found(driver: WebDriver) -> list[Any]:
-        elements = by_css(driver, selector)
-        return elements if len(elements) == count else []
-
-    return found
-
-
 def text_of(driver: WebDriver, selector: str) -> str:
     found = by_css(driver, selector)
     return str(found[0].text) if found else ""
@@ -71,7 +61,7 @@ def text_of(driver: WebDriver, selector: str) -> str:
 
 def open_tab(driver: WebDriver, root: str, tab: str) -> None:
     driver.get(f"{root}/#{tab}")
-    wait_for(driver, lambda d: by_css(d, f"#panel-{tab}:not([hidden])"))
+    until(driver, f"#panel-{tab}:not([hidden])")
 
 
 def shot(driver: WebDriver, folder: Path, name: str) -> None:
@@ -109,7 +99,7 @@ def test_sales_tab_shows_the_totals_of_a_sync(
 
     anyio.run(sync)
     open_tab(browser, root, "sales")
-    wait_for(browser, lambda d: text_of(d, "#sales-total-days") == "140")
+    until(browser, "#sales-total-days", text="140")
     quantity = sum(r["quantity"] for r in records)  # type: ignore[misc]
     assert text_of(browser, "#sales-total-quantity") == f"{quantity:,}"
     assert text_of(browser, "#sales-total-products") == "20"
@@ -121,7 +111,7 @@ def test_sales_tab_shows_the_totals_of_a_sync(
     field = browser.find_element(By.ID, "sales-product")
     field.send_keys(products[1].internal_id)
     browser.find_element(By.CSS_SELECTOR, "#sales-filter button[type=submit]").click()
-    wait_for(browser, lambda d: len(by_css(d, "#sales-chart-svg rect.bar")) == 7)
+    until(browser, "#sales-chart-svg rect.bar", count=7)
     shown = [int(c.text) for c in by_css(browser, "#sales-table tbody td:nth-child(5)")]
     stored = sandbox.daily_sales(products[1].internal_id)
     assert shown == [s.quantity for s in stored.values()]
@@ -148,10 +138,10 @@ def test_orders_tab_shows_the_history_and_client_text_as_text(
             )
             assert moved.status_code == 200
     open_tab(browser, root, "orders")
-    row = wait_for(browser, lambda d: by_css(d, f"tr[data-order='{number}']"))[0]
+    (row,) = until(browser, f"tr[data-order='{number}']")
     assert "created → paid → on_the_way" in row.text
     row.click()
-    steps = wait_for(browser, exactly("#order-history li", 3))
+    steps = until(browser, "#order-history li", count=3)
     texts = [step.text for step in steps]
     assert texts[0].startswith("created ")
     assert texts[1].startswith("created → paid") and texts[1].endswith("— <b>paid</b> in full")
@@ -193,21 +183,15 @@ def test_webhooks_tab_shows_a_delivery_and_resends_it(browser: WebDriver, artifa
                     headers=EXT,
                 )
             open_tab(browser, root, "webhooks")
-            first = wait_for(
-                browser,
-                lambda d: [r for r in by_css(d, "tr[data-delivery='2']") if "delivered" in r.text],
-            )[0]
+            (first,) = until(browser, "tr[data-delivery='2']", text="delivered")
             assert "order.cancelled" in first.text and hook_url in first.text
             assert first.find_element("css selector", "td.attempts").text == "204"
             first.click()
-            payload = wait_for(browser, lambda d: text_of(d, "#webhook-payload"))
+            payload = until(browser, "#webhook-payload", text="orderNumber")[0].text
             assert json.loads(payload)["data"]["reason"] == HOSTILE and nothing_injected(browser)
             assert "sha256=" in text_of(browser, "#webhook-detail")
-            wait_for(browser, lambda d: by_css(d, "tr[data-delivery='1'] button.resend"))[0].click()
-            again = wait_for(
-                browser,
-                lambda d: [r for r in by_css(d, "tr[data-delivery='3']") if "delivered" in r.text],
-            )[0]
+            until(browser, "tr[data-delivery='1'] button.resend")[0].click()
+            (again,) = until(browser, "tr[data-delivery='3']", text="delivered")
             assert "order.created" in again.text and "(resend of #1)" in again.text
             shot(browser, artifacts, "webhooks")
     assert len(receiver.bodies) == 3 and receiver.bodies[0] == receiver.bodies[2]
@@ -219,12 +203,12 @@ def test_requests_tab_lists_requests_live(
 ) -> None:
     _, root = site
     open_tab(browser, root, "requests")
-    wait_for(browser, lambda d: "No requests yet." in text_of(d, "#requests-table tbody"))
+    until(browser, "#requests-table tbody", text="No requests yet.")
     with httpx.Client(base_url=root + "/api/v1", timeout=10) as http:
         answers = [http.get("/products", params={"limit": n}, headers=STD) for n in (1, 2, 3)]
         http.get("/products", headers={"X-API-Key": DEMO_VIEWER_KEY})
         http.get("/products", params={"supplierId": 12}, headers=STD)
-    rows = wait_for(browser, exactly("#requests-table tbody tr[data-id]", 5))
+    rows = until(browser, "#requests-table tbody tr[data-id]", count=5)
     newest, viewer, *_, oldest = rows
     assert "/api/v1/products?supplierId=12" in newest.text and "400" in newest.text
     assert "Unknown query parameter" in newest.text
@@ -244,15 +228,15 @@ def test_limits_tab_fills_as_a_burst_arrives(browser: WebDriver, artifacts: Path
         root = base.removesuffix("/api/v1")
         open_tab(browser, root, "limits")
         minute = "[data-key='manager'][data-bucket='standard'] .window[data-seconds='60']"
-        wait_for(browser, lambda d: by_css(d, minute + "[data-used='0']"))
+        until(browser, minute + "[data-used='0']")
         with httpx.Client(base_url=base, timeout=10) as http:
             statuses = [http.get("/products", headers=STD).status_code for _ in range(3)]
-            wait_for(browser, lambda d: by_css(d, minute + "[data-used='3']:not(.full)"))
+            until(browser, minute + "[data-used='3']:not(.full)")
             statuses += [http.get("/products", headers=STD).status_code for _ in range(5)]
-        wait_for(browser, lambda d: by_css(d, minute + "[data-used='6'].full"))
-        (card,) = by_css(browser, "[data-key='manager'][data-bucket='standard']")
+        until(browser, minute + "[data-used='6'].full")
+        card = "[data-key='manager'][data-bucket='standard']"
         assert statuses == [200] * 6 + [429] * 2
-        assert "2 refused (429)" in card.text and "6 used" in card.text
+        assert until(browser, card, text="2 refused (429)")
         shot(browser, artifacts, "limits")
 
 
@@ -267,7 +251,7 @@ def test_the_sales_tab_pages_100000_product_days_on_the_server(
         root = base.removesuffix("/api/v1")
         browser.get("about:blank")
         open_tab(browser, root, "sales")
-        wait_for(browser, lambda d: text_of(d, "#sales-total-days") == "100,000")
+        until(browser, "#sales-total-days", text="100,000")
         rendered = browser.execute_script(
             "return performance.getEntriesByName('sales-rendered')[0].startTime"
         )
