@@ -360,6 +360,23 @@ async def test_the_request_log_names_the_key_never_shows_it() -> None:
     assert [e.id for e in sandbox.request_log] == [r["id"] for r in reversed(rows)]
 
 
+async def test_the_log_shows_what_was_sent_readably_and_nothing_that_breaks_a_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sandbox = Sandbox(rate_limits=None, products=5, api_keys=[SECRET_KEY])
+    caplog.set_level(logging.INFO, logger="pleasurestock_async.sandbox.requests")
+    encoded = SECRET_KEY.replace("_", "%5F")
+    async with checked_client(sandbox) as http:
+        await http.get(f"/products?search={encoded}&ids=ps_a%2Cps_b", headers=STD)
+        await http.get("/nope%0Aforged%20line%0D", headers=STD)
+        body = await ok(inspect(http, "/requests"))
+    forged, searched = body["data"]
+    assert searched["path"] == "/api/v1/products?search=[redacted]&ids=ps_a,ps_b"
+    assert forged["path"] == "/api/v1/nope\\x0aforged line\\x0d"
+    assert SECRET_KEY not in caplog.text and encoded not in caplog.text
+    assert len(caplog.text.strip().splitlines()) == 2
+
+
 async def test_sales_validation_errors_are_summed_up_in_the_log() -> None:
     sandbox = Sandbox(rate_limits=None, products=5)
     async with checked_client(sandbox) as http:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import re
 import secrets
 import time
 from collections import deque
@@ -40,6 +41,7 @@ _SCOPE_KEY = "pleasurestock.request"
 _MAX_ERROR_BODY = 65_536
 _MAX_TEXT = 300
 _SECRET_NAMES = ("key", "token", "secret", "auth", "password", "signature")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 logger = logging.getLogger("pleasurestock_async.sandbox.requests")
 
@@ -110,17 +112,21 @@ class RequestLog:
         self.entries.clear()
 
 
-def _redacted_query(query: str) -> str:
-    """The query string as sent, with the values of parameters that look like secrets
-    (``api_key=``, ``token=``, ...) hidden."""
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped, so that no client can break a log line."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _shown_query(query: str) -> str:
+    """The query string decoded for reading, with the values of parameters that look like
+    secrets (``api_key=``, ``token=``, ...) hidden."""
     parts = []
     for part in query.split("&"):
-        name = unquote_plus(part.partition("=")[0]).lower()
-        parts.append(
-            f"{part.partition('=')[0]}=[redacted]"
-            if any(s in name for s in _SECRET_NAMES)
-            else part
-        )
+        raw_name, sep, raw_value = part.partition("=")
+        name = unquote_plus(raw_name)
+        secret = any(s in name.lower() for s in _SECRET_NAMES)
+        value = "[redacted]" if secret else unquote_plus(raw_value)
+        parts.append(f"{name}{sep}{value if sep else ''}")
     return "&".join(parts)
 
 
@@ -166,12 +172,12 @@ class RequestRecorder:
         path = scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         if query:
-            path = f"{path}?{_redacted_query(query)}"
+            path = f"{path}?{_shown_query(query)}"
         entry = LoggedRequest(
             id=secrets.token_hex(8),
             at=datetime.now(UTC),
-            method=scope["method"],
-            path=self.redact(path[:2000]),
+            method=_printable(scope["method"][:20]),
+            path=self.redact(_printable(path[:2000])),
         )
         scope[_SCOPE_KEY] = entry
         error_body: list[bytes] = []
@@ -195,6 +201,6 @@ class RequestRecorder:
             entry.seconds = time.perf_counter() - started
             if error_body:
                 text = _error_text(b"".join(error_body))
-                entry.error = self.redact(text) if text else None
+                entry.error = self.redact(_printable(text)) if text else None
             self.log.add(entry)
             logger.info("%s", entry.line())
