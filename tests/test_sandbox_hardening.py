@@ -142,7 +142,11 @@ async def test_enormous_custom_price_is_refused(
     ("method", "path", "status"),
     [
         ("GET", "/api/v1/nope", 404),
-        ("GET", "/", 404),
+        ("GET", "/nope", 404),
+        ("GET", "/static/nope.js", 404),
+        ("POST", "/", 405),
+        ("GET", "/api/v1/_sandbox/nope", 404),
+        ("GET", "/api/v1/_sandbox/reset", 405),
         ("GET", "/api/v1/products/", 404),
         ("POST", "/api/v1/external/orders/ORD-1", 405),
         ("DELETE", "/api/v1/products", 405),

@@ -31,7 +31,8 @@ from ._common import (
 )
 from ._orders import orders
 from ._sales import sales
-from ._tools import demo, sandbox_command, webhook
+from ._sandbox import sandbox_command
+from ._tools import demo, webhook
 
 __all__ = [
     "EXIT_AUTH",
@@ -110,7 +111,8 @@ def _every(command: click.Command) -> list[click.Command]:
 
 for _command in _every(cli):
     _command.epilog = _command.epilog or EXIT_CODES
-    if _command is not cli and not isinstance(_command, click.Group):
+    declared = any(p.name == "verbose" for p in _command.params)  # its own choice of them
+    if _command is not cli and not isinstance(_command, click.Group) and not declared:
         _command.params.extend(global_params())
 
 

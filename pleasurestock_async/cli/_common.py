@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -81,14 +81,16 @@ class Settings:
     @property
     def out(self) -> Console:
         # Piped output is read by programs and people alike: never wrap it at 80 columns.
-        console = Console(soft_wrap=True, highlight=False)
+        # What is printed holds text of clients and servers (ids, comments, names): it is never
+        # read as markup (styles come from Text objects).
+        console = Console(soft_wrap=True, highlight=False, markup=False)
         if not console.is_terminal:
             console.width = 200
         return console
 
     @property
     def err(self) -> Console:
-        return Console(stderr=True, soft_wrap=True, highlight=False)
+        return Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
 
     def rate_limits(self) -> RateLimitConfig | None:
         """The limits ``--limits`` (or its variable) sets; None: the client's defaults."""
@@ -194,9 +196,10 @@ def _setter(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     return callback
 
 
-def global_params(*, root: bool = False) -> list[click.Option]:
-    """The options every command takes. On the root group they read their environment
-    variables; on a command they override what was given before it."""
+def global_params(*, root: bool = False, only: Collection[str] | None = None) -> list[click.Option]:
+    """The options every command takes (``only``: those of these names, for a command where
+    the others mean nothing). On the root group they read their environment variables; on a
+    command they override what was given before it."""
 
     def option(*decls: str, name: str, env: str | None = None, **kw: Any) -> click.Option:
         return click.Option(
@@ -207,7 +210,7 @@ def global_params(*, root: bool = False) -> list[click.Option]:
             **kw,
         )
 
-    return [
+    found = [
         option(
             "--api-key-env",
             name="api_key_env",
@@ -247,6 +250,7 @@ def global_params(*, root: bool = False) -> list[click.Option]:
             "needs the redis extra).",
         ),
     ]
+    return [o for o in found if only is None or o.name in only]
 
 
 # -- running commands ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``pleasurestock webhook``, ``demo`` and ``sandbox``."""
+"""``pleasurestock webhook`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import sys
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from .. import webhooks
-from .._client import API_KEY_ENV
 from ._common import (
     EXIT_ERROR,
     EXIT_INVALID,
@@ -291,74 +289,3 @@ def _demo_summary(settings: Settings, report: Any, budget: Any = None) -> None:
     for key, value in rows:
         table.add_row(key, value)
     settings.out.print(table)
-
-
-@click.command("sandbox")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
-@click.option("--products", default=2490, show_default=True, type=click.IntRange(1))
-@click.option(
-    "--rate-limits/--no-rate-limits",
-    default=True,
-    show_default=True,
-    help="Enforce the vendor's published windows per key.",
-)
-@click.option("--webhook-url", help="Where to post signed order events.")
-@click.option(
-    "--webhook-secret-env",
-    metavar="VAR",
-    help="Environment variable holding the webhook secret (default: the demo secret).",
-)
-def sandbox_command(
-    host: str,
-    port: int,
-    products: int,
-    rate_limits: bool,
-    webhook_url: str | None,
-    webhook_secret_env: str | None,
-) -> None:
-    """Serve a local PleasureStock over HTTP under /api/v1.
-
-    Its manager key is $PLEASURESTOCK_API_KEY, else the public demo key; keys never go on
-    the command line. It also accepts a read-only viewer key, holds the reference's example
-    products and orders, and serves its OpenAPI contract at /api/v1/openapi.json.
-
-    \b
-    Example:
-      pleasurestock sandbox --port 8765
-      curl -H "X-API-Key: pk_sandbox_demo_key" http://127.0.0.1:8765/api/v1/products?limit=2
-    """
-    import uvicorn
-
-    from ..ratelimit import DEFAULT_RATE_LIMITS
-    from ..sandbox import DEMO_API_KEY, DEMO_VIEWER_KEY, DEMO_WEBHOOK_SECRET, Sandbox
-
-    key = os.environ.get(API_KEY_ENV) or DEMO_API_KEY
-    secret = DEMO_WEBHOOK_SECRET
-    if webhook_secret_env:
-        secret = os.environ.get(webhook_secret_env, "")
-        if not secret:
-            raise click.UsageError(f"the variable {webhook_secret_env} is not set")
-    sandbox = Sandbox(
-        products=products,
-        api_keys=[key],
-        rate_limits=DEFAULT_RATE_LIMITS if rate_limits else None,
-        webhook_url=webhook_url,
-        webhook_secret=secret,
-        example_orders=True,
-    )
-    err = Console(stderr=True)
-    base = f"http://{host}:{port}/api/v1"
-    err.print(f"PleasureStock sandbox on {base} (contract: {base}/openapi.json)", highlight=False)
-    if key == DEMO_API_KEY:
-        err.print(f"manager key:    {DEMO_API_KEY}  (the public demo key)", highlight=False)
-    else:
-        err.print(f"manager key:    from ${API_KEY_ENV}", highlight=False)
-    err.print(f"viewer key:     {DEMO_VIEWER_KEY}  (reads only; writes get 403)", highlight=False)
-    if webhook_secret_env:
-        err.print(f"webhook secret: from ${webhook_secret_env}", highlight=False)
-    else:
-        err.print(f"webhook secret: {DEMO_WEBHOOK_SECRET}  (the demo secret)", highlight=False)
-    if webhook_url:
-        err.print(f"webhooks to {webhook_url}", highlight=False)
-    uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")
