@@ -519,6 +519,7 @@ async def _peak_for(count: int) -> int:
     return peak
 
 
+@pytest.mark.slow  # 550,000 records under tracemalloc: about 5 s on an idle machine
 async def test_memory_stays_flat_as_records_grow(anyio_backend: str) -> None:
     """Streaming, not buffering (the figures from outside the process are in benchmarks/)."""
     if anyio_backend != "asyncio":
