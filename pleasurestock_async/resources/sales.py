@@ -376,10 +376,9 @@ class Sales(Resource):
 
             status = await ps.sales.state_status("sales-state.db")
         """
-        from ..uploads.store import open_state
+        from ..uploads.store import read_status
 
-        async with open_state(state, read_only=True, peek=True) as store:
-            return await store.status()
+        return await read_status(state)
 
 
 _SYNC_DEFAULTS: dict[str, Any] = {

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -49,7 +48,7 @@ from ._sqlite import STATE
 from .lock import FileLock
 from .state import InputRow, Noted, PendingRow, PendingState, PlanRow, SyncState, create_state
 
-__all__ = ["SqliteStore", "StateStore", "destination_of", "open_state"]
+__all__ = ["SqliteStore", "StateStore", "destination_of", "open_state", "read_status"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -196,6 +195,13 @@ async def open_state(
     finally:
         with anyio.CancelScope(shield=True):
             await store.close()
+
+
+async def read_status(value: object) -> StateStatus:
+    """What the state ``value`` names holds, read without changing anything (also while a run
+    holds it)."""
+    async with open_state(value, read_only=True, peek=True) as store:
+        return await store.status()
 
 
 class SqliteStore:
@@ -437,11 +443,3 @@ def quarantined_id(entry: Quarantined, *, new: bool, rows: int = 0) -> Quarantin
         new,
         rows,
     )
-
-
-def state_name(value: object) -> str:
-    """``value`` as it reads in a message."""
-    try:
-        return os.fspath(value)  # type: ignore[call-overload,no-any-return]
-    except TypeError:
-        return repr(value)

@@ -39,6 +39,7 @@ import anyio
 
 from ..errors import (
     AuthenticationError,
+    InputError,
     InputErrorDetail,
     PermissionDeniedError,
     PleasureStockError,
@@ -69,7 +70,7 @@ from .state import InputRow, Noted, PendingRow, PlanRow
 from .store import StateStore, open_state, quarantined_id
 from .upload import check_arguments
 
-__all__ = ["Lookup", "StockPolicy", "SyncProgressCallback", "sync_sales"]
+__all__ = ["Lookup", "StockPolicy", "SyncProgressCallback", "settle", "sync_sales"]
 
 Lookup = Callable[[list[str]], Awaitable[tuple[dict[str, str], list[str]]]]
 """Resolves lower-case product UUIDs: their ``ps_`` ids, and the UUIDs the server does not know."""
@@ -538,7 +539,7 @@ async def sync_sales(
             run = await store.next_run()
         else:
             await store.drop_planned()
-            resolved = await _settle(store, options.assume_unknown, options.resolve)
+            resolved = await settle(store, options.assume_unknown, options.resolve)
             if bound is None:  # its first run (a state of 0.2 too): bound from now on
                 await store.bind(destination)
             run = await store.begin_run(today)
@@ -659,10 +660,10 @@ async def _record(sync: _Sync) -> None:
     await sync.store.end_run(sync.run, result.read, result.sent, result.stored, outcome)
 
 
-async def _settle(
+async def settle(
     store: StateStore,
-    assume_unknown: Resolution | None,
-    resolve: Mapping[str, Resolution] | None,
+    assume_unknown: Resolution | None = None,
+    resolve: Mapping[str, Resolution] | None = None,
 ) -> int:
     """Settle uncertain rows of earlier runs as the caller says they ended (the named batches
     as ``resolve`` says, the rest as ``assume_unknown``); returns how many."""
@@ -671,8 +672,6 @@ async def _settle(
         known = await store.uncertain_batches()
         strangers = sorted(set(resolve) - set(known))
         if strangers:
-            from ..errors import InputError
-
             raise InputError.single(
                 "resolve",
                 f"no uncertain batch {', '.join(strangers)} in this state (it holds "
