@@ -251,12 +251,12 @@ async def _count(options: FileOptions, paths: list[str], interrupt: Interrupt) -
 def sync_exit_code(result: SalesSyncResult, skipped_lines: int = 0) -> int:
     """0 when everything is stored, acknowledged or held in quarantine; 4 for something in
     doubt or a discrepancy not acknowledged; 3 for invalid lines and records refused by the
-    server (an id refused for the first time included)."""
+    server (an id refused for the first time included, not one already in quarantine)."""
     new_discrepancy = any(not d.acknowledged for d in result.discrepancies)
     if result.failed_batches or result.uncertain or new_discrepancy:
         return EXIT_PARTIAL
-    new_refusal = any(q.new for q in result.quarantine)
-    if result.invalid or result.server_rejected or skipped_lines or new_refusal:
+    new_ids = any(q.new for q in result.quarantine)
+    if result.invalid or result.new_refusals or new_ids or skipped_lines:
         return EXIT_INVALID
     return 0
 

@@ -362,13 +362,21 @@ class SalesSyncResult:
         """True when something is new or in doubt: a discrepancy not acknowledged, rows that
         may be stored, a failed batch, an id refused for the first time, a row refused for
         another reason, an invalid record, or a stop. Acknowledged discrepancies and ids
-        already in quarantine are known and held: they do not count (the CLI exits 0)."""
+        already in quarantine (even refused again when retried) are known and held: they do
+        not count (the CLI exits 0)."""
         return bool(
             any(not d.acknowledged for d in self.discrepancies)
             or self.uncertain
             or self.failed_batches
             or any(q.new for q in self.quarantine)
-            or self.server_rejected
+            or self.new_refusals
             or self.invalid
             or self.stopped
         )
+
+    @property
+    def new_refusals(self) -> list[tuple[SyncDay, ServerRecordError]]:
+        """The rows of :attr:`server_rejected` that are news: not of an id that was already
+        in quarantine before this run (a retry refused again is not news)."""
+        known = {q.internal_id for q in self.quarantine if not q.new}
+        return [(d, e) for d, e in self.server_rejected if d.internal_id not in known]
