@@ -281,9 +281,14 @@ def run_async(func: Callable[P, Awaitable[int | None]]) -> Callable[P, None]:
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        from ._signals import StoppedBySignalError, exit_code_of, run_command
+
         settings = click.get_current_context().find_object(Settings)
         try:
-            code = anyio.run(lambda: func(*args, **kwargs))
+            code = anyio.run(lambda: run_command(lambda: func(*args, **kwargs)))
+        except StoppedBySignalError as exc:
+            report_error(settings, "Interrupted", str(exc), exit_code_of(exc.signum))
+            sys.exit(exit_code_of(exc.signum))
         except (AuthenticationError, PermissionDeniedError) as exc:
             report_error(settings, type(exc).__name__, str(exc), EXIT_AUTH)
             sys.exit(EXIT_AUTH)

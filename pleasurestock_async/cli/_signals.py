@@ -1,14 +1,16 @@
 """Ctrl-C and SIGTERM.
 
-:func:`install` runs first thing in the command line: a signal that lands before a push or a
-sync has started (while Python loads, while options are read) ends the process with 130/143
-and a line, never a traceback or a silent kill. While a push or a sync runs,
-:func:`interruptible` takes over: the first signal stops it cleanly (no new batch, answers in
-flight waited for, everything recorded), a second one aborts at once.
+:func:`install` runs first thing in the command line, so no signal ever gets Python's default
+handling (a traceback, or a silent exit -15): before a command runs (while options are read)
+it ends the process; while a command runs (:func:`run_command`), it cancels the command at the
+event loop's next turn; either way the process exits 130/143 with one line. While a push or a
+sync runs, :func:`interruptible` takes over: the first signal stops it cleanly (no new batch,
+answers in flight waited for, everything recorded), a second one aborts at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
@@ -18,16 +20,35 @@ from types import FrameType
 from typing import TypeVar
 
 import anyio
+import sniffio
 
 from ._common import EXIT_SIGINT, EXIT_SIGTERM
 
-__all__ = ["Interrupt", "exit_code_of", "install", "interruptible", "name_of"]
+__all__ = [
+    "Interrupt",
+    "StoppedBySignalError",
+    "exit_code_of",
+    "install",
+    "interruptible",
+    "name_of",
+    "run_command",
+]
 
 T = TypeVar("T")
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _received: list[int] = []
 _installed: list[bool] = []  # whether install() ran (in the command line, not in a library)
+_commands: list[tuple[asyncio.AbstractEventLoop, anyio.CancelScope, list[int]]] = []
+"""The command running now: its event loop, its cancel scope, the signals it got."""
+
+
+class StoppedBySignalError(Exception):
+    """A command was cancelled by SIGINT or SIGTERM (``signum``)."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"stopped by {name_of(signum)}")
 
 
 def name_of(signum: int | None) -> str:
@@ -42,7 +63,28 @@ def exit_code_of(signum: int | None) -> int:
 
 def _early(signum: int, frame: FrameType | None) -> None:
     _received.append(signum)
-    raise KeyboardInterrupt  # unwinds whatever runs; the command line's main() reports it
+    if _commands:  # a command runs: cancel it between two steps of its event loop
+        loop, scope, got = _commands[-1]
+        got.append(signum)
+        if len(got) > 1:
+            os._exit(exit_code_of(got[0]))
+        loop.call_soon_threadsafe(scope.cancel)
+        return
+    raise KeyboardInterrupt  # nothing runs yet: main() reports it
+
+
+async def run_command(command: Callable[[], Awaitable[T]]) -> T:
+    """Run a command so that a signal cancels it (:class:`StoppedBySignalError`)."""
+    if sniffio.current_async_library() != "asyncio":  # pragma: no cover - the CLI is asyncio
+        return await command()
+    got: list[int] = []
+    with anyio.CancelScope() as scope:
+        _commands.append((asyncio.get_running_loop(), scope, got))
+        try:
+            return await command()
+        finally:
+            _commands.pop()
+    raise StoppedBySignalError(got[0] if got else signal.SIGINT)
 
 
 def install() -> None:

@@ -344,12 +344,14 @@ def _summary(
     resume = settings.command() if error is not None and error.reason == "interrupted" else None
     stopped = None
     if error is not None:
-        stopped = (
-            f"interrupted by {interrupt.name}; answers in flight were waited for and recorded "
-            f"in {state}"
-            if error.reason == "interrupted"
-            else _stop_text(error, source)
-        )
+        stopped = _stop_text(error, source)
+        if error.reason == "interrupted":
+            stopped = (
+                f"interrupted by {interrupt.name}; answers in flight were waited for and "
+                f"recorded in {state}"
+                if result.sent
+                else f"interrupted by {interrupt.name}; nothing was sent"
+            )
     summary: dict[str, Any] = {
         "files": paths,
         "state": state,
