@@ -36,6 +36,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, NoReturn, cast
 
 import anyio
+import anyio.lowlevel
 
 from ..errors import (
     AuthenticationError,
@@ -76,6 +77,8 @@ Lookup = Callable[[list[str]], Awaitable[tuple[dict[str, str], list[str]]]]
 """Resolves lower-case product UUIDs: their ``ps_`` ids, and the UUIDs the server does not know."""
 
 _UNKNOWN_UUID = "not found by GET /products (an id the catalogue does not know)"
+_SLICE = 250
+"""Rows planned between two turns of the event loop (about half a millisecond of work)."""
 
 
 def _seen(plan: PlanRow) -> SyncDay:
@@ -317,7 +320,9 @@ class _Sync:
         async with contextlib.aclosing(plans):
             async for quiet, chunk in plans:
                 result.unchanged += quiet  # rows with nothing to do, told apart in SQL
-                for plan in chunk:
+                for n, plan in enumerate(chunk, 1):
+                    if not n % _SLICE:  # let the event loop run between slices of a page
+                        await anyio.lowlevel.checkpoint()
                     item = self._item(plan)
                     if item is None:
                         continue
