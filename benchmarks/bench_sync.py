@@ -125,8 +125,10 @@ def _sandbox_process() -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     process = subprocess.Popen(
-        [sys.executable, "-m", "pleasurestock_async", "sandbox", "--port", str(port)]
-        + ["--no-rate-limits", "--products", str(PRODUCTS)],
+        [
+            *(sys.executable, "-m", "pleasurestock_async", "sandbox"),
+            *("--port", str(port), "--no-rate-limits", "--products", str(PRODUCTS)),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

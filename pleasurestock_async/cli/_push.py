@@ -243,7 +243,7 @@ def _job_of(path: str) -> str:
 
 def _stored_lines(journal: str, job: str, source: SalesFiles) -> list[list[int]]:
     """The line ranges of ``job`` that the journal says are stored (runs of records)."""
-    book = Journal(journal)
+    book = Journal(journal, read_only=True)
     try:
         ranges: list[list[int]] = []
         last = -2
