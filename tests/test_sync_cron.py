@@ -317,6 +317,9 @@ def test_status_names_each_batch_in_doubt_with_its_settling_command(
     assert settled.exit_code == 0, settled.output
     after = json.loads(run("sales", "status", "--state", state, "--json").stdout)
     assert after["batches_in_doubt"] == [] and after["product_days"] == 4
+    missing = run("sales", "status", "--state", str(tmp_path / "none.db"))
+    assert missing.exit_code == EXIT_INVALID and "does not exist" in missing.stderr
+    assert not (tmp_path / "none.db").exists()
 
 
 async def test_progress_at_the_half_way_request_reads_half(tmp_path: Path) -> None:
@@ -331,7 +334,11 @@ async def test_progress_at_the_half_way_request_reads_half(tmp_path: Path) -> No
     seen: list[SyncProgress] = []
     async with sandbox.client() as ps:
         result = await ps.sales.sync(
-            rows, state=tmp_path / "s.db", today=date(2025, 11, 5), progress=seen.append
+            rows,
+            state=tmp_path / "s.db",
+            today=date(2025, 11, 5),
+            progress=seen.append,
+            concurrency=1,  # one batch at a time: each snapshot follows exactly one answer
         )
     assert result.batches == 10 and result.stored == 10_000
     sending = [p for p in seen if p.phase == "sending"]

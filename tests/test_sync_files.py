@@ -184,8 +184,9 @@ async def test_a_state_of_a_newer_version_is_refused_and_left_as_it_was(
     assert sorted(os.listdir(tmp_path)) == ["state.db"]  # no log files left
 
 
+@pytest.mark.parametrize("damage", ["garbled pages", "truncated"])
 async def test_a_damaged_state_is_refused_and_left_as_it_was(
-    sandbox: Sandbox, ps: AsyncPleasureStock, tmp_path: Path
+    sandbox: Sandbox, ps: AsyncPleasureStock, tmp_path: Path, damage: str
 ) -> None:
     state = tmp_path / "state.db"
     every = rows(sandbox, products=40, days=60)  # 2,400 days: pages of the days table
@@ -193,7 +194,10 @@ async def test_a_damaged_state_is_refused_and_left_as_it_was(
     data = bytearray(state.read_bytes())
     page = 4096
     assert len(data) > 8 * page
-    data[3 * page : 6 * page] = b"\xff" * (3 * page)  # three pages garbled
+    if damage == "truncated":  # a copy cut short
+        data = data[: len(data) // 2]
+    else:
+        data[3 * page : 6 * page] = b"\xff" * (3 * page)
     state.write_bytes(bytes(data))
     before, requests = total(sandbox), sent(sandbox)
     with pytest.raises(InputError, match=r"damaged|cannot be read") as info:
@@ -265,6 +269,37 @@ def test_a_new_state_appears_whole_or_not_at_all(tmp_path: Path) -> None:
     assert (app, version) == (_sqlite.STATE.application_id, _sqlite.STATE.version)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state.db"]
     SyncState(path).close()
+
+
+@pytest.mark.parametrize("damage", ["newer", "garbled"])
+async def test_a_damaged_or_newer_journal_is_refused(
+    sandbox: Sandbox, ps: AsyncPleasureStock, tmp_path: Path, damage: str
+) -> None:
+    journal = tmp_path / "sales.journal"
+    await ps.sales.upload(rows(sandbox), journal=journal, job="day-1")
+    if damage == "newer":
+        with contextlib.closing(sqlite3.connect(journal)) as db:
+            db.execute("PRAGMA user_version = 9")
+            db.commit()
+    else:
+        data = bytearray(journal.read_bytes())
+        data[4096:8192] = b"\xff" * 4096
+        journal.write_bytes(bytes(data))
+    fingerprint = digest(journal)
+    with pytest.raises(InputError, match=r"newer pleasurestock-async|damaged|cannot be read"):
+        await ps.sales.upload(rows(sandbox, days=2), journal=journal, job="day-2")
+    assert digest(journal) == fingerprint and sent(sandbox) == 1
+
+
+async def test_a_lock_file_of_0_2_beside_a_state_changes_nothing(
+    sandbox: Sandbox, ps: AsyncPleasureStock, tmp_path: Path
+) -> None:
+    """0.2 locked ``<state>.lock``; a directory there raised a raw error. The lock is on the
+    state itself now: whatever is at that name is left alone."""
+    state = tmp_path / "state.db"
+    (tmp_path / "state.db.lock").mkdir()
+    result = await ps.sales.sync(rows(sandbox), state=state, today=TODAY)
+    assert result.stored == 20 and (tmp_path / "state.db.lock").is_dir()
 
 
 # -- one run at a time, whatever the name ------------------------------------------------------

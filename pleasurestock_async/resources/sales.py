@@ -346,18 +346,23 @@ class Sales(Resource):
             The destination it was bound to (None: none yet) and the one it is bound to now.
 
         Raises:
-            StateFileError: The file cannot be used as a state (nothing was changed).
+            StateFileError: There is no state there, or the file cannot be used as one
+                (nothing was changed).
             StateLockedError: A run holds it.
 
         Example::
 
             old, new = await ps.sales.rebind_state("sales-state.db")
         """
+        from ..uploads._sqlite import STATE, exists, resolve
         from ..uploads.lock import check_wait
         from ..uploads.store import destination_of, open_state
 
         current = destination_of(self._http.base_url, self._http.api_key)
-        async with open_state(state, wait=check_wait(lock_wait)) as store:
+        path = resolve(state, STATE)
+        if not exists(path):
+            raise STATE.error(path, "does not exist (a new state binds on its first run)")
+        async with open_state(path, wait=check_wait(lock_wait)) as store:
             old = await store.destination()
             await store.bind(current)
             new = await store.destination()

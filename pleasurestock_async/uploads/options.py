@@ -59,7 +59,7 @@ class SyncOptions:
         if isinstance(self.state, bytes) or not isinstance(self.state, str | os.PathLike):
             raise InputError.single("state", "must be a file path (str or os.PathLike)", self.state)
         today = self.today
-        if today is not None and (type(today) is not dt.date and not _plain_date(today)):
+        if today is not None and not _plain_date(today):
             raise InputError.single(
                 "today",
                 "must be a datetime.date (a datetime is refused: its time would close the "

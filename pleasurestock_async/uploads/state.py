@@ -31,6 +31,7 @@ from os import PathLike
 from typing import Any, Literal
 
 from . import _sqlite
+from ._rows import InputRow, Noted, PendingRow, PendingState, PlanRow
 from ._sqlite import STATE
 
 __all__ = [
@@ -42,22 +43,6 @@ __all__ = [
     "SyncState",
     "create_state",
 ]
-
-PendingState = Literal["planned", "sending", "unknown"]
-
-InputRow = tuple[str, str, int, int | None, int]
-"""product, day, quantity, stock, input index."""
-
-PlanRow = tuple[str, str, int, int | None, int, int | None, int | None, str | None, str | None, int]
-"""product, day, export quantity, export stock, first input index, stored quantity, stored
-stock, pending state, pending batch, held (1: its product is in quarantine until later)."""
-
-PendingRow = tuple[str, str, int, int | None]
-"""product, day, quantity sent (a delta), stock sent."""
-
-Noted = tuple[str, str, str, int, int | None, int | None, int | None, int]
-"""A discrepancy: day, product, kind, export quantity, export stock, stored quantity, stored
-stock, first input index."""
 
 QUARANTINE_DAYS = 7
 """Days after its last refusal on which a quarantined id is tried again."""

@@ -44,9 +44,10 @@ from ..types.uploads import (
     SyncRun,
 )
 from . import _sqlite
+from ._rows import InputRow, Noted, PendingRow, PendingState, PlanRow
 from ._sqlite import STATE
 from .lock import FileLock
-from .state import InputRow, Noted, PendingRow, PendingState, PlanRow, SyncState, create_state
+from .state import SyncState, create_state
 
 __all__ = ["SqliteStore", "StateStore", "destination_of", "open_state", "read_status"]
 
@@ -199,8 +200,11 @@ async def open_state(
 
 async def read_status(value: object) -> StateStatus:
     """What the state ``value`` names holds, read without changing anything (also while a run
-    holds it)."""
-    async with open_state(value, read_only=True, peek=True) as store:
+    holds it); a state that does not exist is a :class:`StateFileError`."""
+    path = await anyio.to_thread.run_sync(_sqlite.resolve, value, STATE)
+    if not await anyio.to_thread.run_sync(_sqlite.exists, path):
+        raise STATE.error(path, "does not exist")
+    async with open_state(path, read_only=True, peek=True) as store:
         return await store.status()
 
 

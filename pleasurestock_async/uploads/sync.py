@@ -60,6 +60,7 @@ from ..types.uploads import (
     SyncDay,
     SyncProgress,
 )
+from ._rows import InputRow, Noted, PendingRow, PlanRow
 from .batcher import PartialInputError, chunked
 from .codec import MAX_BATCH, validate_rows
 from .journal import Resolution
@@ -67,7 +68,6 @@ from .options import StockPolicy, SyncOptions, SyncProgressCallback
 from .runner import Flight, Runner
 from .sender import BatchHooks, Outcome, SendBatch, Sender, StopSendingError
 from .spill import Spill
-from .state import InputRow, Noted, PendingRow, PlanRow
 from .store import StateStore, open_state, quarantined_id
 from .upload import check_arguments
 
@@ -443,7 +443,7 @@ class _Sync:
             self._fail(batch.seq, left, fate, message, outcome.status_code, outcome.body)
         if outcome.kind == "auth":
             self.stop("authentication", f"sync stopped: {outcome.error}")
-        self._report("sending")
+        self._report("sending", batch_done=True)
 
     def _fail(
         self,
@@ -474,8 +474,8 @@ class _Sync:
         self.abort = self.abort or (reason, message)
         self.runner.stop()
 
-    def _report(self, phase: Literal["reading", "sending"]) -> None:
-        self._done += phase == "sending"
+    def _report(self, phase: Literal["reading", "sending"], *, batch_done: bool = False) -> None:
+        self._done += batch_done
         if self.progress is None:
             return
         try:
