@@ -79,10 +79,13 @@ def _sections(quick: bool, full: bool) -> dict[str, Callable[[], list[Row]]]:
         "import": lambda: bench_import.run(quick),
         "requests": lambda: bench_requests.run(quick, full),
         "csv": lambda: bench_sales_files.run(200_000 if quick else 1_000_000, 3),
-        "sync": lambda: bench_sync.run(
-            200_000 if quick else 1_000_000,
-            1,
-            (200_000, 1_000_000) if quick else (1_000_000, 5_000_000 if full else 2_000_000),
+        "sync": lambda: (
+            bench_sync.run(
+                200_000 if quick else 1_000_000,
+                1,
+                (200_000, 1_000_000) if quick else (1_000_000, 5_000_000 if full else 2_000_000),
+            )
+            + bench_sync.loop_lag(3 if quick else 5)
         ),
         "ratelimit": lambda: _ratelimit(quick),
     }

@@ -214,13 +214,14 @@ def _current_loop() -> object:
 
 class AttemptHooks:
     """Told about each attempt of a request, for callers that record what the server may
-    have (the sales journal and sync state). The defaults do nothing."""
+    have (the sales journal and sync state). Awaited, so records can be written off the event
+    loop. The defaults do nothing."""
 
-    def before_send(self) -> None:
-        """The rate limit admitted an attempt; its bytes leave next. Raising here stops the
-        request unsent."""
+    async def before_send(self) -> None:
+        """The rate limit admitted an attempt; its bytes leave once this returns. Raising
+        here stops the request unsent."""
 
-    def not_stored(self) -> None:
+    async def not_stored(self) -> None:
         """An attempt certainly did not reach the server's storage (never sent, or answered
         429); another attempt may follow."""
 
@@ -419,7 +420,7 @@ class HTTPPipeline:
                 )
                 started = time.perf_counter()
                 try:
-                    hooks.before_send()
+                    await hooks.before_send()
                     with anyio.fail_after(call.attempt_timeout):
                         response = await self._exchange(request)
                         try:
@@ -437,7 +438,7 @@ class HTTPPipeline:
 
             if failure is not None and (response is None or response.is_success):
                 if response is None and never_sent(failure):
-                    hooks.not_stored()
+                    await hooks.not_stored()
                 if attempt < retry.max_retries and _retries_failure(
                     retry, request.method, failure, response
                 ):
@@ -459,7 +460,7 @@ class HTTPPipeline:
 
             status = response.status_code
             if status == 429:
-                hooks.not_stored()
+                await hooks.not_stored()
                 wait = parse_retry_after(
                     response.headers.get("Retry-After"), cap=self.settings.max_retry_after
                 )

@@ -546,6 +546,7 @@ async def test_a_lock_wait_cancelled_leaves_nothing_open(tmp_path: Path) -> None
     from pleasurestock_async.uploads.lock import FileLock
 
     journal = tmp_path / "j.db"
+    journal.touch()  # the lock is on the file itself
     async with FileLock(journal):
         with anyio.move_on_after(0.15) as scope:  # a second run waits for the first, then gives up
             async with FileLock(journal, wait=30):

@@ -27,6 +27,7 @@ from ..errors import (
     InputError,
     PermissionDeniedError,
     PleasureStockError,
+    StateDestinationError,
     StateLockedError,
 )
 from ..ratelimit import DEFAULT_RATE_LIMITS, RateLimitConfig, RateLimiter
@@ -39,13 +40,15 @@ EXIT_INVALID = 3
 EXIT_PARTIAL = 4
 EXIT_AUTH = 5
 EXIT_LOCKED = 6
+EXIT_DESTINATION = 7
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
 EXIT_CODES = (
     "\b\nExit codes: 0 done; 1 error; 2 bad usage; 3 invalid input lines or records refused by "
-    "the server; 4 partial (batches failed or uncertain, or discrepancies); 5 key refused; "
-    "6 another run holds the journal or state file; 130 stopped by Ctrl-C (SIGINT); "
+    "the server; 4 partial (batches failed or uncertain, or discrepancies not acknowledged); "
+    "5 key refused; 6 another run holds the journal or state file; 7 the sync state belongs "
+    "to another destination (URL or key); 130 stopped by Ctrl-C (SIGINT); "
     "143 stopped by SIGTERM."
 )
 
@@ -149,7 +152,9 @@ class Settings:
                     await limiter.aclose()
 
 
-_FLAGS = frozenset({"--resend-unknown", "--mark-stored", "--dry-run", "--no-heal"})
+_FLAGS = frozenset(
+    {"--resend-unknown", "--mark-stored", "--dry-run", "--no-heal", "--retry-refused"}
+)
 
 
 async def redis_limiter(url: str, api_key: str, limits: RateLimitConfig | None) -> RateLimiter:
@@ -280,9 +285,14 @@ def run_async(func: Callable[P, Awaitable[int | None]]) -> Callable[P, None]:
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        from ._signals import StoppedBySignalError, exit_code_of, run_command
+
         settings = click.get_current_context().find_object(Settings)
         try:
-            code = anyio.run(lambda: func(*args, **kwargs))
+            code = anyio.run(lambda: run_command(lambda: func(*args, **kwargs)))
+        except StoppedBySignalError as exc:
+            report_error(settings, "Interrupted", str(exc), exit_code_of(exc.signum))
+            sys.exit(exit_code_of(exc.signum))
         except (AuthenticationError, PermissionDeniedError) as exc:
             report_error(settings, type(exc).__name__, str(exc), EXIT_AUTH)
             sys.exit(EXIT_AUTH)
@@ -292,6 +302,9 @@ def run_async(func: Callable[P, Awaitable[int | None]]) -> Callable[P, None]:
         except StateLockedError as exc:
             report_error(settings, type(exc).__name__, str(exc), EXIT_LOCKED)
             sys.exit(EXIT_LOCKED)
+        except StateDestinationError as exc:
+            report_error(settings, type(exc).__name__, str(exc), EXIT_DESTINATION)
+            sys.exit(EXIT_DESTINATION)
         except PleasureStockError as exc:
             report_error(settings, type(exc).__name__, str(exc), EXIT_ERROR)
             sys.exit(EXIT_ERROR)

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from ..uploads._sqlite import JOURNAL
 from ..uploads.journal import Journal
 from ..uploads.lock import FileLock
 from ._common import EXIT_PARTIAL, dump, run_async, say, settings_of
@@ -17,9 +18,10 @@ __all__ = ["journal_group"]
 
 
 def _open(path: str) -> Journal:
+    """The journal at ``path``, checked and opened to read (nothing in it changes)."""
     if not Path(path).is_file():
         raise click.UsageError(f"no journal at {path}")
-    return Journal(path)
+    return Journal(path, read_only=True)
 
 
 @click.group("journal")
@@ -128,8 +130,8 @@ async def journal_prune(
     settings = settings_of(ctx)
     book = _open(journal)
     book.close()
-    async with FileLock(journal):
-        book = Journal(journal)
+    async with FileLock(book.path, kind=JOURNAL):
+        book = Journal(book.path)
         try:
             removed = book.prune(
                 dt.timedelta(days=older_than), include_unresolved=include_unresolved
