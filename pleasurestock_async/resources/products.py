@@ -7,11 +7,10 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
-import anyio
-
 from .._http import standard
 from .._options import RequestOptions
 from .._response import raw_response_wrapper
+from .._tasks import task_group
 from .._validation import check_flag, check_int, check_text, deferred_adapter, validate_value
 from ..errors import InputError, NotFoundError
 from ..pagination import AsyncPaginator, PageNumberPage
@@ -229,12 +228,12 @@ class Products(Resource):
                 if product.id:
                     found[product.id.lower()] = product
 
-        async with anyio.create_task_group() as tg:
+        async with task_group() as tg:
             for chunk in _id_chunks(wanted):
                 tg.start_soon(fetch, chunk)
         # A UUID the list answer did not name: only the detail endpoint tells which product
         # it is (it may also be one asked for by its ps_ id).
-        async with anyio.create_task_group() as tg:
+        async with task_group() as tg:
             for product_id in wanted:
                 unmatched = product_id.lower() not in found and product_id not in found
                 if unmatched and not product_id.startswith("ps_"):
