@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .._http import external
+from .._http import AttemptHooks, external
 from .._options import RequestOptions
 from .._response import raw_response_wrapper
 from .._validation import check_int, check_sequence, deferred_adapter, validate_each, validate_value
@@ -203,9 +202,11 @@ class Orders(Resource):
     ) -> OrderStatusUpdate:
         """Move an order to ``status``; the server refuses steps its lifecycle does not allow.
 
-        A change whose answer was lost is retried; when the server then refuses it because the
-        order already has ``status`` (the lost attempt did apply it), the order is read back
-        and that truth is returned instead of an error.
+        A change whose answer was lost (a timeout, a dropped connection, a 5xx) is retried.
+        When the server then refuses the retry, the lost attempt may have been applied: the
+        order is read back, and if it has ``status`` the result says so with
+        ``confirmed_by_reading`` (the change's ``comment`` and ``external_order_id`` may not
+        have been stored). A refusal of a change that was never in doubt is raised as it is.
 
         Args:
             order_number: The order.
@@ -232,6 +233,7 @@ class Orders(Resource):
         target = _known_status(status, settable=True)
         path = _order_number(order_number)
         payload = {"status": target.value, **_references(external_order_id, comment)}
+        attempts = _Attempts()
         try:
             envelope = await self._http.request(
                 _STATUS,
@@ -239,32 +241,34 @@ class Orders(Resource):
                 path_params=path,
                 body=json.dumps(payload).encode(),
                 options=options,
+                hooks=attempts,
             )
         except BadRequestError:
+            if not attempts.earlier_in_doubt():
+                raise
             order = await self.get(path["order_number"], options=options)
             if order.status != target:
                 raise
-            return OrderStatusUpdate(
-                order_id=order.order_id,
-                order_number=order.order_number,
-                status=order.status,
-                status_changed_at=_changed_at(order),
-            )
+            return OrderStatusUpdate.read_back(order)
         return envelope.data
 
 
-def _changed_at(order: Order) -> datetime | None:
-    """When the order reached its current status, as far as its detail tells."""
-    from ..types.orders import OrderStatus
+class _Attempts(AttemptHooks):
+    """Which attempts of one request left and may have reached the server."""
 
-    by_status = {
-        OrderStatus.PAID: order.paid_at,
-        OrderStatus.ON_THE_WAY: order.shipped_at,
-        OrderStatus.DELIVERED: order.actual_delivery_date,
-        OrderStatus.ACCEPTED: order.accepted_at,
-    }
-    moment = by_status.get(order.status)
-    return moment if isinstance(moment, datetime) else None
+    def __init__(self) -> None:
+        self._in_doubt: list[bool] = []
+
+    def before_send(self) -> None:
+        self._in_doubt.append(True)
+
+    def not_stored(self) -> None:
+        if self._in_doubt:
+            self._in_doubt[-1] = False
+
+    def earlier_in_doubt(self) -> bool:
+        """Whether an attempt before the last one was sent and its outcome is unknown."""
+        return any(self._in_doubt[:-1])
 
 
 class OrdersWithRawResponse:
