@@ -343,7 +343,7 @@ HOSTILE: list[tuple[str, str, dict[str, str], object, int]] = [
     ("POST", "/sales", STD, sales(date="1999-12-31"), 400),
     ("POST", "/sales", STD, sales(date="2100-01-01"), 400),
     ("POST", "/sales", STD, sales(date="03/11/2025"), 400),
-    ("POST", "/sales", STD, sales(internal_id="ps_abc123"), 400),
+    ("POST", "/sales", STD, sales(internal_id="ps_abc999"), 400),
     ("POST", "/sales", STD, sales(warehouse="A"), 400),
     ("POST", "/external/orders", EXT, {"items": []}, 400),
     ("POST", "/external/orders", EXT, {"items": [ITEM] * 1001}, 400),

@@ -119,7 +119,7 @@ async def test_invalid_records_skip_mode(ps: AsyncPleasureStock, mock: respx.Moc
     sent: Sent = []
     mock.post("/sales").mock(side_effect=recording(sent))
     records = [record(n) for n in range(30)]
-    records[3] = record(3, internal_id="bad")
+    records[3] = record(3, internal_id="b/ad")
     records[17] = record(17, date="2025-02-30", quantity=True)
     records[29] = "not even a mapping"  # type: ignore[call-overload]
     result = await ps.sales.upload(records, chunk_size=10, on_invalid="skip")
@@ -455,7 +455,7 @@ _ROWS = st.lists(
     st.fixed_dictionaries(
         {
             "internal_id": st.sampled_from(
-                ["ps_abcdefghij", "ps_0123456789", "nope", "db57e260-b151-4bf1-ac63-175baef9f96d"]
+                ["ps_abcdefghij", "ps_0123456789", "no pe", "db57e260-b151-4bf1-ac63-175baef9f96d"]
             ),
             "date": st.sampled_from(["2025-11-03", "2025-11-04", "2025-13-01"]),
             "quantity": st.integers(-1, 20),
@@ -482,7 +482,7 @@ async def test_sent_multiset_equals_valid_input(
     valid = [
         r
         for r in rows
-        if r["internal_id"] != "nope" and r["date"] != "2025-13-01" and r["quantity"] >= 0
+        if r["internal_id"] != "no pe" and r["date"] != "2025-13-01" and r["quantity"] >= 0
     ]
     assert Counter(json.dumps(r, sort_keys=True) for b in sent for r in b) == Counter(
         json.dumps(r, sort_keys=True) for r in valid

@@ -13,6 +13,7 @@ from .._validation import check_int, check_sequence, deferred_adapter, validate_
 from ..errors import BadRequestError, InputError
 from ..pagination import AsyncPaginator, OffsetPage
 from ..types.envelopes import DataEnvelope
+from ..types.shared import Identifier
 from ._base import Resource
 
 if TYPE_CHECKING:  # the order models load with the first orders call
@@ -35,8 +36,8 @@ _LIST = external("GET", "/external/orders")
 _GET = external("GET", "/external/orders/{order_number}")
 _STATUS = external("PUT", "/external/orders/{order_number}/status")
 
-_ORDER_NUMBER = deferred_adapter(str, str_min_length=1, str_max_length=100, strict=True)
-_TEXT = deferred_adapter(str, str_max_length=1000, strict=True)
+_ORDER_NUMBER = deferred_adapter(Identifier)
+_TEXT = deferred_adapter(str, strict=True)
 
 
 def _known_status(value: object, settable: bool = False) -> OrderStatus:
@@ -83,10 +84,10 @@ class Orders(Resource):
         ``external_order_id`` before trying again.
 
         Args:
-            items: :class:`OrderItem` or dicts (``ps_id``, ``quantity`` > 0, optional
+            items: :class:`OrderItem` or dicts (``ps_id``, ``quantity``, optional
                 ``customPrice``/``custom_price``).
-            external_order_id: Your reference (up to 1000 characters).
-            comment: An order comment (up to 1000 characters).
+            external_order_id: Your reference.
+            comment: An order comment.
             options: Per-call settings.
 
         Returns:
@@ -140,7 +141,7 @@ class Orders(Resource):
             every matching order.
 
         Raises:
-            InputError: An unknown status, or a limit/offset out of range.
+            InputError: An unknown status, a limit below 1 or a negative offset.
 
         Example::
 
@@ -151,7 +152,7 @@ class Orders(Resource):
 
         params = {
             "status": None if status is None else _known_status(status).value,
-            "limit": None if limit is None else check_int("limit", limit, low=1, high=1000),
+            "limit": None if limit is None else check_int("limit", limit, low=1),
             "offset": None if offset is None else check_int("offset", offset),
         }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,6 +27,9 @@ MAX_PAGE_SIZE = 1000
 
 _IDS_PER_URL_CHARS = 1800
 """Room for the ``ids=`` value in one URL, so that proxies' ~2 KB limits are never reached."""
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+"""A UUID: the one id form a list answer does not name, so only a detail request matches it."""
 
 _LIST = standard("GET", "/products")
 _GET = standard("GET", "/products/{product_id}")
@@ -109,7 +113,9 @@ class Products(Resource):
             "limit": None
             if limit is None
             else check_int("limit", limit, low=1, high=MAX_PAGE_SIZE),
-            "supplier_id": None if supplier_id is None else check_int("supplier_id", supplier_id),
+            "supplier_id": None
+            if supplier_id is None
+            else check_int("supplier_id", supplier_id, low=None),
             "search": None if search is None else check_text("search", search),
             **_include(with_images, include_category, include_tcc, include_tsp),
         }
@@ -137,7 +143,9 @@ class Products(Resource):
         """One product by its UUID or ``ps_`` id.
 
         Args:
-            product_id: ``ps_`` and 10 letters or digits, or a UUID.
+            product_id: A UUID or a ``ps_`` id (any id the server gives; only what would break
+                the URL is refused: whitespace, control characters, ``/``, ``\\``, ``?``,
+                ``#``, more than 200 characters).
             with_images: Include image URLs (the server's default here is true).
             include_category: Include the category fields.
             include_tcc: Include the total current cost fields.
@@ -148,7 +156,7 @@ class Products(Resource):
             The :class:`Product` (with its UUID in ``id``).
 
         Raises:
-            InputError: ``product_id`` is not a ``ps_`` id or a UUID.
+            InputError: ``product_id`` is not a usable id (see above).
             NotFoundError: No such product.
 
         Example::
@@ -179,7 +187,8 @@ class Products(Resource):
 
         UUID and ``ps_`` forms may be mixed, even for one product. Long lists are split into
         requests with short URLs, sent concurrently. The list answer carries no UUIDs, so a
-        UUID it cannot be matched to costs one more request (the detail endpoint).
+        UUID it cannot be matched to costs one more request (the detail endpoint); another
+        id the list does not name is missing.
 
         Args:
             product_ids: The ids (duplicates are asked once).
@@ -194,7 +203,8 @@ class Products(Resource):
             asked for), ``missing`` the ids the server does not know.
 
         Raises:
-            InputError: An id is malformed (its index is named).
+            InputError: An id is not usable (its index is named): see :meth:`get`; a comma,
+                which separates the ids of the batch query, is refused too.
 
         Example::
 
@@ -236,7 +246,7 @@ class Products(Resource):
         async with task_group() as tg:
             for product_id in wanted:
                 unmatched = product_id.lower() not in found and product_id not in found
-                if unmatched and not product_id.startswith("ps_"):
+                if unmatched and _UUID.fullmatch(product_id):
                     tg.start_soon(fetch_one, product_id)
 
         def lookup(product_id: str) -> Product | None:

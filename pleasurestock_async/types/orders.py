@@ -79,17 +79,17 @@ SETTABLE_STATUSES: frozenset[OrderStatus] = frozenset(
 """Statuses a client may set with ``orders.update_status`` (``created`` is the system's)."""
 
 
-_WirePrice = Annotated[
-    Money, Field(ge=0), PlainSerializer(float, return_type=float, when_used="json")
-]
-"""A price sent as a JSON number, as the reference's examples show."""
+_WirePrice = Annotated[Money, PlainSerializer(float, return_type=float, when_used="json")]
+"""A price sent as a JSON number, as the reference's examples show (finite: a ``Decimal``
+field refuses NaN and infinities)."""
 
 
 class OrderItem(RequestModel):
-    """One line of a new order. ``custom_price`` overrides the catalogue price."""
+    """One line of a new order. ``custom_price`` overrides the catalogue price. The server
+    decides which quantities and prices it accepts (the reference states no bounds)."""
 
     ps_id: PsId
-    quantity: Annotated[StrictInt, Field(gt=0)]
+    quantity: StrictInt
     custom_price: _WirePrice | None = Field(default=None, alias="customPrice")
 
 
