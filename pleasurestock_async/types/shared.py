@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    JsonValue,
+    StrictInt,
+)
 from pydantic.alias_generators import to_camel
 from pydantic_core import core_schema
 
@@ -21,6 +31,7 @@ __all__ = [
     "ApiModel",
     "CamelModel",
     "DayFirstDate",
+    "FiniteJson",
     "FlexibleId",
     "Identifier",
     "Money",
@@ -53,11 +64,31 @@ PS_ID_PATTERN = rf"^ps_[^{_NOT_IN_ID},]*$"
 """A product id in ``ps_`` form, where the reference asks for it (orders, smart reordering)."""
 
 
+def _finite(value: JsonValue) -> JsonValue:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("must be a finite number (NaN and infinities are not JSON)")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
+
+
+FiniteJson = Annotated[JsonValue, AfterValidator(_finite)]
+"""Any JSON value whose numbers are all finite (a field the SDK does not type)."""
+
+
 class ApiModel(BaseModel):
-    """Base of every model: unknown fields are kept (the API adds fields often)."""
+    """Base of every model: unknown fields are kept (the API adds fields often), as JSON
+    values with finite numbers."""
 
     # Built on first use, not at import: most programs touch a few of the models.
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+    __pydantic_extra__: dict[str, FiniteJson] = Field(init=False)
 
 
 class CamelModel(ApiModel):
@@ -212,4 +243,4 @@ class RecordError(ApiModel):
     index: int
     error: str
     expected: str | None = None
-    received: Any = None
+    received: FiniteJson = None
