@@ -11,7 +11,7 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, TypeVar
@@ -61,13 +61,17 @@ Api = Literal["standard", "external"]
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One route of the API: its method, path template, API (which auth scheme) and the rate
-    buckets it spends (its API's, and the smart-reordering bucket for ``smart`` routes)."""
+    """One route of the API: its method, path template, API (which auth scheme), the rate
+    buckets it spends (its API's, and the smart-reordering bucket for ``smart`` routes), and
+    the names it sends: ``query`` parameters and ``body`` fields (``"items[].ps_id"`` for a
+    field of a list's objects). A test checks all of it against the OpenAPI document."""
 
     method: Literal["GET", "POST", "PUT"]
     path: str
     api: Api
     smart: bool = False
+    query: frozenset[str] = frozenset()
+    body: frozenset[str] = frozenset()
     buckets: tuple[BucketName, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -86,14 +90,28 @@ class Endpoint:
         return f"{self.method} {self.path}"
 
 
-def standard(method: Literal["GET", "POST", "PUT"], path: str, *, smart: bool = False) -> Endpoint:
+def standard(
+    method: Literal["GET", "POST", "PUT"],
+    path: str,
+    *,
+    smart: bool = False,
+    query: Iterable[str] = (),
+    body: Iterable[str] = (),
+) -> Endpoint:
     """A route of the standard API (``X-API-Key``)."""
-    return Endpoint(method, path, "standard", smart)
+    return Endpoint(method, path, "standard", smart, frozenset(query), frozenset(body))
 
 
-def external(method: Literal["GET", "POST", "PUT"], path: str, *, smart: bool = False) -> Endpoint:
+def external(
+    method: Literal["GET", "POST", "PUT"],
+    path: str,
+    *,
+    smart: bool = False,
+    query: Iterable[str] = (),
+    body: Iterable[str] = (),
+) -> Endpoint:
     """A route of the external B2B API (``Authorization: Bearer``)."""
-    return Endpoint(method, path, "external", smart)
+    return Endpoint(method, path, "external", smart, frozenset(query), frozenset(body))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from ._base import Resource
 
 __all__ = ["Currency", "CurrencyWithRawResponse"]
 
-_CONVERT = standard("GET", "/currency/convert-to-try")
+_CONVERT = standard("GET", "/currency/convert-to-try", query=("amount", "currency"))
 _AMOUNT = deferred_adapter(Annotated[Decimal, pydantic.Field(allow_inf_nan=False)])
 _CURRENCY = deferred_adapter(SourceCurrency)
 

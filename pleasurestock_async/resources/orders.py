@@ -31,10 +31,15 @@ __all__ = ["Orders", "OrdersWithRawResponse"]
 WALK_PAGE_SIZE = 100
 """Orders per request when walking every order (the server's default page is 20)."""
 
-_CREATE = external("POST", "/external/orders")
-_LIST = external("GET", "/external/orders")
+_REFERENCES = ("externalOrderId", "comment")
+_CREATE = external(
+    "POST",
+    "/external/orders",
+    body=("items", "items[].ps_id", "items[].quantity", "items[].customPrice", *_REFERENCES),
+)
+_LIST = external("GET", "/external/orders", query=("status", "limit", "offset"))
 _GET = external("GET", "/external/orders/{order_number}")
-_STATUS = external("PUT", "/external/orders/{order_number}/status")
+_STATUS = external("PUT", "/external/orders/{order_number}/status", body=("status", *_REFERENCES))
 
 _ORDER_NUMBER = deferred_adapter(Identifier)
 _TEXT = deferred_adapter(str, strict=True)

@@ -6,7 +6,7 @@ import builtins
 import contextlib
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from .._http import standard
 from .._options import RequestOptions
@@ -31,8 +31,11 @@ _IDS_PER_URL_CHARS = 1800
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 """A UUID: the one id form a list answer does not name, so only a detail request matches it."""
 
-_LIST = standard("GET", "/products")
-_GET = standard("GET", "/products/{product_id}")
+_INCLUDE = ("withImages", "includeCategory", "includeTcc", "includeTsp")
+_LIST = standard(
+    "GET", "/products", query=("page", "limit", "supplier_id", "search", "ids", *_INCLUDE)
+)
+_GET = standard("GET", "/products/{product_id}", query=_INCLUDE)
 
 _ID = deferred_adapter(ProductId)
 _IDS = deferred_adapter(list[ProductId])
@@ -265,6 +268,9 @@ class Products(Resource):
 class ProductsWithRawResponse:
     """:class:`Products` methods returning an :class:`APIResponse` (status, headers, elapsed)
     around their usual result (``list`` gives the one page it names)."""
+
+    MANY_REQUESTS: ClassVar[frozenset[str]] = frozenset({"get_many"})
+    """The methods left out: each makes many requests, so no one answer is theirs."""
 
     def __init__(self, products: Products) -> None:
         self.list = raw_response_wrapper(products.list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from os import PathLike
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 
@@ -27,7 +27,14 @@ if TYPE_CHECKING:  # the upload package loads on first use (codec, SQLite, time 
 
 __all__ = ["Sales", "SalesWithRawResponse"]
 
-_SUBMIT = standard("POST", "/sales")
+_SUBMIT = standard(
+    "POST",
+    "/sales",
+    body=(
+        "sales",
+        *(f"sales[].{name}" for name in ("internal_id", "date", "quantity", "stock_on_hand")),
+    ),
+)
 
 
 class Sales(Resource):
@@ -409,6 +416,9 @@ _SYNC_DEFAULTS: dict[str, Any] = {
 class SalesWithRawResponse:
     """:class:`Sales` methods returning an :class:`APIResponse` around their result (only the
     one-request method: an upload or sync makes many requests)."""
+
+    MANY_REQUESTS: ClassVar[frozenset[str]] = frozenset({"upload", "sync"})
+    """The methods left out: each makes many requests, so no one answer is theirs."""
 
     def __init__(self, sales: Sales) -> None:
         self.submit = raw_response_wrapper(sales.submit)
