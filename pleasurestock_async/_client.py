@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import platform
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -23,6 +24,7 @@ from ._http import (
 )
 from ._options import NOT_GIVEN, NotGiven
 from ._retry import DEFAULT_MAX_RETRY_AFTER
+from ._version import __version__
 from .errors import ConfigurationError
 from .ratelimit import DEFAULT_RATE_LIMITS, MemoryRateLimiter, RateLimitConfig, RateLimiter
 from .resources import (
@@ -38,7 +40,7 @@ from .resources import (
     SmartReorderingWithRawResponse,
 )
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RATE_LIMIT_WAIT", "AsyncPleasureStock"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RATE_LIMIT_WAIT", "USER_AGENT", "AsyncPleasureStock"]
 
 DEFAULT_BASE_URL = "https://pleasurestock.com/api/v1"
 API_KEY_ENV = "PLEASURESTOCK_API_KEY"
@@ -80,16 +82,26 @@ def _checked_base_url(base_url: object) -> str:
     return base_url.rstrip("/")
 
 
+USER_AGENT = (
+    f"pleasurestock-async/{__version__} python/{platform.python_version()} "
+    f"httpx/{httpx.__version__}"
+)
+"""What the SDK calls itself in ``User-Agent``, so the vendor can tell its traffic apart
+(``default_headers`` or a call's ``extra_headers`` may name another)."""
+
+
 def _checked_headers(headers: object) -> dict[str, str]:
     if headers is None:
-        return {}
+        headers = {}
     if not isinstance(headers, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
     ):
         raise ConfigurationError("default_headers must be a mapping of str to str")
     if any(k.lower() in ("x-api-key", "authorization") for k in headers):
         raise ConfigurationError("default_headers cannot set X-API-Key or Authorization")
-    return dict(headers)
+    if any(k.lower() == "user-agent" for k in headers):
+        return dict(headers)
+    return {"User-Agent": USER_AGENT, **headers}
 
 
 class AsyncPleasureStock:
@@ -117,7 +129,8 @@ class AsyncPleasureStock:
             to keep none). Ignored when ``rate_limiter`` is given.
         rate_limiter: A limiter of yours (for example a
             :class:`~pleasurestock_async.ratelimit.RedisRateLimiter` shared by many workers).
-        default_headers: Headers sent with every request.
+        default_headers: Headers sent with every request (a ``User-Agent`` here replaces
+            the SDK's own, ``pleasurestock-async/<version> python/<version> httpx/<version>``).
         http_client: An :class:`httpx.AsyncClient` of yours, used as is and never closed here.
     """
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+import httpx
 from rich.table import Table
 
 from .. import webhooks
@@ -20,6 +21,9 @@ from ._common import (
     settings_of,
 )
 from ._progress import Reporter
+
+if TYPE_CHECKING:
+    from ..sandbox._delivery import Delivery
 
 
 @click.group()
@@ -111,6 +115,13 @@ def _delays(text: str) -> tuple[float, ...]:
     show_default=True,
     help="Seconds per attempt.",
 )
+@click.option(
+    "--i-understand-this-writes",
+    "confirmed",
+    is_flag=True,
+    help="Needed with a --base-url that is not this machine: the trigger creates an order "
+    "there (and pays or cancels it).",
+)
 @click.pass_context
 @run_async
 async def webhook_trigger(
@@ -120,10 +131,14 @@ async def webhook_trigger(
     secret_env: str | None,
     retry_delays: str,
     attempt_timeout: float,
+    confirmed: bool,
 ) -> int:
-    """Make a sandbox produce EVENT and deliver it, signed, to a receiver of yours.
+    """Produce EVENT and deliver it, signed, to a receiver of yours.
 
-    Prints each attempt's status; exits 0 once the receiver answered 2xx.
+    The change the event announces is made for real: on the server of --base-url (or
+    $PLEASURESTOCK_BASE_URL, e.g. a `pleasurestock sandbox` on this machine) through its
+    API, with the API key, so the order the event names exists there; without one, on an
+    in-process sandbox. Prints each attempt's status; exits 0 once the receiver answered 2xx.
 
     \b
     Example:
@@ -131,9 +146,7 @@ async def webhook_trigger(
       pleasurestock webhook trigger order.status_changed \\
         --forward-to http://127.0.0.1:8000/webhooks --secret-env WEBHOOK_SECRET
     """
-    import anyio
-
-    from ..sandbox import DEMO_WEBHOOK_SECRET, Sandbox
+    from ..sandbox import DEMO_WEBHOOK_SECRET
 
     settings = settings_of(ctx)
     delays = _delays(retry_delays)
@@ -144,6 +157,66 @@ async def webhook_trigger(
         secret = os.environ.get(secret_env, "")
         if not secret:
             raise click.UsageError(f"the variable {secret_env} is not set")
+    if settings.base_url and not settings.sandbox:
+        if not confirmed and not _is_local(settings.base_url):
+            raise click.UsageError(
+                f"the trigger creates an order on {settings.base_url}; "
+                "add --i-understand-this-writes"
+            )
+        return await _trigger_on_server(
+            settings, event, forward_to, secret, delays, attempt_timeout
+        )
+    return await _trigger_in_process(settings, event, forward_to, secret, delays, attempt_timeout)
+
+
+def _is_local(base_url: str) -> bool:
+    from .._client import _is_loopback
+
+    try:
+        return _is_loopback(httpx.URL(base_url).host)
+    except httpx.InvalidURL:
+        return False
+
+
+async def _trigger_on_server(
+    settings: Settings,
+    event: str,
+    forward_to: str,
+    secret: str,
+    delays: tuple[float, ...],
+    attempt_timeout: float,
+) -> int:
+    from datetime import UTC, datetime
+
+    from ..sandbox._context import stamp
+    from ..sandbox._delivery import WebhookSender
+    from ._trigger import produce_event
+
+    async with settings.client() as ps:
+        data = await produce_event(ps, event)
+        made_on = ps.base_url
+    sender = WebhookSender(forward_to, secret, retry_delays=delays, timeout=attempt_timeout)
+    async with sender.run():
+        now = datetime.now(UTC).replace(microsecond=0)
+        delivery = sender.send(event, data, stamp(now) or "")
+        settings.out.print(
+            f"{event} for {data['orderNumber']} (made on {made_on}) -> {forward_to}",
+            highlight=False,
+        )
+        await _show_attempts(settings, delivery)
+    return _outcome(settings, delivery)
+
+
+async def _trigger_in_process(
+    settings: Settings,
+    event: str,
+    forward_to: str,
+    secret: str,
+    delays: tuple[float, ...],
+    attempt_timeout: float,
+) -> int:
+    from ..sandbox import Sandbox
+
     async with Sandbox(
         products=10,
         rate_limits=None,
@@ -154,13 +227,26 @@ async def webhook_trigger(
     ) as sandbox:
         order = await sandbox.trigger(event)
         (delivery,) = sandbox.webhook_deliveries
-        settings.out.print(f"{event} for {order.number} -> {forward_to}", highlight=False)
-        shown = 0
-        while shown < len(delivery.attempts) or not delivery.finished:
-            for attempt in delivery.attempts[shown:]:
-                shown += 1
-                settings.out.print(f"attempt {shown}: {attempt}", highlight=False)
-            await anyio.sleep(0.02)
+        settings.out.print(
+            f"{event} for {order.number} (an in-process sandbox's order) -> {forward_to}",
+            highlight=False,
+        )
+        await _show_attempts(settings, delivery)
+    return _outcome(settings, delivery)
+
+
+async def _show_attempts(settings: Settings, delivery: Delivery) -> None:
+    import anyio
+
+    shown = 0
+    while shown < len(delivery.attempts) or not delivery.finished:
+        for attempt in delivery.attempts[shown:]:
+            shown += 1
+            settings.out.print(f"attempt {shown}: {attempt}", highlight=False)
+        await anyio.sleep(0.02)
+
+
+def _outcome(settings: Settings, delivery: Delivery) -> int:
     outcome = "delivered" if delivery.delivered else "not delivered"
     settings.out.print(f"{outcome} after {len(delivery.attempts)} attempt(s)", highlight=False)
     return 0 if delivery.delivered else EXIT_ERROR
