@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 
 from pleasurestock_async import AsyncPleasureStock
+from pleasurestock_async._tasks import first_failure, task_group
 from pleasurestock_async.errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -73,6 +75,17 @@ STOPS = {"sales.upload": SalesUploadError, "sales.sync": SalesSyncError}
 RESULTS = {"sales.upload": SalesUploadResult, "sales.sync": SalesSyncResult}
 
 
+CONCURRENT = {"products.get_many", "sales.upload", "sales.sync"}
+"""The methods that run tasks side by side: on trio in the quick tier too."""
+
+
+def _params(names: list[str]) -> list[object]:
+    return [
+        pytest.param(name, marks=pytest.mark.concurrency) if name in CONCURRENT else name
+        for name in names
+    ]
+
+
 def test_the_table_covers_every_public_method() -> None:
     assert sorted(CALLS) == sorted(METHODS)
     assert len(METHODS) == 13 and "products.get_many" in METHODS
@@ -127,7 +140,7 @@ def _expect(name: str, failure: str, outcome: object) -> None:
 
 
 @pytest.mark.parametrize("failure", list(FAILURES))
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", _params(METHODS))
 async def test_every_method_raises_the_sdk_error_of_each_failure(
     client_for: Callable[..., AsyncPleasureStock], tmp_path: Path, name: str, failure: str
 ) -> None:
@@ -139,7 +152,7 @@ async def test_every_method_raises_the_sdk_error_of_each_failure(
 
 
 @pytest.mark.parametrize("failure", list(FAILURES))
-@pytest.mark.parametrize("name", TWINS)
+@pytest.mark.parametrize("name", _params(TWINS))
 async def test_every_raw_twin_raises_the_sdk_error_of_each_failure(
     client_for: Callable[..., AsyncPleasureStock], tmp_path: Path, name: str, failure: str
 ) -> None:
@@ -150,6 +163,7 @@ async def test_every_raw_twin_raises_the_sdk_error_of_each_failure(
     _expect(name, failure, outcome)
 
 
+@pytest.mark.concurrency
 @pytest.mark.parametrize("failure", [f for f in FAILURES if f != "404"])
 async def test_get_many_raises_a_failure_of_its_detail_fallback(
     client_for: Callable[..., AsyncPleasureStock], failure: str
@@ -162,6 +176,7 @@ async def test_get_many_raises_a_failure_of_its_detail_fallback(
     assert type(outcome) is expected, outcome
 
 
+@pytest.mark.concurrency
 async def test_get_many_takes_a_404_of_its_detail_fallback_as_missing(
     client_for: Callable[..., AsyncPleasureStock],
 ) -> None:
@@ -187,3 +202,34 @@ def test_get_many_with_a_wrong_key_over_http_raises_authentication_error() -> No
         outcome = anyio.run(main, base)
     assert type(outcome) is AuthenticationError
     assert isinstance(outcome, APIStatusError) and outcome.status_code == 401
+
+
+@pytest.mark.concurrency
+async def test_a_task_group_raises_what_failed_not_a_group() -> None:
+    async def fails(exc: BaseException) -> None:
+        raise exc
+
+    async def run() -> None:
+        async with task_group() as tg:
+            tg.start_soon(fails, _error(AuthenticationError, 401))
+            tg.start_soon(anyio.sleep_forever)  # cancelled by the failure
+            await anyio.sleep_forever()
+
+    with pytest.raises(AuthenticationError) as raised:
+        await run()
+    assert not hasattr(raised.value, "__notes__")  # cancellations are not failures
+
+
+async def test_an_interrupt_wins_over_errors_and_nesting_is_flattened() -> None:
+    inner = BaseExceptionGroup("inner", [KeyboardInterrupt(), ValueError("x")])
+    group = BaseExceptionGroup("outer", [RuntimeError("y"), inner])
+    first = first_failure(group)
+    assert type(first) is KeyboardInterrupt
+    assert first.__notes__ == ["2 concurrent task(s) failed too: RuntimeError, ValueError"]
+
+
+def _error(cls: type[APIStatusError], status: int) -> APIStatusError:
+    """An SDK error as the pipeline makes it for an answer of ``status``."""
+    request = httpx.Request("GET", BASE + "/products")
+    response = httpx.Response(status, json={"error": "x"}, request=request)
+    return cls("failed", response=response, body={"error": "x"})
