@@ -8,7 +8,8 @@ know). An object without a required field (its identity: an id, a price, an amou
 value of a required field that cannot be read fails the call, as does any number that is not
 finite (NaN, Infinity, 1e400): a model never holds a value of another type than its own. Read
 strictly (``strict_response_validation=True``), an optional field that cannot be read fails the
-call too. Both read the other shapes a model knows (see :func:`other_shape`).
+call too. Both read the other shapes of an answer that its model knows (an ``other_shape``
+class method, e.g. :meth:`~pleasurestock_async.types.ProductPage.other_shape`).
 """
 
 from __future__ import annotations
