@@ -255,6 +255,13 @@ def test_the_vendor_page_shape_is_read(strict: bool) -> None:
     assert page.pagination.total == 2 and page.model_extra is not None
     assert page.model_extra["meta"]["version"] == "1.0"
     refused_in_both_modes(ProductPage, {"success": True, "data": {"products": []}, "meta": {}})
+    pagination = {"page": 1, "limit": 1, "total": 1, "pages": 1}
+    beside = read(
+        ProductPage,
+        {"data": {"products": [vendor_product(0)]}, "pagination": pagination},
+        strict=strict,
+    )
+    assert isinstance(beside, ProductPage) and len(beside.data) == 1  # pagination beside it
 
 
 async def test_a_client_walks_the_vendor_page_shape(mock: respx.MockRouter) -> None:

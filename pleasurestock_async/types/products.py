@@ -63,7 +63,7 @@ class ProductPage(ApiModel):
         """The page in the reference's shape when ``body`` has the shape of the vendor's
         public API page, ``{"data": {"products": [...], "pagination": {...}}, "meta": ...}``
         (its other keys are kept); else None."""
-        if not isinstance(body, dict) or "pagination" in body:
+        if not isinstance(body, dict):
             return None
         inner = body.get("data")
         if not isinstance(inner, dict) or not isinstance(inner.get("products"), list):
