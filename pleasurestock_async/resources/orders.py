@@ -265,10 +265,10 @@ class _Attempts(AttemptHooks):
     def __init__(self) -> None:
         self._in_doubt: list[bool] = []
 
-    def before_send(self) -> None:
+    async def before_send(self) -> None:
         self._in_doubt.append(True)
 
-    def not_stored(self) -> None:
+    async def not_stored(self) -> None:
         if self._in_doubt:
             self._in_doubt[-1] = False
 
