@@ -53,6 +53,9 @@ CALLS: dict[str, Call] = {
     "sales.sync": lambda r, tmp: r.sync(
         [SALE], state=tmp / "sales-state.db", stock="always", concurrency=1, options={}
     ),
+    # these two send nothing: they read or change the state file the sync above made
+    "sales.state_status": lambda r, tmp: r.state_status(tmp / "sales-state.db"),
+    "sales.rebind_state": lambda r, tmp: r.rebind_state(tmp / "sales-state.db", lock_wait=1.0),
     "smart_reordering.get": lambda r, tmp: r.get("2025-11-03", options={}),
     "smart_reordering.submit": lambda r, tmp: r.submit([REORDER], options={}),
     "currency.convert_to_try": lambda r, tmp: r.convert_to_try(100, "EUR", options={}),

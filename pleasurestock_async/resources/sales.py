@@ -415,10 +415,14 @@ _SYNC_DEFAULTS: dict[str, Any] = {
 
 class SalesWithRawResponse:
     """:class:`Sales` methods returning an :class:`APIResponse` around their result (only the
-    one-request method: an upload or sync makes many requests)."""
+    one-request method: an upload or sync makes many requests, the state methods none)."""
 
     MANY_REQUESTS: ClassVar[frozenset[str]] = frozenset({"upload", "sync"})
-    """The methods left out: each makes many requests, so no one answer is theirs."""
+    """Methods left out: each makes many requests, so no one answer is theirs."""
+
+    NO_REQUESTS: ClassVar[frozenset[str]] = frozenset({"rebind_state", "state_status"})
+    """Methods left out: they read or change a local state file and send nothing (so they
+    take no request ``options`` either)."""
 
     def __init__(self, sales: Sales) -> None:
         self.submit = raw_response_wrapper(sales.submit)
