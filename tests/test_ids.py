@@ -3,8 +3,10 @@ decides what exists; only what would break a request is refused before sending."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import date
+from pathlib import Path
 
 import pytest
 import respx
@@ -76,3 +78,16 @@ async def test_a_comma_is_refused_in_a_product_id_only(
     route = mock.get(url__regex=r".*/external/orders/.*").respond(json=fixture("order_get"))
     await ps.orders.get("ORD,1")
     assert route.calls.last.request.url.raw_path.decode() == "/api/v1/external/orders/ORD%2C1"
+
+
+async def test_a_sync_sends_an_id_of_another_form_as_given(
+    ps: AsyncPleasureStock, mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    """Only a UUID is looked up (and its letter case ignored); a pl_ id, say, is the
+    product's own id on its server, sent exactly as given."""
+    sales = mock.post("/sales").respond(json={"success": True, "processed": 1})
+    lookups = mock.get("/products")
+    record = {"internal_id": "pl_AbC123", "date": "2025-11-03", "quantity": 2}
+    result = await ps.sales.sync([record], state=tmp_path / "state.db", stock="always")
+    assert result.stored == 1 and not lookups.called
+    assert json.loads(sales.calls.last.request.content)["sales"][0]["internal_id"] == "pl_AbC123"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import re
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -17,7 +16,7 @@ from ..errors import InputError, NotFoundError
 from ..pagination import AsyncPaginator, PageNumberPage
 from ..types.envelopes import DataEnvelope
 from ..types.products import Product, ProductBatch, ProductPage
-from ..types.shared import ProductId
+from ..types.shared import ProductId, is_uuid
 from ._base import Resource
 
 __all__ = ["Products", "ProductsWithRawResponse"]
@@ -27,9 +26,6 @@ MAX_PAGE_SIZE = 1000
 
 _IDS_PER_URL_CHARS = 1800
 """Room for the ``ids=`` value in one URL, so that proxies' ~2 KB limits are never reached."""
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-"""A UUID: the one id form a list answer does not name, so only a detail request matches it."""
 
 _INCLUDE = ("withImages", "includeCategory", "includeTcc", "includeTsp")
 _LIST = standard(
@@ -249,7 +245,7 @@ class Products(Resource):
         async with task_group() as tg:
             for product_id in wanted:
                 unmatched = product_id.lower() not in found and product_id not in found
-                if unmatched and _UUID.fullmatch(product_id):
+                if unmatched and is_uuid(product_id):  # the list answer names no UUID
                     tg.start_soon(fetch_one, product_id)
 
         def lookup(product_id: str) -> Product | None:

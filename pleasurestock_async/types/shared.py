@@ -41,6 +41,7 @@ __all__ = [
     "RecordError",
     "RequestModel",
     "SaleDate",
+    "is_uuid",
 ]
 
 MAX_ID_LENGTH = 200
@@ -62,6 +63,15 @@ PRODUCT_ID_PATTERN = ID_PATTERN.replace(_NOT_IN_ID, _NOT_IN_ID + ",")
 
 PS_ID_PATTERN = rf"^ps_[^{_NOT_IN_ID},]*$"
 """A product id in ``ps_`` form, where the reference asks for it (orders, smart reordering)."""
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def is_uuid(product_id: str) -> bool:
+    """Whether a product id is a UUID (any letter case): the one form that a batch query's
+    answer does not name, and the one form whose letter case does not matter. Every other id
+    (``ps_``, ``pl_``, ...) is kept exactly as given."""
+    return _UUID.fullmatch(product_id) is not None
 
 
 def _finite(value: JsonValue) -> JsonValue:

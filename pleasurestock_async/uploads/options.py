@@ -11,6 +11,7 @@ from typing import Literal
 import anyio
 
 from ..errors import InputError
+from ..types.shared import is_uuid
 from ..types.uploads import SyncProgress
 from .journal import Resolution
 from .lock import check_wait
@@ -161,6 +162,6 @@ def _accepted(value: object) -> Literal["all"] | frozenset[tuple[str, str]]:
             raise InputError.single(
                 "accept", "a day must be a date or 'YYYY-MM-DD'", item
             ) from None
-        key = product if product.startswith("ps_") else product.lower()
+        key = product.lower() if is_uuid(product) else product
         pairs.add((key, day.isoformat()))
     return frozenset(pairs)

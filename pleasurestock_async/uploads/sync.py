@@ -49,7 +49,7 @@ from ..errors import (
     UploadStopReason,
 )
 from ..types.sales import SaleRow
-from ..types.shared import RecordError
+from ..types.shared import RecordError, is_uuid
 from ..types.uploads import (
     BatchOutcome,
     Discrepancy,
@@ -114,7 +114,7 @@ class _Batch:
 
 def _product(internal_id: str) -> str:
     """The state's key of a product as given: UUIDs in lower case (the API accepts any case)."""
-    return internal_id if internal_id.startswith("ps_") else internal_id.lower()
+    return internal_id.lower() if is_uuid(internal_id) else internal_id
 
 
 def _input_rows(
@@ -125,7 +125,7 @@ def _input_rows(
     uuids: set[str] = set()
     for row, pos in zip(rows, positions, strict=True):
         product = row["internal_id"]
-        if not product.startswith("ps_"):
+        if is_uuid(product):  # looked up; any other form (ps_, pl_, ...) is sent as given
             product = product.lower()
             uuids.add(product)
         day = row["date"]
