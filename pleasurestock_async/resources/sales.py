@@ -354,15 +354,12 @@ class Sales(Resource):
 
             old, new = await ps.sales.rebind_state("sales-state.db")
         """
-        from ..uploads._sqlite import STATE, exists, resolve
         from ..uploads.lock import check_wait
         from ..uploads.store import destination_of, open_state
 
         current = destination_of(self._http.base_url, self._http.api_key)
-        path = resolve(state, STATE)
-        if not exists(path):
-            raise STATE.error(path, "does not exist (a new state binds on its first run)")
-        async with open_state(path, wait=check_wait(lock_wait)) as store:
+        wait = check_wait(lock_wait)
+        async with open_state(state, wait=wait, must_exist=True) as store:
             old = await store.destination()
             await store.bind(current)
             new = await store.destination()
