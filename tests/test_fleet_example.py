@@ -89,8 +89,8 @@ def test_a_fleet_of_workers_syncs_every_key_exactly_without_overlap_or_429(
         }
         env.pop("PLEASURESTOCK_API_KEY", None)
         by_account: dict[str, list[str]] = {}
-        for account, path in jobs:
-            by_account.setdefault(account, []).append(path)
+        for account, csv in jobs:
+            by_account.setdefault(account, []).append(csv)
         for account, paths in by_account.items():  # every job queued before a worker starts
             subprocess.run(
                 [sys.executable, "-m", "examples.fleet.enqueue", account, *paths],
