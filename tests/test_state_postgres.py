@@ -305,7 +305,7 @@ def test_a_sync_killed_at_random_moments_ends_exact_in_postgresql(
     path = tmp_path / "s.csv"
     path.write_text("internal_id,date,quantity,stock_on_hand\n" + "\n".join(lines) + "\n")
     state = postgres_server.url(state=unique_name())
-    base = ("sales", "sync", str(path), "--state", state, "--concurrency", "1")
+    base: tuple[str, ...] = ("sales", "sync", str(path), "--state", state, "--concurrency", "1")
     base += ("--today", "2025-11-09", "--json", "--wait-lock", "30")
 
     def decide() -> tuple[str, ...]:
