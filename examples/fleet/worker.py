@@ -113,6 +113,6 @@ class WorkerSettings:
     functions = (sync_export,)
     redis_settings = RedisSettings.from_dsn(REDIS_URL)
     max_jobs = 4
-    job_timeout = 3600
+    job_timeout = 900  # a killed worker's job runs again this long (+10 s) after it began
     max_tries = 1000  # a busy account is tried again until its turn comes
     keep_result = 3600
