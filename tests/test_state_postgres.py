@@ -418,3 +418,14 @@ def test_a_container_with_a_new_disk_each_run_sends_nothing_for_an_unchanged_exp
     assert second["sent"] == 0 and second["unchanged"] == 900
     assert after_second == after_first  # 0 requests on the unchanged export
     assert PASSWORD not in json.dumps(reports)
+
+
+def test_the_resume_advice_hides_every_urls_password() -> None:
+    """The same leak for --redis-url: the advice echoes the command line."""
+    from pleasurestock_async.cli._common import Settings
+
+    argv = ["sales", "sync", "e.csv", "--redis-url", "redis://:r3dis-pw@cache:6379/0"]
+    argv += ["--state", f"postgresql://sync:{PASSWORD}@db/sales?state=a", "--resolve", "r1b0=x"]
+    shown = Settings(argv=argv).command(drop=("--resolve",))
+    assert "r3dis-pw" not in shown and PASSWORD not in shown
+    assert "redis://:[redacted]@cache:6379/0" in shown and "r1b0" not in shown

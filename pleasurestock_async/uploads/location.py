@@ -34,8 +34,9 @@ DEFAULT_SCHEMA = "pleasurestock_sync"
 _SCHEMES = ("postgresql://", "postgres://")
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _MAX_NAME = 200
-# the password of a URL's user information (up to the host's "@"), and libpq's password=
-_USERINFO = re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]*):[^/\s]*@")
+# the password of any URL's user information (up to the host's "@": a PostgreSQL URL, a
+# --redis-url), and libpq's password= parameter
+_USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^:/@\s]*):[^/\s]*@")
 _PASSWORD_PARAM = re.compile(r"(?i)([?&]password=)[^&\s]*")
 
 
@@ -45,7 +46,8 @@ def is_database_url(value: object) -> bool:
 
 
 def scrub_urls(text: str) -> str:
-    """``text`` with the password of every PostgreSQL URL in it replaced."""
+    """``text`` with the password of every URL in it replaced (``scheme://user:pw@host``,
+    and a ``password=`` parameter)."""
     text = _USERINFO.sub(rf"\1:{REDACTED}@", text)
     return _PASSWORD_PARAM.sub(rf"\1{REDACTED}", text)
 

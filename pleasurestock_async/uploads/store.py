@@ -518,6 +518,12 @@ class SqliteStore:
         """Destination, runs so far, and the legacy flag."""
         from .postgres import StateMeta
 
+        if self._state.legacy:  # read as it is: its UUID keys are not marked for merging yet
+            raise STATE.error(
+                self.name,
+                "is a state of 0.2: run one sync with this SDK on it first (it upgrades it in "
+                "place), then copy it",
+            )
         found, runs, legacy = await self._call(self._state.meta)
         return StateMeta(None if found is None else StateDestination(*found), runs, legacy)
 
