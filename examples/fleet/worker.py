@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -74,14 +73,8 @@ def api_key(account: str) -> str:
 
 
 async def sync_export(ctx: dict[str, Any], account: str, path: str) -> dict[str, Any]:
-    """Sync one export of one account; what it did, and when it held the account's state."""
+    """Sync one export of one account; what it did (kept by arq as the job's result)."""
     key = api_key(account)
-    held: list[float] = []
-
-    def progress(_: object) -> None:  # first called once the state is locked and read
-        if not held:
-            held.append(time.time())
-
     async with (
         RedisRateLimiter.from_url(REDIS_URL, api_key=key, config=limits()) as limiter,
         AsyncPleasureStock(key, rate_limiter=limiter) as ps,
@@ -91,7 +84,6 @@ async def sync_export(ctx: dict[str, Any], account: str, path: str) -> dict[str,
                 read_sales_csv(path),
                 state=state_url(account),
                 lock_wait=LOCK_WAIT,
-                progress=progress,
             )
         except StateLockedError:  # another worker runs this account: later, never beside it
             raise Retry(defer=RETRY_AFTER) from None
@@ -102,8 +94,6 @@ async def sync_export(ctx: dict[str, Any], account: str, path: str) -> dict[str,
         "stored": result.stored,
         "requests": result.batches,
         "attention": result.needs_attention,
-        "held_from": held[0] if held else None,
-        "held_until": time.time(),
     }
 
 
