@@ -53,6 +53,8 @@ EXIT_CODES = (
 )
 
 REDIS_ENV = "PLEASURESTOCK_REDIS_URL"
+STATE_ENV = "PLEASURESTOCK_STATE"
+"""The sync state (a file or a postgresql:// URL) when ``--state`` is not given."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -101,8 +103,11 @@ class Settings:
 
     def command(self, *, drop: tuple[str, ...] = (), add: tuple[str, ...] = ()) -> str:
         """This command line as typed (less ``drop`` options and their values, plus ``add``),
-        quoted for a shell: for "run this to resume" advice."""
+        quoted for a shell: for "run this to resume" advice. A database password in it is
+        replaced (give it by PGPASSWORD, a .pgpass file or $PLEASURESTOCK_STATE)."""
         import shlex
+
+        from ..uploads.location import scrub_urls
 
         args: list[str] = []
         skip = False
@@ -114,7 +119,7 @@ class Settings:
             if name in drop:
                 skip = "=" not in arg and name not in _FLAGS
                 continue
-            args.append(arg)
+            args.append(scrub_urls(arg))
         return shlex.join(["pleasurestock", *args, *add])
 
     @asynccontextmanager
@@ -267,7 +272,11 @@ def settings_of(ctx: click.Context) -> Settings:
 
 
 def report_error(settings: Settings | None, kind: str, message: str, code: int) -> None:
-    """One error on stderr: a JSON object under ``--json``, else a line (never markup)."""
+    """One error on stderr: a JSON object under ``--json``, else a line (never markup); a
+    database URL's password never shows."""
+    from ..uploads.location import scrub_urls
+
+    message = scrub_urls(message)
     if settings is not None and settings.json:
         sys.stderr.write(
             json.dumps({"error": message, "type": kind, "exit_code": code}, ensure_ascii=False)

@@ -1,5 +1,6 @@
 """``pleasurestock sales status`` and ``pleasurestock sales state``: what a sync state holds,
-settling its batches in doubt, and moving it to another destination on purpose."""
+settling its batches in doubt, moving it to another destination on purpose, and copying it to
+another store (SQLite <-> PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,21 @@ import click
 
 from ..types.uploads import StateDestination, StateStatus
 from ..uploads import Resolution
+from ..uploads.location import state_label
 from ..uploads.lock import check_wait
 from ..uploads.store import open_state, read_status
 from ..uploads.sync import settle
-from ._common import EXIT_PARTIAL, dump, run_async, say, settings_of
+from ._common import EXIT_PARTIAL, STATE_ENV, dump, run_async, say, settings_of
 from ._resolve import resolutions
 
 __all__ = ["state_group", "status_command"]
 
 _STATE = click.option(
-    "--state", required=True, type=click.Path(dir_okay=False), help="The sync state file."
+    "--state",
+    required=True,
+    envvar=STATE_ENV,
+    metavar="FILE|URL",
+    help=f"The sync state: a file, or a postgresql://...?state=NAME URL (default ${STATE_ENV}).",
 )
 
 
@@ -63,7 +69,7 @@ async def status_command(ctx: click.Context, state: str) -> int:
     """
     settings = settings_of(ctx)
     status = await read_status(state)
-    report = _report(status, state)
+    report = _report(status, state_label(state))
     if settings.json:
         say(settings.out, dump(report))
     else:
@@ -198,13 +204,15 @@ def _print(out: Any, status: StateStatus, report: dict[str, Any]) -> None:
 
 @click.group("state")
 def state_group() -> None:
-    """Sync states: settle batches in doubt, or move a state to another destination.
+    """Sync states: settle batches in doubt, move a state to another destination, or copy
+    it to another store.
 
     \b
     Example:
       pleasurestock sales status --state /data/sales-state.db
       pleasurestock sales state resolve --state /data/sales-state.db r12b0=stored
       pleasurestock sales state rebind --state /data/sales-state.db
+      pleasurestock sales state copy /data/sales-state.db 'postgresql://db/sales?state=s1'
     """
 
 
@@ -245,13 +253,14 @@ async def state_resolve(
     how: Resolution | None = None
     if everything is not None:
         how = "stored" if everything == "stored" else "not_stored"
-    async with open_state(state, wait=check_wait(wait_lock)) as store:
+    async with open_state(state, wait=check_wait(wait_lock), must_exist=True) as store:
         settled = await settle(store, how, batches or None)
         left = await store.uncertain_batches()
+    name = state_label(state)
     if settings.json:
-        say(settings.out, dump({"state": state, "settled_rows": settled, "in_doubt": left}))
+        say(settings.out, dump({"state": name, "settled_rows": settled, "in_doubt": left}))
     else:
-        say(settings.out, f"{state}: settled {settled:,} rows; {len(left)} batches still in doubt")
+        say(settings.out, f"{name}: settled {settled:,} rows; {len(left)} batches still in doubt")
     return EXIT_PARTIAL if left else 0
 
 
@@ -273,11 +282,63 @@ async def state_rebind(ctx: click.Context, state: str, wait_lock: float) -> int:
     settings = settings_of(ctx)
     async with settings.client() as ps:
         old, new = await ps.sales.rebind_state(state, lock_wait=wait_lock)
+    name = state_label(state)
     if settings.json:
         say(
             settings.out,
-            dump({"state": state, "old": _destination(old), "new": _destination(new)}),
+            dump({"state": name, "old": _destination(old), "new": _destination(new)}),
         )
     else:
-        say(settings.out, f"{state}: {_named(old)} -> {_named(new)}")
+        say(settings.out, f"{name}: {_named(old)} -> {_named(new)}")
+    return 0
+
+
+@state_group.command("copy")
+@click.argument("source", metavar="SRC")
+@click.argument("target", metavar="DST")
+@click.option("--wait-lock", type=click.FloatRange(0), default=0.0, metavar="SECONDS")
+@click.pass_context
+@run_async
+async def state_copy(ctx: click.Context, source: str, target: str, wait_lock: float) -> int:
+    """Copy a sync state into another store: an SQLite file into PostgreSQL and back, or to
+    a new name. Refused while a run holds either (exit 6; --wait-lock waits); DST must be a
+    new file or state name. Everything moves (days acknowledged, batches in doubt, the UUID
+    map, the quarantine, discrepancies, runs, the destination binding) in one transaction,
+    kept only when DST's row counts and totals equal SRC's. SRC is left as it was: sync
+    against DST from then on, never both.
+
+    \b
+    Example (the job moves into a container):
+      export PGPASSWORD=...
+      pleasurestock sales state copy /data/sales-state.db \\
+          'postgresql://sync@db.internal/sales?state=shop-42'
+    """
+    from ..uploads.copy import copy_state
+
+    settings = settings_of(ctx)
+    report = await copy_state(source, target, wait=check_wait(wait_lock))
+    if settings.json:
+        say(
+            settings.out,
+            dump(
+                {
+                    "source": report.source,
+                    "target": report.target,
+                    "rows": report.rows,
+                    "days": report.days,
+                    "quantity": report.quantity,
+                    "stock": report.stock,
+                    "verified": True,
+                }
+            ),
+        )
+    else:
+        rows = ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
+        say(settings.out, f"copied {report.source} -> {report.target}")
+        say(settings.out, f"  rows: {rows}")
+        say(
+            settings.out,
+            f"  verified: {report.days:,} days acknowledged, quantity {report.quantity:,}, "
+            f"stock {report.stock:,} in both",
+        )
     return 0

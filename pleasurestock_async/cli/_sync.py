@@ -16,10 +16,12 @@ from ..sales_files import SalesFiles
 from ..types.uploads import SalesSyncResult, SyncDay
 from ..uploads import Resolution
 from ..uploads.codec import MAX_BATCH
+from ..uploads.location import state_label
 from ..uploads.options import Accept, SyncOptions
 from ._common import (
     EXIT_INVALID,
     EXIT_PARTIAL,
+    STATE_ENV,
     Settings,
     dump,
     run_async,
@@ -71,9 +73,12 @@ def _accept(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
 @click.option(
     "--state",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="SQLite file of what the server acknowledged: created only where no file exists, "
-    "and used only if it is a whole sync state (bound to the URL and key of its first run).",
+    envvar=STATE_ENV,
+    metavar="FILE|URL",
+    help="What the server acknowledged: an SQLite file (created only where no file exists, "
+    "used only if it is a whole sync state) or a postgresql://...?state=NAME URL (the "
+    "postgres extra); bound to the API URL and key of its first run. Default "
+    f"${STATE_ENV}.",
 )
 @click.option("--timezone", metavar="ZONE", help="Where days close, e.g. Europe/Istanbul.")
 @click.option(
@@ -224,7 +229,7 @@ async def sync_command(
             for notice in source.notices:
                 say(settings.err, notice)
         plan = time_needed(result.batches, status, result.to_send) if dry_run else None
-        _summary(settings, paths, source, result, error, interrupt, state, plan)
+        _summary(settings, paths, source, result, error, interrupt, state_label(state), plan)
         if error is not None:
             return stopped_exit_code(error.reason, interrupt.exit_code)
         return sync_exit_code(result, len(source.skipped))

@@ -239,9 +239,12 @@ class Sales(Resource):
         Args:
             records: A list, iterable or async iterable of :class:`SaleRecord` or dicts: one
                 export (pass the files that together make it, e.g. one per warehouse).
-            state: The SQLite state file. Created only where no file exists (atomically);
-                an existing file is used only if it is a whole sync state of this SDK (0.2
-                states are upgraded in place); one run at a time.
+            state: Where what the server acknowledged is kept: an SQLite file (created only
+                where no file exists, atomically; an existing file is used only if it is a
+                whole sync state of this SDK; 0.2 states are upgraded in place), or a
+                ``postgresql://user@host/db?state=NAME`` URL (the ``postgres`` extra: many
+                named states in one database, for containers and fleets; its password is
+                never shown). One run at a time per state.
             today: The current day, a ``datetime.date`` (default: now in ``timezone``).
             timezone: Where days close: a zone name like ``"Europe/Istanbul"`` or a
                 ``tzinfo`` (default: this machine's).
@@ -277,7 +280,8 @@ class Sales(Resource):
 
         Raises:
             InputError: An argument is invalid; :class:`StateFileError` (an ``InputError``)
-                when the state file cannot be used as one. Nothing was sent.
+                when the state cannot be used as one (a damaged file, an unreachable
+                database, a refused login, a newer schema). Nothing was sent.
             StateDestinationError: The state is bound to another destination.
             SalesSyncError: The sync stopped early; ``.result`` says what was stored.
             StateLockedError: Another run holds the state file.
@@ -361,15 +365,12 @@ class Sales(Resource):
 
             old, new = await ps.sales.rebind_state("sales-state.db")
         """
-        from ..uploads._sqlite import STATE, exists, resolve
         from ..uploads.lock import check_wait
         from ..uploads.store import destination_of, open_state
 
         current = destination_of(self._http.base_url, self._http.api_key)
-        path = resolve(state, STATE)
-        if not exists(path):
-            raise STATE.error(path, "does not exist (a new state binds on its first run)")
-        async with open_state(path, wait=check_wait(lock_wait)) as store:
+        wait = check_wait(lock_wait)
+        async with open_state(state, wait=wait, must_exist=True) as store:
             old = await store.destination()
             await store.bind(current)
             new = await store.destination()

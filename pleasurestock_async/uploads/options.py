@@ -14,6 +14,7 @@ from ..errors import InputError
 from ..types.shared import is_uuid
 from ..types.uploads import SyncProgress
 from .journal import Resolution
+from .location import PostgresLocation, is_database_url, parse_database_url
 from .lock import check_wait
 
 __all__ = ["Accept", "StockPolicy", "SyncOptions", "SyncProgressCallback"]
@@ -34,12 +35,14 @@ class SyncOptions:
     """The settings of one sync (see :meth:`Sales.sync` for each); checked when built, so a
     wrong value is an :class:`InputError` naming its field before anything starts.
 
-    ``today`` is a ``date`` (never a ``datetime``: that would close the current day);
-    ``timezone`` a zone name or a ``tzinfo``; ``lock_wait`` finite seconds from 0. ``accept``
-    is kept as ``"all"`` or a frozenset of ``(product, "YYYY-MM-DD")``.
+    ``state`` is a file path (SQLite) or a ``postgresql://`` URL, kept parsed as a
+    :class:`PostgresLocation` (whose repr never shows the password); ``today`` is a ``date``
+    (never a ``datetime``: that would close the current day); ``timezone`` a zone name or a
+    ``tzinfo``; ``lock_wait`` finite seconds from 0. ``accept`` is kept as ``"all"`` or a
+    frozenset of ``(product, "YYYY-MM-DD")``.
     """
 
-    state: str | os.PathLike[str]
+    state: str | os.PathLike[str] | PostgresLocation
     today: dt.date | None = None
     timezone: str | dt.tzinfo | None = None
     stock: StockPolicy = "closed"
@@ -57,8 +60,14 @@ class SyncOptions:
     retry_refused: bool = False
 
     def __post_init__(self) -> None:
-        if isinstance(self.state, bytes) or not isinstance(self.state, str | os.PathLike):
-            raise InputError.single("state", "must be a file path (str or os.PathLike)", self.state)
+        if is_database_url(self.state):
+            object.__setattr__(self, "state", parse_database_url(str(self.state)))
+        elif isinstance(self.state, bytes) or not isinstance(
+            self.state, str | os.PathLike | PostgresLocation
+        ):
+            raise InputError.single(
+                "state", "must be a file path or a postgresql:// URL (a str)", self.state
+            )
         today = self.today
         if today is not None and not _plain_date(today):
             raise InputError.single(

@@ -632,6 +632,63 @@ class SyncState:
             "runs": [tuple(r) for r in runs],
         }
 
+    # -- copying (``state copy``) ----------------------------------------------------------------
+
+    def meta(self) -> tuple[tuple[str, str, float | None] | None, int, bool]:
+        """Destination, runs so far, and whether UUID keys of 0.2 still wait to be merged."""
+        return self.destination(), self.next_run() - 1, self._get("legacy_ids") == "1"
+
+    def export_cursor(self, table: str, columns: Sequence[str], order: str) -> sqlite3.Cursor:
+        """A cursor over every row of ``table`` (read with ``fetchmany``)."""
+        return self._db.execute(
+            f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"  # noqa: S608 (names of the schema)
+        )
+
+    def fingerprint(self, queries: Mapping[str, str]) -> dict[str, tuple[int, ...]]:
+        """Counts and sums of every table (``queries``: one per table)."""
+        return {
+            table: tuple(int(v) for v in self._db.execute(sql).fetchone())
+            for table, sql in queries.items()
+        }
+
+    def begin_import(
+        self, destination: tuple[str, str, float | None] | None, runs: int, legacy: bool
+    ) -> None:
+        """Open the transaction that writes a copied state, with its meta."""
+        self._db.execute("BEGIN IMMEDIATE")
+        for key in (
+            "destination_url",
+            "destination_key",
+            "destination_since",
+            "runs",
+            "legacy_ids",
+        ):
+            self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+        if destination is not None:
+            url, key_hash, since = destination
+            self._set("destination_url", url)
+            self._set("destination_key", key_hash)
+            if since is not None:
+                self._set("destination_since", repr(since))
+        if runs:
+            self._set("runs", str(runs))
+        if legacy:
+            self._set("legacy_ids", "1")
+
+    def import_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Rows of a copied state (inside :meth:`begin_import`'s transaction)."""
+        self._db.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 (names of the schema)
+            f"VALUES ({', '.join('?' * len(columns))})",
+            rows,
+        )
+
+    def end_import(self, commit: bool) -> None:
+        """Commit or roll back a copy."""
+        self._db.execute("COMMIT" if commit else "ROLLBACK")
+
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
 

@@ -5,8 +5,9 @@ locked for one run, knows the destination it is bound to, takes the run's input,
 against what the server acknowledged, records rows before their request leaves and after the
 server's answer, settles uncertain rows, keeps the quarantine, the product id map and the
 acknowledged discrepancies, and reports its status. :func:`open_state` picks the store from
-what the caller passed as ``state``: today a file path (SQLite, :class:`SqliteStore`); a
-``postgresql://`` URL is where a database-backed store will slot in.
+what the caller passed as ``state``: a file path (SQLite, :class:`SqliteStore`) or a
+``postgresql://`` URL (:class:`~.postgres.PostgresStore`, the ``postgres`` extra). Both pass
+one contract test suite, and both can be read and written whole (``state copy``).
 
 Every call of :class:`SqliteStore` runs in a worker thread, one at a time (a capacity limiter
 of one per state), so the event loop never waits for SQLite or its ``fsync``.
@@ -18,6 +19,7 @@ import datetime as dt
 import hashlib
 from collections.abc import (
     AsyncGenerator,
+    AsyncIterable,
     AsyncIterator,
     Callable,
     Collection,
@@ -26,14 +28,14 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import asynccontextmanager
-from typing import Any, Literal, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
 import httpx
 
 from .._apikey import ApiKey
-from ..errors import InputError, StateLockedError
+from ..errors import InputError, StateFileError, StateLockedError
 from ..types.uploads import (
     Discrepancy,
     HeldBatch,
@@ -46,10 +48,28 @@ from ..types.uploads import (
 from . import _sqlite
 from ._rows import InputRow, Noted, PendingRow, PendingState, PlanRow
 from ._sqlite import STATE
+from .location import PostgresLocation, is_database_url, parse_database_url, state_label
 from .lock import FileLock
 from .state import SyncState, create_state
 
-__all__ = ["SqliteStore", "StateStore", "destination_of", "open_state", "read_status"]
+if TYPE_CHECKING:
+    from .postgres import StateMeta
+
+__all__ = [
+    "COPY_TABLES",
+    "SqliteStore",
+    "StateStore",
+    "build_status",
+    "destination_of",
+    "open_state",
+    "read_status",
+    "state_label",
+]
+
+MISSING = "does not exist (a state is created by its first sync)"
+
+COPY_TABLES = ("days", "pending", "product_ids", "quarantine", "discrepancies", "runs")
+"""The tables of a state, in the order a copy writes them."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -176,21 +196,72 @@ class StateStore(Protocol):
     async def status(self) -> StateStatus:
         """What the state holds."""
 
+    async def export_meta(self) -> StateMeta:
+        """Destination, runs so far, and whether UUID keys of 0.2 wait to be merged."""
+
+    def export_rows(self, table: str) -> AsyncGenerator[list[tuple[Any, ...]], None]:
+        """Every row of ``table`` (one of :data:`COPY_TABLES`), a page at a time."""
+
+    async def fingerprint(self) -> dict[str, tuple[int, ...]]:
+        """Counts and sums of every table."""
+
+    async def is_blank(self) -> bool:
+        """Whether the state holds nothing (never run, nothing declared or bound)."""
+
+    async def import_state(
+        self,
+        meta: StateMeta,
+        pages: AsyncIterable[tuple[str, list[tuple[Any, ...]]]],
+        expected: Mapping[str, tuple[int, ...]],
+    ) -> dict[str, tuple[int, ...]]:
+        """Write a whole state into this blank one, all or nothing: committed only when its
+        counts and sums equal ``expected`` (else :class:`StateFileError`)."""
+
 
 @asynccontextmanager
 async def open_state(
-    value: object, *, read_only: bool = False, wait: float = 0.0, peek: bool = False
+    value: object,
+    *,
+    read_only: bool = False,
+    wait: float = 0.0,
+    peek: bool = False,
+    must_exist: bool = False,
 ) -> AsyncIterator[StateStore]:
-    """The store ``value`` names (a file path: SQLite), open and locked for the block.
+    """The store ``value`` names (a file path: SQLite; a ``postgresql://`` URL: PostgreSQL),
+    open and locked for the block.
 
-    ``read_only`` opens it to look, under a shared lock (a missing file reads as an empty
-    state and is not created); ``peek`` also looks while a run holds it (a status).
+    ``read_only`` opens it to look, under a shared lock (a missing state reads as an empty
+    one and is not created); ``peek`` also looks while a run holds it (a status);
+    ``must_exist`` refuses a state that does not exist yet (:class:`StateFileError`).
     """
-    if isinstance(value, str) and value.startswith(("postgresql://", "postgres://")):
-        raise InputError.single(
-            "state", "PostgreSQL states are not supported by this version; use a file path"
+    store: StateStore
+    if isinstance(value, PostgresLocation) or is_database_url(value):
+        location = value if isinstance(value, PostgresLocation) else parse_database_url(value)  # type: ignore[arg-type]
+        try:
+            from .postgres import PostgresStore
+        except ImportError:  # pragma: no cover - depends on the installed extras
+            raise InputError.single(
+                "state",
+                "a PostgreSQL state needs the postgres extra: "
+                "pip install 'pleasurestock-async[postgres]'",
+                location.label,
+            ) from None
+        found = await PostgresStore.open(
+            location, read_only=read_only, wait=wait, peek=peek, must_exist=must_exist
         )
-    store = await SqliteStore.open(value, read_only=read_only, wait=wait, peek=peek)
+        if found is None:  # read-only, and there is no such state: an empty one, in memory
+            empty = SqliteStore(SyncState.empty(), None)
+            empty.name = location.label
+            store = empty
+        else:
+            store = found
+    else:
+        if must_exist:
+            path = await anyio.to_thread.run_sync(_sqlite.resolve, value, STATE)
+            if not await anyio.to_thread.run_sync(_sqlite.exists, path):
+                raise STATE.error(path, MISSING)
+            value = path
+        store = await SqliteStore.open(value, read_only=read_only, wait=wait, peek=peek)
     try:
         yield store
     finally:
@@ -201,11 +272,61 @@ async def open_state(
 async def read_status(value: object) -> StateStatus:
     """What the state ``value`` names holds, read without changing anything (also while a run
     holds it); a state that does not exist is a :class:`StateFileError`."""
-    path = await anyio.to_thread.run_sync(_sqlite.resolve, value, STATE)
-    if not await anyio.to_thread.run_sync(_sqlite.exists, path):
-        raise STATE.error(path, "does not exist")
-    async with open_state(path, read_only=True, peek=True) as store:
+    async with open_state(value, read_only=True, peek=True, must_exist=True) as store:
         return await store.status()
+
+
+def copy_mismatch(
+    name: str, expected: Mapping[str, tuple[int, ...]], got: Mapping[str, tuple[int, ...]]
+) -> StateFileError:
+    """The error of a copy whose result does not add up to its source (nothing was kept)."""
+    differ = [
+        f"{table}: {got.get(table)} instead of {expected.get(table)}"
+        for table in COPY_TABLES
+        if got.get(table) != expected.get(table)
+    ]
+    return StateFileError(
+        name,
+        "did not receive an exact copy ("
+        + ("; ".join(differ) or "its destination or runs differ")
+        + "): it was rolled back, nothing was kept",
+    )
+
+
+def meta_key(meta: StateMeta) -> tuple[Any, ...]:
+    """A state's meta as a comparable value (the time of binding aside)."""
+    bound = meta.destination
+    return (
+        None if bound is None else (bound.base_url, bound.key_hash),
+        meta.runs,
+        meta.legacy_ids,
+    )
+
+
+def _fingerprint_queries() -> dict[str, str]:
+    def table(name: str, extra: str = "") -> str:
+        return f"SELECT count(*){extra} FROM {name}"  # noqa: S608 (names of the schema)
+
+    return {
+        "days": table(
+            "days", ", coalesce(sum(quantity), 0), coalesce(sum(stock), 0), count(stock)"
+        ),
+        "pending": table("pending", ", coalesce(sum(quantity), 0)"),
+        "product_ids": table("product_ids"),
+        "quarantine": table("quarantine"),
+        "discrepancies": table("discrepancies"),
+        "runs": table("runs", ", coalesce(max(run), 0)"),
+    }
+
+
+_ORDER = {
+    "days": "day, product",
+    "pending": "product, day",
+    "product_ids": "uuid",
+    "quarantine": "product",
+    "discrepancies": "day, product, kind",
+    "runs": "run",
+}
 
 
 class SqliteStore:
@@ -219,6 +340,9 @@ class SqliteStore:
         self.read_only = state.read_only
         self.busy = busy
         """Opened while a run held the file (a look only)."""
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.name!r}, read_only={self.read_only})"
 
     @classmethod
     async def open(
@@ -388,21 +512,103 @@ class SqliteStore:
 
     async def status(self) -> StateStatus:
         """What the state holds."""
-        return await self._call(_status, self._state)
+        return await self._call(_status, self._state, self.name)
+
+    async def export_meta(self) -> StateMeta:
+        """Destination, runs so far, and the legacy flag."""
+        from .postgres import StateMeta
+
+        if self._state.legacy:  # read as it is: its UUID keys are not marked for merging yet
+            raise STATE.error(
+                self.name,
+                "is a state of 0.2: run one sync with this SDK on it first (it upgrades it in "
+                "place), then copy it",
+            )
+        found, runs, legacy = await self._call(self._state.meta)
+        return StateMeta(None if found is None else StateDestination(*found), runs, legacy)
+
+    async def export_rows(
+        self, table: str, size: int = 10_000
+    ) -> AsyncGenerator[list[tuple[Any, ...]], None]:
+        """Every row of ``table``, ``size`` at a time."""
+        from .postgres import COPY_COLUMNS
+
+        cursor = await self._call(
+            self._state.export_cursor, table, COPY_COLUMNS[table], _ORDER[table]
+        )
+        try:
+            while True:
+                rows = await self._call(cursor.fetchmany, size)
+                if not rows:
+                    return
+                yield [tuple(r) for r in rows]
+        finally:
+            cursor.close()
+
+    async def fingerprint(self) -> dict[str, tuple[int, ...]]:
+        """Counts and sums of every table."""
+        return await self._call(self._state.fingerprint, _fingerprint_queries())
+
+    async def is_blank(self) -> bool:
+        """Whether the state holds nothing."""
+        meta = await self.export_meta()
+        if meta.destination is not None or meta.runs:
+            return False
+        return all(v[0] == 0 for v in (await self.fingerprint()).values())
+
+    async def import_state(
+        self,
+        meta: StateMeta,
+        pages: AsyncIterable[tuple[str, list[tuple[Any, ...]]]],
+        expected: Mapping[str, tuple[int, ...]],
+    ) -> dict[str, tuple[int, ...]]:
+        """Write a whole state into this blank one, in one transaction checked before commit."""
+        from .postgres import COPY_COLUMNS
+
+        bound = meta.destination
+        where = None if bound is None else (bound.base_url, bound.key_hash, bound.since)
+        await self._call(self._state.begin_import, where, meta.runs, meta.legacy_ids)
+        try:
+            async for table, rows in pages:
+                await self._call(self._state.import_rows, table, COPY_COLUMNS[table], rows)
+            got = await self.fingerprint()
+            if got != dict(expected) or meta_key(await self.export_meta()) != meta_key(meta):
+                raise copy_mismatch(self.name, expected, got)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._call(self._state.end_import, False)
+            raise
+        await self._call(self._state.end_import, True)
+        return got
 
 
-def _status(state: SyncState) -> StateStatus:
+def _status(state: SyncState, name: str) -> StateStatus:
     """A :class:`StateStatus` read from ``state`` (in the worker thread)."""
     summary = state.summary()
-    found = state.destination()
     latest = state.next_run() - 1
+    return build_status(
+        name,
+        {
+            **summary,
+            "destination": state.destination(),
+            "latest": latest,
+            "held": state.held_batches(),
+            "discrepancies": state.discrepancies(latest),
+            "quarantined": state.quarantined(),
+        },
+    )
+
+
+def build_status(name: str, data: Mapping[str, Any]) -> StateStatus:
+    """A :class:`StateStatus` from what a store read (rows as both stores return them)."""
+    latest = data["latest"]
     runs = tuple(
         SyncRun(run, started, finished, dt.date.fromisoformat(today), read, sent, stored, out)
-        for run, started, finished, today, read, sent, stored, out in summary["runs"]
+        for run, started, finished, today, read, sent, stored, out in data["runs"]
     )
     held = tuple(
         HeldBatch(batch, rows, "unknown" if worst == "unknown" else "sending", error, since)
-        for batch, rows, worst, error, since in state.held_batches()
+        for batch, rows, worst, error, since in data["held"]
     )
     discrepancies = tuple(
         Discrepancy(
@@ -410,25 +616,26 @@ def _status(state: SyncState) -> StateStatus:
             SyncDay(product, dt.date.fromisoformat(day), eq, es, sq, ss, first),
             bool(acknowledged),
         )
-        for day, product, kind, eq, es, sq, ss, first, acknowledged in state.discrepancies(latest)
+        for day, product, kind, eq, es, sq, ss, first, acknowledged in data["discrepancies"]
     )
     quarantined = tuple(
-        quarantined_id(entry, new=entry[5] == latest) for entry in state.quarantined()
+        quarantined_id(entry, new=entry[5] == latest) for entry in data["quarantined"]
     )
+    found = data["destination"]
 
     def day(value: Any) -> dt.date | None:
         return None if value is None else dt.date.fromisoformat(value)
 
     return StateStatus(
-        state=state.path,
-        schema=summary["schema"],
+        state=name,
+        schema=data["schema"],
         destination=None if found is None else StateDestination(*found),
         runs=runs,
-        product_days=summary["product_days"],
-        products=summary["products"],
-        first_day=day(summary["first_day"]),
-        last_day=day(summary["last_day"]),
-        pending_rows=summary["pending_rows"],
+        product_days=data["product_days"],
+        products=data["products"],
+        first_day=day(data["first_day"]),
+        last_day=day(data["last_day"]),
+        pending_rows=data["pending_rows"],
         held_batches=held,
         discrepancies=discrepancies,
         quarantined=quarantined,
