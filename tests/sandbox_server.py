@@ -28,7 +28,7 @@ from pleasurestock_async.sandbox import Sandbox
 from pleasurestock_async.sandbox._openapi import openapi_document
 from pleasurestock_async.sandbox._page import is_page_path
 
-__all__ = ["CONTRACT", "Contract", "checked_client", "free_port", "serve"]
+__all__ = ["CONTRACT", "Contract", "ServedURL", "checked_client", "free_port", "serve"]
 
 API_PREFIX = "/api/v1"
 _BASE = "urn:pleasurestock-openapi"
@@ -209,10 +209,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class ServedURL(str):
+    """The base URL of a served app, which can also wait until its server is idle."""
+
+    server: uvicorn.Server
+
+    def wait_idle(self, seconds: float = 60.0) -> None:
+        """Return once the server holds no connection and runs no request (a client killed
+        mid-request: what the server received is processed, and stored, by then); fail after
+        ``seconds``."""
+        state = self.server.server_state
+        deadline = time.monotonic() + seconds
+        quiet = 0
+        while quiet < 3:  # idle at three looks in a row: nothing was between two of them
+            quiet = quiet + 1 if not (state.connections or state.tasks) else 0
+            assert time.monotonic() < deadline, "the server did not become idle"
+            time.sleep(0.01)
+
+
 @contextmanager
 def serve(
     app: Any, *, path: str = API_PREFIX, check: bool | None = None, log_level: str = "warning"
-) -> Iterator[str]:
+) -> Iterator[ServedURL]:
     """Serve ``app`` (a ``Sandbox`` or an ASGI app) and yield its base URL,
     ``http://127.0.0.1:PORT`` + ``path``. With ``check`` (the default for a ``Sandbox``),
     every response is checked against the contract and any violation fails on exit.
@@ -250,8 +268,10 @@ def serve(
         thread.join(STOP_TIMEOUT)
         sock.close()
         raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{port}")
+    url = ServedURL(f"http://127.0.0.1:{port}{path}")
+    url.server = server
     try:
-        yield f"http://127.0.0.1:{port}{path}"
+        yield url
     finally:
         server.should_exit = True
         thread.join(STOP_TIMEOUT)

@@ -10,12 +10,15 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import anyio
+import anyio.to_thread
 import pytest
 
 from pleasurestock_async import AsyncPleasureStock, SalesSyncError
@@ -24,11 +27,12 @@ from pleasurestock_async.sandbox import DEMO_API_KEY, Faults, Sandbox
 from pleasurestock_async.types.uploads import SalesUploadResult
 from pleasurestock_async.uploads import Journal, Resolution
 
-from .sandbox_server import serve
+from .sandbox_server import ServedURL, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.concurrency]
 
 START = date(2024, 1, 1)
+SALES = "/api/v1/sales"
 
 CHAOS = Faults(
     error_rate=0.05,
@@ -134,7 +138,7 @@ async def test_a_sync_under_mixed_faults_ends_exact(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[Sandbox, str]]:
+def served() -> Iterator[tuple[Sandbox, ServedURL]]:
     sandbox = Sandbox(rate_limits=None, products=200, faults=Faults(latency=0.05))
     with serve(sandbox) as url:
         yield sandbox, url
@@ -159,30 +163,53 @@ def push(url: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_two_overlapping_pushes_on_one_journal_never_double_count(
-    served: tuple[Sandbox, str], tmp_path: Path
-) -> None:
-    sandbox, url = served
-    records = unique_sales(sandbox, 200, 15)  # 3,000 sales, 30 batches at 50 ms each
+class HeldSales:
+    """An app in front of a sandbox that holds every ``POST /sales`` until :meth:`release`:
+    a run is then certainly under way (holding its journal) for as long as a test needs."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.held = 0
+        self._open = threading.Event()
+
+    def release(self) -> None:
+        self._open.set()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (scope["method"], scope["path"]) == ("POST", SALES):
+            self.held += 1
+            await anyio.to_thread.run_sync(self._open.wait, 120)
+        await self.app(scope, receive, send)
+
+
+def test_two_overlapping_pushes_on_one_journal_never_double_count(tmp_path: Path) -> None:
+    sandbox = Sandbox(rate_limits=None, products=200)
+    gate = HeldSales(sandbox.app)
+    records = unique_sales(sandbox, 200, 15)  # 3,000 sales, 30 batches
     path = write_csv(tmp_path / "sales.csv", records)
     journal = str(tmp_path / "sales.journal")
     args = ("sales", "push", str(path), "--journal", journal, "--chunk-size", "100")
-    first = push(url, *args, "--concurrency", "1")
-    time.sleep(0.5)  # the first run holds the journal now
-    second = push(url, *args)
-    _, refused = second.communicate(timeout=60)
-    out, err = first.communicate(timeout=120)
-    assert first.returncode == 0, out + err
-    assert second.returncode == 6, refused  # the journal is in use: refused, nothing sent
-    assert "in use by another run" in refused
-    waited = push(url, *args, "--wait-lock", "30")  # after it: sends nothing new
-    out, err = waited.communicate(timeout=60)
+    with serve(gate, check=True) as url:
+        first = push(url, *args, "--concurrency", "1")
+        deadline = time.monotonic() + 120
+        while not gate.held:  # the first run sends: it holds the journal until released
+            assert first.poll() is None and time.monotonic() < deadline, "the first run idled"
+            time.sleep(0.01)
+        second = push(url, *args)
+        _, refused = second.communicate(timeout=120)
+        gate.release()
+        out, err = first.communicate(timeout=120)
+        assert first.returncode == 0, out + err
+        assert second.returncode == 6, refused  # the journal is in use: refused, nothing sent
+        assert "in use by another run" in refused
+        waited = push(url, *args, "--wait-lock", "30")  # after it: sends nothing new
+        out, err = waited.communicate(timeout=120)
     assert waited.returncode == 0, out + err
     assert held(sandbox) == {(r["internal_id"], r["date"]): 1 for r in records}
 
 
 def test_pushes_killed_or_interrupted_at_random_resume_exact(
-    served: tuple[Sandbox, str], tmp_path: Path
+    served: tuple[Sandbox, ServedURL], tmp_path: Path
 ) -> None:
     sandbox, url = served
     rng = random.Random(5)
@@ -198,7 +225,7 @@ def test_pushes_killed_or_interrupted_at_random_resume_exact(
         run.communicate(timeout=60)
         # 130: stopped cleanly; -SIGINT: interrupted while starting, before anything was sent
         assert run.returncode in (0, 130, -signal.SIGINT, -signal.SIGKILL), run.returncode
-        time.sleep(0.2)  # a request the server received finishes its work
+        url.wait_idle()  # what the server received is processed (and stored) by now
         # never twice; nothing yet when the kill landed while the command was starting
         assert max(held(sandbox).values(), default=0) <= 1
         resolve = settle(sandbox, records, journal)

@@ -39,7 +39,7 @@ from pleasurestock_async.uploads.store import open_state, read_status
 
 from . import postgres_server as pg
 from .postgres_server import PASSWORD, PostgresServer, unique_name
-from .sandbox_server import free_port, serve
+from .sandbox_server import ServedURL, free_port, serve
 
 postgres_server = pg.postgres_server
 
@@ -262,7 +262,7 @@ async def test_an_older_schema_is_migrated_in_place_by_the_next_run(
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[Sandbox, str]]:
+def served() -> Iterator[tuple[Sandbox, ServedURL]]:
     sandbox = Sandbox(rate_limits=None, products=1200, faults=Faults(latency=0.25))
     with serve(sandbox) as url:
         yield sandbox, url
@@ -292,7 +292,7 @@ async def pending_and_stored(url: str) -> tuple[list[tuple[Any, ...]], dict[tupl
 
 @pytest.mark.slow
 def test_a_sync_killed_at_random_moments_ends_exact_in_postgresql(
-    served: tuple[Sandbox, str], postgres_server: PostgresServer, tmp_path: Path
+    served: tuple[Sandbox, ServedURL], postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
     sandbox, url = served
     rng = random.Random(23)
@@ -310,7 +310,7 @@ def test_a_sync_killed_at_random_moments_ends_exact_in_postgresql(
 
     def decide() -> tuple[str, ...]:
         """How the batch in flight at the kill ended, from the server's real state."""
-        time.sleep(0.5)  # a request the server received finishes its work (latency 0.25 s)
+        url.wait_idle()  # what the server received is processed (and stored) by now
         try:
             pending, stored = anyio.run(pending_and_stored, state)
         except StateFileError:  # killed before the state existed
@@ -356,7 +356,7 @@ def test_a_sync_killed_at_random_moments_ends_exact_in_postgresql(
 
 @pytest.mark.slow
 def test_a_killed_runs_lock_goes_with_its_connection(
-    served: tuple[Sandbox, str], postgres_server: PostgresServer, tmp_path: Path
+    served: tuple[Sandbox, ServedURL], postgres_server: PostgresServer, tmp_path: Path
 ) -> None:
     sandbox, url = served
     path = tmp_path / "e.csv"

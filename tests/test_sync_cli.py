@@ -27,7 +27,7 @@ from pleasurestock_async.cli import _common as cli_common
 from pleasurestock_async.sandbox import DEMO_API_KEY, Faults, Sandbox
 from pleasurestock_async.uploads import Journal, SyncState
 
-from .sandbox_server import serve
+from .sandbox_server import ServedURL, serve
 
 
 @pytest.fixture
@@ -174,7 +174,7 @@ def test_week_of_cron_syncs(sandbox: Sandbox, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[Sandbox, str]]:
+def served() -> Iterator[tuple[Sandbox, ServedURL]]:
     sandbox = Sandbox(rate_limits=None, products=1200, faults=Faults(latency=0.25))
     with serve(sandbox) as url:
         yield sandbox, url
@@ -201,7 +201,7 @@ def wait_for(condition: Any, seconds: float) -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
-    served: tuple[Sandbox, str], tmp_path: Path
+    served: tuple[Sandbox, ServedURL], tmp_path: Path
 ) -> None:
     sandbox, url = served
     products = [p.internal_id for p in sandbox.products[:200]]
@@ -242,7 +242,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(
 
 
 @pytest.mark.slow
-def test_sigterm_stops_a_sync_with_143(served: tuple[Sandbox, str], tmp_path: Path) -> None:
+def test_sigterm_stops_a_sync_with_143(served: tuple[Sandbox, ServedURL], tmp_path: Path) -> None:
     sandbox, url = served
     products = [p.internal_id for p in sandbox.products]
     rows = [f"{p},2025-11-0{d},{(n + d) % 4},3" for d in (1, 2, 3) for n, p in enumerate(products)]
@@ -282,7 +282,7 @@ def test_sigterm_stops_a_sync_with_143(served: tuple[Sandbox, str], tmp_path: Pa
 
 @pytest.mark.slow
 def test_sync_killed_at_random_moments_ends_exact(
-    served: tuple[Sandbox, str], tmp_path: Path
+    served: tuple[Sandbox, ServedURL], tmp_path: Path
 ) -> None:
     sandbox, url = served
     rng = random.Random(8)
@@ -309,7 +309,7 @@ def test_sync_killed_at_random_moments_ends_exact(
 
     def decide() -> tuple[str, ...]:
         """How the batch in flight at the kill ended, from the server's real state."""
-        time.sleep(0.5)  # a request the server received finishes its work (latency 0.25 s)
+        url.wait_idle()  # what the server received is processed (and stored) by now
         book = SyncState(state)
         try:
             pending, stored = book.uncertain(), book.stored()
