@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, PlainSerializer, PrivateAttr, StrictInt
 
@@ -89,8 +90,21 @@ class OrderItem(RequestModel):
     decides which quantities and prices it accepts (the reference states no bounds)."""
 
     ps_id: PsId
+    """The product, by its ``ps_`` id."""
     quantity: StrictInt
+    """Units to order."""
     custom_price: _WirePrice | None = Field(default=None, alias="customPrice")
+    """A unit price that overrides the catalogue's (sent as ``customPrice``)."""
+
+    if TYPE_CHECKING:  # what type checkers see: the Python names, a price as text or number
+
+        def __init__(
+            self,
+            *,
+            ps_id: str,
+            quantity: int,
+            custom_price: Decimal | float | str | None = None,
+        ) -> None: ...
 
 
 class CreatedOrder(CamelModel):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
@@ -56,6 +57,17 @@ class SmartReorderProduct(RequestModel):
     current_stock: _NonNegativeNumber
     sales_history: Annotated[list[_Number], Field(min_length=7)]
     """At least 7 days of sales (the reference states no other bound)."""
+
+    if TYPE_CHECKING:  # what type checkers see: any sequence of numbers for the history
+
+        def __init__(
+            self,
+            *,
+            ps_id: str,
+            quantity: float,
+            current_stock: float,
+            sales_history: Sequence[float],
+        ) -> None: ...
 
 
 class SmartReorderAck(CamelModel):
