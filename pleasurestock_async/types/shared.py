@@ -255,6 +255,10 @@ class RecordError(ApiModel):
     """One record the server rejected: its index in the request and why."""
 
     index: int
+    """The record's position in the request, from 0."""
     error: str
+    """Why it was refused, e.g. ``"Invalid internal_id format"``."""
     expected: str | None = None
+    """What the server expected, when it says."""
     received: FiniteJson = None
+    """The value it received."""
