@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Test processes: one per CPU (pytest-xdist); `make test WORKERS=0` runs in this process.
 WORKERS ?= auto
 
-.PHONY: demo test test-all test-under-load lint bench setup fuzz dist
+.PHONY: demo test test-all test-under-load lint bench setup fuzz dist docs typecheck
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,13 @@ dist: setup
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
 	$(BIN)/twine check --strict dist/*
+
+# The documentation site into site/ (git-ignored): guides, the API reference from the
+# docstrings, the OpenAPI document; any warning fails the build.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# pyright (standard, strict) and mypy --strict (with and without the pydantic plugin) over the
+# README's Python blocks and examples/ (the slow tier runs the same: tests/test_typecheck.py).
+typecheck: setup
+	$(BIN)/python -m tests.typecheck

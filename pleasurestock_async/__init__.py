@@ -1,6 +1,7 @@
 """Async Python SDK for the PleasureStock B2B API."""
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from . import errors, types
 from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_RATE_LIMIT_WAIT, AsyncPleasureStock
@@ -123,6 +124,8 @@ __all__ = [
 _setup_logging()
 
 
+__getattr__: Callable[[str], Any]
+__dir__: Callable[[], list[str]]
 __getattr__, __dir__ = lazy_exports(
     __name__,
     globals(),

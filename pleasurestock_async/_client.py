@@ -370,8 +370,10 @@ class AsyncPleasureStockWithRawResponse:
     """``ps.with_raw_response``: every one-request method returns an :class:`APIResponse`."""
 
     def __init__(self, client: AsyncPleasureStock) -> None:
-        self.products = ProductsWithRawResponse(client.products)
-        self.sales = SalesWithRawResponse(client.sales)
-        self.smart_reordering = SmartReorderingWithRawResponse(client.smart_reordering)
-        self.currency = CurrencyWithRawResponse(client.currency)
-        self.orders = OrdersWithRawResponse(client.orders)
+        self.products: ProductsWithRawResponse = ProductsWithRawResponse(client.products)
+        self.sales: SalesWithRawResponse = SalesWithRawResponse(client.sales)
+        self.smart_reordering: SmartReorderingWithRawResponse = SmartReorderingWithRawResponse(
+            client.smart_reordering
+        )
+        self.currency: CurrencyWithRawResponse = CurrencyWithRawResponse(client.currency)
+        self.orders: OrdersWithRawResponse = OrdersWithRawResponse(client.orders)

@@ -192,9 +192,9 @@ class Lifecycle:
     __slots__ = ("_loop", "closed", "gate")
 
     def __init__(self) -> None:
-        self.closed = False
+        self.closed: bool = False
         self._loop: object = None
-        self.gate = anyio.Semaphore(MAX_CONNECTIONS)
+        self.gate: anyio.Semaphore = anyio.Semaphore(MAX_CONNECTIONS)
 
     def check(self) -> None:
         """Raise if the client is closed or runs in another event loop than before."""
@@ -285,7 +285,7 @@ class HTTPPipeline:
         self.limiter = limiter
         self.settings = settings
         self.lifecycle = lifecycle
-        self.default_headers = dict(default_headers)
+        self.default_headers: dict[str, str] = dict(default_headers)
 
     # -- the public way in ----------------------------------------------------------------------
 

@@ -54,9 +54,9 @@ class APIResponse(Generic[T]):
     """
 
     def __init__(self, capture: RawCapture, parsed: T) -> None:
-        self.http_response = capture.response
-        self.elapsed = capture.elapsed
-        self.retries_taken = capture.retries_taken
+        self.http_response: httpx.Response = capture.response
+        self.elapsed: dt.timedelta = capture.elapsed
+        self.retries_taken: int = capture.retries_taken
         self._parsed = parsed
 
     @property

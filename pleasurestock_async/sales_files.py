@@ -209,13 +209,13 @@ class SalesFile:
         date_format: str | None = None,
         encoding: str = "utf-8",
     ) -> None:
-        self.path = fspath(path)
+        self.path: str = fspath(path)
         self.kind = kind
         self.on_error = on_error
         if delimiter is not None and len(delimiter) != 1:
             raise ValueError(f"a delimiter is one character, got {delimiter!r}")
         self.delimiter = delimiter
-        self.columns = dict(columns or {})
+        self.columns: dict[str, str] = dict(columns or {})
         bad = sorted(set(self.columns.values()) - set(FIELDS))
         if bad:
             raise ValueError(f"columns map onto {', '.join(FIELDS)}; not {', '.join(bad)}")
@@ -460,7 +460,7 @@ class SalesFiles:
     def __init__(self, files: Sequence[SalesFile]) -> None:
         if not files:
             raise ValueError("SalesFiles needs at least one file")
-        self.files = list(files)
+        self.files: list[SalesFile] = list(files)
         self._starts: list[int] = []
 
     @property

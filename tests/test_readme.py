@@ -1,14 +1,14 @@
 """Every Python snippet of the README runs as written, in order, against a sandbox over HTTP
-(the environment says where, as the README tells readers to set it up). A block marked
-``<!-- readme-test: script -->`` runs as a script of its own; ``<!-- readme-test: fragment
-REASON -->`` marks a fragment by design, skipped with its reason."""
+(the environment says where, as the README tells readers to set it up), both ways the README
+says to run them: pasted into ``python -m asyncio`` (line by line, as its console reads a
+paste) and as the body of an ``async def``. A block marked ``<!-- readme-test: script -->``
+runs as a script of its own; ``<!-- readme-test: fragment REASON -->`` marks a fragment by
+design, skipped with its reason. (``tests/test_typecheck.py`` type-checks the same blocks.)"""
 
 from __future__ import annotations
 
-import ast
 import inspect
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,36 +19,50 @@ import pytest
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from pleasurestock_async.sandbox import DEMO_API_KEY, Sandbox
+from pleasurestock_async.types import OrderStatus
 
 from . import redis_server as servers
+from .readme_snippets import (
+    ReplPasteError,
+    Snippet,
+    as_async_def,
+    paste_into_asyncio_repl,
+    run_statement,
+    snippets,
+)
 from .redis_server import RedisServer
 from .sandbox_server import serve
 
 redis_server = servers.redis_server
 
-README = Path(__file__).parent.parent / "README.md"
-_BLOCK = re.compile(r"(?:<!-- readme-test: (\w+)(?: ([^>]*))? -->\n)?```python\n(.*?)```", re.S)
-
-
-def snippets() -> list[tuple[int, str, str, str]]:
-    """(line, kind, reason, code) of every Python block, in order."""
-    text = README.read_text()
-    found = []
-    for match in _BLOCK.finditer(text):
-        line = text.count("\n", 0, match.start(3)) + 1
-        found.append((line, match.group(1) or "run", (match.group(2) or "").strip(), match[3]))
-    return found
-
-
 SNIPPETS = snippets()
+RUN = [snippet for snippet in SNIPPETS if snippet.kind == "run"]
 
 
 def test_every_block_is_accounted_for() -> None:
     assert len(SNIPPETS) >= 10
-    for line, kind, reason, _ in SNIPPETS:
-        assert kind in ("run", "script", "fragment"), f"README.md:{line}: unknown marker {kind}"
-        assert kind != "fragment" or reason, f"README.md:{line}: a fragment says why"
-    assert sum(kind == "fragment" for _, kind, _, _ in SNIPPETS) <= 2
+    for snippet in SNIPPETS:
+        assert snippet.kind in ("run", "script", "fragment"), f"{snippet.where}: unknown marker"
+        assert snippet.kind != "fragment" or snippet.reason, f"{snippet.where}: say why"
+    assert sum(snippet.kind == "fragment" for snippet in SNIPPETS) <= 2
+    assert len(RUN) >= 8
+
+
+@pytest.mark.parametrize("snippet", RUN, ids=lambda snippet: snippet.where)
+def test_each_block_can_be_pasted_into_python_m_asyncio(snippet: Snippet) -> None:
+    assert paste_into_asyncio_repl(snippet)
+
+
+def test_a_statement_right_after_a_block_is_what_the_console_refuses() -> None:
+    """The check itself: an unindented line right after an ``async with`` body (what 4 of the
+    README's blocks had) and a blank line inside a block are refused, as the console does."""
+    after = Snippet(1, "run", "", "async with x as y:\n    await y.f()\nprint(y)\n")
+    inside = Snippet(1, "run", "", "async with x as y:\n    a = 1\n\n    await y.f(a)\n")
+    for refused in (after, inside):
+        with pytest.raises(ReplPasteError):
+            paste_into_asyncio_repl(refused)
+    fixed = Snippet(1, "run", "", "async with x as y:\n    await y.f()\n\nprint(y)\n")
+    assert len(paste_into_asyncio_repl(fixed)) == 2
 
 
 @pytest.fixture
@@ -57,32 +71,46 @@ def sandbox_url() -> Iterator[str]:
         yield url
 
 
-async def test_the_readme_runs_as_written(
-    sandbox_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def readme_env(sandbox_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the README tells readers to set up, in a fresh directory."""
     monkeypatch.setenv("PLEASURESTOCK_API_KEY", DEMO_API_KEY)
     monkeypatch.setenv("PLEASURESTOCK_BASE_URL", sandbox_url)
     monkeypatch.chdir(tmp_path)
-    namespace: dict[str, Any] = {"__name__": "readme"}
-    ran = 0
-    for line, kind, _, code in SNIPPETS:
-        if kind != "run":
-            continue
-        compiled = compile(code, f"README.md:{line}", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-        result = eval(compiled, namespace)  # noqa: S307 - the project's own README
-        if inspect.iscoroutine(result):
-            await result
-        ran += 1
-    assert ran >= 8
+    monkeypatch.setattr(sys, "displayhook", lambda value: None)  # the console's echo
+
+
+def check_what_the_readme_did(namespace: dict[str, Any]) -> None:
     assert namespace["again"].sent == 0 and namespace["first"].sent == 2  # the sync example
     assert namespace["signed"].status_code == 204 and namespace["forged"].status_code == 400
+    assert namespace["event"].data.new_status is OrderStatus.PAID
     for value in namespace.values():  # the receiver's queue lives as long as its app
         if isinstance(value, MemoryObjectSendStream | MemoryObjectReceiveStream):
             value.close()
 
 
+@pytest.mark.usefixtures("readme_env")
+async def test_the_readme_runs_pasted_into_python_m_asyncio() -> None:
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    for snippet in RUN:
+        for statement in paste_into_asyncio_repl(snippet):
+            result = run_statement(statement, namespace)
+            if inspect.iscoroutine(result):
+                await result
+    check_what_the_readme_did(namespace)
+
+
+@pytest.mark.usefixtures("readme_env")
+async def test_the_readme_runs_inside_an_async_def() -> None:
+    namespace: dict[str, Any] = {"__name__": "readme"}
+    for snippet in RUN:
+        exec(compile(as_async_def(snippet), snippet.where, "exec"), namespace)  # noqa: S102
+        namespace.update(await namespace.pop("__readme_block")())
+    check_what_the_readme_did(namespace)
+
+
 def test_the_many_workers_script_runs(redis_server: RedisServer, tmp_path: Path) -> None:
-    (script,) = [code for _, kind, _, code in SNIPPETS if kind == "script"]
+    (script,) = [snippet.code for snippet in SNIPPETS if snippet.kind == "script"]
     path = tmp_path / "workers.py"
     path.write_text(script)
     with serve(Sandbox(products=50)) as url:  # the vendor's limits: 10 requests a second

@@ -17,7 +17,7 @@ async def enqueue(account: str, paths: list[str]) -> list[str]:
     """Queue one job per file of ``account``; their ids."""
     redis = await create_pool(WorkerSettings.redis_settings)
     try:
-        ids = []
+        ids: list[str] = []
         for path in paths:
             job = await redis.enqueue_job(
                 "sync_export", account, path, _job_id=f"sync:{account}:{path}"

@@ -76,7 +76,7 @@ class Orders(Resource):
 
     async def create(
         self,
-        items: Sequence[OrderItem | Mapping[str, Any]],
+        items: Sequence[OrderItem | Mapping[str, Any]] | Sequence[object],
         *,
         external_order_id: str | None = None,
         comment: str | None = None,
@@ -90,7 +90,7 @@ class Orders(Resource):
 
         Args:
             items: :class:`OrderItem` or dicts (``ps_id``, ``quantity``, optional
-                ``customPrice``/``custom_price``).
+                ``customPrice``/``custom_price``), mixed too: every item is validated.
             external_order_id: Your reference.
             comment: An order comment.
             options: Per-call settings.

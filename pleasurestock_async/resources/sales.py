@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from os import PathLike
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import anyio
 
@@ -47,7 +47,7 @@ class Sales(Resource):
 
     async def submit(
         self,
-        records: Sequence[SaleRecord | Mapping[str, Any]],
+        records: Sequence[SaleRecord | Mapping[str, Any]] | Sequence[object],
         *,
         options: RequestOptions | None = None,
     ) -> SalesSubmitResult:
@@ -59,7 +59,8 @@ class Sales(Resource):
         Args:
             records: :class:`SaleRecord` or dicts with ``internal_id`` (``ps_`` id or UUID),
                 ``date`` (a date or ``"YYYY-MM-DD"``), ``quantity`` and optional
-                ``stock_on_hand`` (ints from 0).
+                ``stock_on_hand`` (ints from 0). A list mixing both (which mypy infers as
+                ``list[object]``) is taken as it is: every record is validated.
             options: Per-call settings.
 
         Returns:
@@ -112,7 +113,7 @@ class Sales(Resource):
 
     async def upload(
         self,
-        records: Iterable[SaleInput] | AsyncIterable[SaleInput],
+        records: Iterable[SaleInput] | AsyncIterable[SaleInput] | Iterable[object],
         *,
         chunk_size: int = MAX_BATCH,
         concurrency: int = 4,
@@ -136,7 +137,8 @@ class Sales(Resource):
         cumulative file, a rolling window), use :meth:`sync` instead.
 
         Args:
-            records: A list, iterable or async iterable of :class:`SaleRecord` or dicts.
+            records: A list, iterable or async iterable of :class:`SaleRecord` or dicts
+                (mixed too: every record is validated as it is read).
             chunk_size: Records per batch (1 to 1000). A batch is a range of the input, so
                 invalid records make it smaller rather than pulling later records in.
             concurrency: Batches in flight at once (1 to 64).
@@ -181,7 +183,7 @@ class Sales(Resource):
 
         return await upload_sales(
             self._sender(options),
-            records,
+            cast("Iterable[SaleInput] | AsyncIterable[SaleInput]", records),  # checked as read
             chunk_size=chunk_size,
             concurrency=concurrency,
             on_invalid=on_invalid,
@@ -198,7 +200,7 @@ class Sales(Resource):
 
     async def sync(
         self,
-        records: Iterable[SaleInput] | AsyncIterable[SaleInput],
+        records: Iterable[SaleInput] | AsyncIterable[SaleInput] | Iterable[object],
         *,
         state: str | PathLike[str] | None = None,
         today: dt.date | None = None,

@@ -66,7 +66,7 @@ class SmartReordering(Resource):
 
     async def submit(
         self,
-        products: Sequence[SmartReorderProduct | Mapping[str, Any]],
+        products: Sequence[SmartReorderProduct | Mapping[str, Any]] | Sequence[object],
         *,
         options: RequestOptions | None = None,
     ) -> SmartReorderAck:
@@ -77,7 +77,7 @@ class SmartReordering(Resource):
         Args:
             products: :class:`SmartReorderProduct` or dicts: ``ps_id`` (starting ``ps_``),
                 ``quantity`` and ``current_stock`` (numbers >= 0), ``sales_history`` (at least
-                7 numbers >= 0).
+                7 numbers >= 0), mixed too: every product is validated.
             options: Per-call settings.
 
         Returns:

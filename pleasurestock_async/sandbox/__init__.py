@@ -139,18 +139,18 @@ class Sandbox:
         if not (coefficient.is_finite() and 0 < coefficient <= _MAX_COEFFICIENT):
             raise ValueError(f"tcc_coefficient must be above 0 and at most {_MAX_COEFFICIENT}")
         formula = TspFormula(tsp_formula)
-        self.api_keys = tuple(api_keys)
-        self.viewer_keys = tuple(k for k in viewer_keys if k not in self.api_keys)
+        self.api_keys: tuple[str, ...] = tuple(api_keys)
+        self.viewer_keys: tuple[str, ...] = tuple(k for k in viewer_keys if k not in api_keys)
         self.rate_limits = rate_limits
-        self.faults = faults or Faults()
+        self.faults: Faults = faults or Faults()
         self.clock: Clock = clock or MonotonicClock()
         self.webhook_secret = webhook_secret
-        self.state = SandboxState(Catalogue(products, seed), seed)
+        self.state: SandboxState = SandboxState(Catalogue(products, seed), seed)
         for product in self.state.catalogue.products:
             formula((product.price * coefficient).quantize(Decimal("0.01")))
         if example_orders:
             self.state.add_example_orders()
-        self.webhooks = (
+        self.webhooks: WebhookSender | None = (
             WebhookSender(
                 webhook_url,
                 webhook_secret,

@@ -85,11 +85,11 @@ class Catalogue:
         if size < 0:
             raise ValueError("a catalogue cannot have fewer than 0 products")
         rng = random.Random(seed)
-        self.suppliers = [
+        self.suppliers: list[Supplier] = [
             Supplier(id_, YIQING_UUID if name == "Yiqing" else _uuid(rng), name, currency)
             for id_, name, currency in SUPPLIERS
         ]
-        self.categories = [
+        self.categories: list[Category] = [
             Category(RABBIT_CATEGORY_ID if en == "Rabbit" else _uuid(rng), ru, en)
             for ru, en in _CATEGORIES
         ]

@@ -78,7 +78,7 @@ class WebhookSender:
     ) -> None:
         self.url = url
         self.secret = secret
-        self.retry_delays = tuple(retry_delays)
+        self.retry_delays: tuple[float, ...] = tuple(retry_delays)
         self.timeout = timeout
         self.transport = transport
         self.deliveries: list[Delivery] = []

@@ -3,7 +3,8 @@
 A name loads its module on first use: a program pays only for the models it touches.
 """
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .._lazy import lazy_exports
 
@@ -174,6 +175,8 @@ _LAZY = {
 _MODULES = frozenset(_LAZY.values())
 
 
+__getattr__: Callable[[str], Any]
+__dir__: Callable[[], list[str]]
 __getattr__, __dir__ = lazy_exports(
     __name__, globals(), {name: f".{module}" for name, module in _LAZY.items()}, _MODULES
 )

@@ -15,4 +15,6 @@ class DataEnvelope(ApiModel, Generic[T]):
     """``{"success": ..., "data": T}``."""
 
     success: bool = True
+    """True for a successful answer."""
     data: Annotated[T, STRUCTURE]
+    """The answer's payload."""

@@ -6,7 +6,7 @@ import math
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -96,7 +96,9 @@ class ApiModel(BaseModel):
     values with finite numbers."""
 
     # Built on first use, not at import: most programs touch a few of the models.
-    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(
+        extra="allow", populate_by_name=True, defer_build=True
+    )
 
     __pydantic_extra__: dict[str, FiniteJson] = Field(init=False)
 
@@ -104,7 +106,7 @@ class ApiModel(BaseModel):
 class CamelModel(ApiModel):
     """Base of models whose wire names are camelCase (orders, currency, webhooks)."""
 
-    model_config = ConfigDict(alias_generator=to_camel)
+    model_config: ClassVar[ConfigDict] = ConfigDict(alias_generator=to_camel)
 
 
 Money = Decimal
@@ -244,13 +246,19 @@ count as structure anyway)."""
 class RequestModel(BaseModel):
     """Base of request models: unknown fields are refused, so a typo cannot drop data."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+    model_config: ClassVar[ConfigDict] = ConfigDict(
+        extra="forbid", populate_by_name=True, defer_build=True
+    )
 
 
 class RecordError(ApiModel):
     """One record the server rejected: its index in the request and why."""
 
     index: int
+    """The record's position in the request, from 0."""
     error: str
+    """Why it was refused, e.g. ``"Invalid internal_id format"``."""
     expected: str | None = None
+    """What the server expected, when it says."""
     received: FiniteJson = None
+    """The value it received."""

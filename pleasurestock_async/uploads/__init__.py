@@ -11,7 +11,8 @@ stop), :mod:`.journal` and :mod:`.state` (SQLite records, checked by :mod:`._sql
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .._lazy import lazy_exports
 from ..types.uploads import (
@@ -93,6 +94,8 @@ __all__ = [
 ]
 
 
+__getattr__: Callable[[str], Any]
+__dir__: Callable[[], list[str]]
 __getattr__, __dir__ = lazy_exports(
     __name__, globals(), {name: f".{module}" for name, module in _LAZY.items()}
 )

@@ -116,7 +116,7 @@ class Journal:
     """
 
     def __init__(self, path: str | PathLike[str], *, read_only: bool = False) -> None:
-        self.path = _sqlite.resolve(path, JOURNAL)
+        self.path: str = _sqlite.resolve(path, JOURNAL)
         self.read_only = read_only
         if not read_only and not _sqlite.exists(self.path):
             _sqlite.create(self.path, JOURNAL, _build)

@@ -41,7 +41,7 @@ class FileLock:
         shared: bool = False,
         kind: FileKind = STATE,
     ) -> None:
-        self.path = os.path.realpath(os.fspath(path))
+        self.path: str = os.path.realpath(os.fspath(path))
         self.wait = wait
         self.shared = shared
         self.kind = kind

@@ -107,9 +107,9 @@ class StateMeta:
     __slots__ = ("destination", "legacy_ids", "runs")
 
     def __init__(self, destination: StateDestination | None, runs: int, legacy_ids: bool) -> None:
-        self.destination = destination
-        self.runs = runs
-        self.legacy_ids = legacy_ids
+        self.destination: StateDestination | None = destination
+        self.runs: int = runs
+        self.legacy_ids: bool = legacy_ids
 
 
 def _count(status: str) -> int:
@@ -149,7 +149,7 @@ class PostgresStore:
         self._buffer: list[InputRow] = []
         self._input = "none"  # none | raw (rows arriving) | ready (aggregated)
         self._copy: Any = None
-        self.name = location.label
+        self.name: str = location.label
         self.read_only = read_only
         self.busy = busy
         """Opened while a run held the state (a look only)."""

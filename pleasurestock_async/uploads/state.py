@@ -146,9 +146,9 @@ class SyncState:
     time (a file lock guards it across processes)."""
 
     def __init__(self, path: str | PathLike[str], *, read_only: bool = False) -> None:
-        self.path = _sqlite.resolve(path, STATE)
+        self.path: str = _sqlite.resolve(path, STATE)
         self.read_only = read_only
-        self.legacy = False
+        self.legacy: bool = False
         if not read_only and not _sqlite.exists(self.path):
             create_state(self.path)
         self._before = _sqlite.leftovers(self.path)

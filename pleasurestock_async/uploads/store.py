@@ -336,8 +336,8 @@ class SqliteStore:
         self._state = state
         self._lock = lock
         self._limiter = anyio.CapacityLimiter(1)
-        self.name = state.path
-        self.read_only = state.read_only
+        self.name: str = state.path
+        self.read_only: bool = state.read_only
         self.busy = busy
         """Opened while a run held the file (a look only)."""
 

@@ -1,0 +1,1 @@
+"""A FastAPI backend on the SDK: ``uvicorn examples.fastapi_backend.app:app``."""
