@@ -119,22 +119,31 @@ def _parse_signature(signature: str | None) -> str:
     return digest.lower()
 
 
-def _check_types(signature: object, timestamp: object, tolerance: object) -> None:
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        return False
+
+
+def _seconds(value: object) -> bool:
+    """Whether ``value`` is a finite number of seconds (a bool is not)."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and _finite(value)
+
+
+def _check_types(signature: object, timestamp: object, tolerance: object, now: object) -> None:
     if signature is not None and not isinstance(signature, str):
         raise WebhookVerificationError(f"{SIGNATURE_HEADER} must be a str")
     if timestamp is not None and (
         isinstance(timestamp, bool) or not isinstance(timestamp, str | int)
     ):
         raise WebhookVerificationError(f"{TIMESTAMP_HEADER} must be a str or an int")
-    if tolerance is not None and (
-        isinstance(tolerance, bool)
-        or not isinstance(tolerance, int | float)
-        or not math.isfinite(tolerance)
-        or tolerance < 0
-    ):
+    if tolerance is not None and (not _seconds(tolerance) or tolerance < 0):  # type: ignore[operator]
         raise WebhookVerificationError(
             f"tolerance must be seconds >= 0 or None, got {shorten(tolerance)}"
         )
+    if now is not None and not _seconds(now):
+        raise WebhookVerificationError(f"now must be a unix time in seconds, got {shorten(now)}")
 
 
 def verify_signature(
@@ -153,7 +162,7 @@ def verify_signature(
     many seconds the timestamp may lie in the past or the future (``None`` skips that check,
     which leaves replays possible). The comparison is constant-time.
     """
-    _check_types(signature, timestamp, tolerance)
+    _check_types(signature, timestamp, tolerance, now)
     keys = _secret_list(secret)
     digest = _parse_signature(signature)
     sent_at = _parse_timestamp(timestamp)
@@ -226,6 +235,10 @@ def construct_event(
 
 def sign(payload: bytes | str, secret: Secret, timestamp: int | None = None) -> dict[str, str]:
     """The headers PleasureStock would send with ``payload`` (for tests and the sandbox)."""
+    if timestamp is not None and (
+        isinstance(timestamp, bool) or not isinstance(timestamp, int) or not 0 <= timestamp < 10**15
+    ):
+        raise InputError.single("timestamp", "must be a unix time in seconds (an int)", timestamp)
     ts = str(int(time.time()) if timestamp is None else timestamp)
     key = _secret_list(secret)[0]
     return {
@@ -259,13 +272,6 @@ def _positive(value: object, name: str, kind: type | tuple[type, ...]) -> None:
         ok = math.isfinite(value)
     if not ok or value <= 0:  # type: ignore[operator]
         raise ConfigurationError(f"{name} must be a number above 0, got {shorten(value)}")
-
-
-def _finite(value: float) -> bool:
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int beyond any float
-        return False
 
 
 class EventDeduplicator:

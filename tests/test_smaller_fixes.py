@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import pytest
 import respx
 from click.testing import CliRunner, Result
 
-from pleasurestock_async import AsyncPleasureStock, cli, webhooks
+from pleasurestock_async import AsyncPleasureStock, cli, sales_files, webhooks
 from pleasurestock_async.cli import EXIT_PARTIAL
 from pleasurestock_async.cli import _common as cli_common
 from pleasurestock_async.errors import ConfigurationError, InputError, shorten
@@ -259,3 +259,61 @@ def test_1_a_malformed_redis_url_is_a_configuration_error_of_the_library() -> No
         RedisRateLimiter.from_url("redis://:secret@host:abc/0", api_key="pk_test_0123456789")
     with pytest.raises(ConfigurationError):
         RedisRateLimiter.from_url(5, api_key="pk_test_0123456789")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: sales_files.read_sales_csv(None), "path"),  # type: ignore[arg-type]
+        (lambda: sales_files.read_sales_csv("\ud800.csv"), "path"),
+        (lambda: sales_files.read_sales_csv("s.csv", delimiter=";;"), "delimiter"),
+        (lambda: sales_files.read_sales_csv("s.csv", columns={"x": "nope"}), "columns"),
+        (lambda: sales_files.read_sales_csv("s.csv", encoding="rot13"), "encoding"),
+        (lambda: sales_files.read_sales_jsonl("s.jsonl", encoding="no-such"), "encoding"),
+        (lambda: sales_files.read_sales_jsonl("s.jsonl", on_error="ignore"), "on_error"),  # type: ignore[arg-type]
+        (lambda: sales_files.count_records("s.csv", "xml"), "kind"),  # type: ignore[arg-type]
+    ],
+)
+def test_1_sales_file_readers_refuse_bad_arguments_with_an_input_error(
+    call: Callable[[], object], field: str
+) -> None:
+    with pytest.raises(InputError) as info:
+        call()
+    assert info.value.errors[0].field == field
+
+
+@pytest.mark.parametrize("where", ["missing.csv", "."])
+def test_1_counting_a_file_that_cannot_be_read_is_a_sales_file_error(
+    tmp_path: Path, where: str
+) -> None:
+    with pytest.raises(sales_files.SalesFileError, match="cannot read"):
+        sales_files.count_records(tmp_path / where, "csv")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("now", ""), ("now", 10**400), ("tolerance", 10**400)]
+)
+def test_1_verification_settings_of_the_wrong_kind_are_a_verification_error(
+    option: str, value: Any
+) -> None:
+    body = json.dumps(ORDER).encode()
+    with pytest.raises(webhooks.WebhookVerificationError, match=option):
+        webhooks.construct_event(body, webhooks.sign(body, "secret"), "secret", **{option: value})
+
+
+def test_1_signing_with_a_timestamp_that_is_not_one_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="timestamp"):
+        webhooks.sign(b"{}", "secret", 10**5000)
+
+
+def test_1_a_dry_run_of_a_file_that_cannot_be_read_lists_it_as_a_problem(tmp_path: Path) -> None:
+    result = run("--sandbox", "sales", "push", "--dry-run", str(tmp_path / "missing.csv"))
+    assert_clean(result, 3)
+    assert "cannot open" in result.output
+
+
+@pytest.mark.parametrize(
+    "option", [["--products", "99999999999999999999"], ["--port", "99999"], ["--port", "-1"]]
+)
+def test_1_sandbox_options_out_of_range_are_usage_errors(option: list[str]) -> None:
+    assert_clean(run("sandbox", *option), 2)

@@ -16,12 +16,16 @@ from ._common import (
     EXIT_ERROR,
     EXIT_INVALID,
     EXIT_PARTIAL,
+    FiniteFloatRange,
     Settings,
     dump,
     run_async,
     settings_of,
 )
 from ._progress import Reporter
+
+MAX_SANDBOX_PRODUCTS = 100_000
+"""The largest catalogue ``pleasurestock sandbox`` builds (about a second and 100 MB)."""
 
 
 @click.group()
@@ -108,7 +112,7 @@ def _delays(text: str) -> tuple[float, ...]:
 @click.option(
     "--timeout",
     "attempt_timeout",
-    type=click.FloatRange(0.1, 60),
+    type=FiniteFloatRange(0.1, 60),
     default=10.0,
     show_default=True,
     help="Seconds per attempt.",
@@ -295,8 +299,14 @@ def _demo_summary(settings: Settings, report: Any, budget: Any = None) -> None:
 
 @click.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
-@click.option("--products", default=2490, show_default=True, type=click.IntRange(1))
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--products",
+    default=2490,
+    show_default=True,
+    type=click.IntRange(1, MAX_SANDBOX_PRODUCTS),
+    help=f"Catalogue size (at most {MAX_SANDBOX_PRODUCTS:,}: each product is built up front).",
+)
 @click.option(
     "--rate-limits/--no-rate-limits",
     default=True,
