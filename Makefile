@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Test processes: one per CPU (pytest-xdist); `make test WORKERS=0` runs in this process.
 WORKERS ?= auto
 
-.PHONY: demo test test-all test-under-load lint bench setup fuzz
+.PHONY: demo test test-all test-under-load lint bench setup fuzz dist
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,3 +53,9 @@ bench: setup
 # phase of the schemathesis CLI (stateful included). A few minutes; the test suite runs 12.
 fuzz: setup
 	SANDBOX_FUZZ_EXAMPLES=300 SANDBOX_FUZZ_CAMPAIGN=1 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_contract_fuzz.py
+
+# The sdist and the wheel, checked as an index would check them.
+dist: setup
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*

@@ -13,8 +13,11 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from ._common import Row, print_table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.postgres_server
 
 
 def _cpu_model() -> str:
@@ -79,13 +82,34 @@ def _sections(quick: bool, full: bool) -> dict[str, Callable[[], list[Row]]]:
         "import": lambda: bench_import.run(quick),
         "requests": lambda: bench_requests.run(quick, full),
         "csv": lambda: bench_sales_files.run(200_000 if quick else 1_000_000, 3),
-        "sync": lambda: bench_sync.run(
-            200_000 if quick else 1_000_000,
-            1,
-            (200_000, 1_000_000) if quick else (1_000_000, 5_000_000 if full else 2_000_000),
+        "sync": lambda: (
+            bench_sync.run(
+                200_000 if quick else 1_000_000,
+                1,
+                (200_000, 1_000_000) if quick else (1_000_000, 5_000_000 if full else 2_000_000),
+            )
+            + bench_sync.loop_lag(3 if quick else 5)
         ),
         "ratelimit": lambda: _ratelimit(quick),
+        "postgres": lambda: _postgres(quick),
     }
+
+
+def _postgres(quick: bool) -> list[Row]:
+    """The sync with its state in PostgreSQL, and the driver comparison (skipped, with a
+    row saying why, without PostgreSQL's binaries, asyncpg or psycopg)."""
+    import importlib.util
+
+    from tests.postgres_server import _bin_dir
+
+    from . import bench_pg_driver, bench_pg_sync
+
+    missing = [m for m in ("asyncpg", "psycopg") if importlib.util.find_spec(m) is None]
+    if _bin_dir() is None or missing:
+        what = ", ".join(missing) or "PostgreSQL's binaries"
+        return [Row("PostgreSQL rows", f"skipped: no {what}", "", None, "-", None, 0)]
+    rows = bench_pg_sync.run(200_000 if quick else 1_000_000, 1)
+    return rows + bench_pg_driver.run(50_000 if quick else 200_000, 3)
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """``sales sync`` of a CSV export: cost per row against ``sales.upload`` of the same file, a
-second run of the same file, and peak memory.
+second run of the same file, peak memory, and how long the sync holds the event loop.
 
 Speed: a CSV of N rows (2,000 sandbox products x N/2,000 days) synced into a fresh state
 against the in-process sandbox with no rate limit, beside ``sales.upload`` of the same file
@@ -10,7 +10,15 @@ request may leave, and the run should cost a fraction of the first.
 Memory: peak RSS, read from outside, of a fresh process syncing N rows against a transport
 that acknowledges every batch (no sandbox, whose stored days would fill memory).
 
-Run alone: ``python -m benchmarks.bench_sync [--rows N]``.
+Loop lag: a ticker task sleeps 1 ms in a loop beside a 30,000-row sync and records how late
+each tick wakes; the row shows the 99th percentile (median of N fresh processes), beside the
+same ticker on the idle loop of the same process (the machine's own noise). The sandbox is
+served from another process on loopback: run in-process (over ``httpx.ASGITransport``) its
+own handling of each 1000-row request runs on the client's event loop, so a second row shows
+that figure for information only.
+
+Run alone: ``python -m benchmarks.bench_sync [--rows N]``; the loop lag alone:
+``python -m benchmarks.bench_sync --lag``.
 """
 
 from __future__ import annotations
@@ -19,9 +27,15 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import random
+import socket
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +50,8 @@ from ._common import Row, child, hold_for_measure, interleaved, median, peak_rss
 
 PRODUCTS = 2000
 TODAY = dt.date(2030, 1, 1)  # every day of the file is closed: its stock is sent too
+LAG_ROWS = 30_000
+TICK = 0.001
 
 
 def write_csv(path: Path, rows: int) -> None:
@@ -62,9 +78,177 @@ def _acknowledge(request: httpx.Request) -> httpx.Response:
     )
 
 
+def _p99(lags: list[float]) -> float:
+    ordered = sorted(lags)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+async def _ticks(seconds: float | None, done: list[bool]) -> list[float]:
+    """How late each 1 ms sleep wakes, for ``seconds`` (or until ``done``)."""
+    lags: list[float] = []
+    end = time.perf_counter() + (seconds or 1e9)
+    while not done and time.perf_counter() < end:
+        start = time.perf_counter()
+        await anyio.sleep(TICK)
+        lags.append(time.perf_counter() - start - TICK)
+    return lags
+
+
+@contextmanager
+def _steps(found: list[tuple[float, float]]) -> Iterator[None]:
+    """Each step the asyncio event loop runs meanwhile: (wall, CPU) seconds of the thread.
+    An instrument of this benchmark only: it wraps asyncio's ``Handle._run``."""
+    import asyncio.events
+
+    handle = asyncio.events.Handle
+    step = handle._run
+
+    def timed(self: asyncio.events.Handle) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        step(self)
+        found.append((time.perf_counter() - wall, time.thread_time() - cpu))
+
+    handle._run = timed  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        handle._run = step  # type: ignore[method-assign]
+
+
+async def _lag(spec: dict[str, Any]) -> dict[str, Any]:
+    """Loop lag on the idle loop, then during a sync of ``spec["path"]``; and the loop's steps
+    during another sync of it (without the ticker)."""
+    idle = await _ticks(1.0, [])
+    done: list[bool] = []
+    during: list[float] = []
+    if spec.get("url"):
+        client = AsyncPleasureStock("pk_sandbox_demo_key", base_url=spec["url"], rate_limits=None)
+    else:
+        client = Sandbox(rate_limits=None, products=PRODUCTS).client(rate_limits=None)
+    async with client as ps:
+
+        async def tick() -> None:
+            during.extend(await _ticks(None, done))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(tick)
+            result = await ps.sales.sync(
+                read_sales_csv(spec["path"]), state=spec["state"], today=TODAY
+            )
+            done.append(True)
+        assert result.ok and result.stored == result.product_days, result
+        steps: list[tuple[float, float]] = []
+        with _steps(steps):
+            again = await ps.sales.sync(
+                read_sales_csv(spec["path"]), state=spec["state"] + "-again", today=TODAY
+            )
+        assert again.ok and again.stored == again.product_days, again
+    return {
+        "idle": _p99(idle),
+        "sync": _p99(during),
+        "max": max(during),
+        "ticks": len(during),
+        "busy": sum(w for w, _ in steps),
+        "blocked": sum(w - c for w, c in steps),
+        "longest": max(w for w, _ in steps),
+    }
+
+
+@contextmanager
+def _sandbox_process() -> Iterator[str]:
+    """``pleasurestock sandbox`` in a child process (its own interpreter and event loop)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "pleasurestock_async", "sandbox"),
+            *("--port", str(port), "--no-rate-limits", "--products", str(PRODUCTS)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # a remote server takes no CPU from the client: on a small machine, it yields to it
+        preexec_fn=(lambda: os.nice(19)) if hasattr(os, "nice") else None,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the sandbox did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/api/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def loop_lag(repeat: int = 3) -> list[Row]:
+    """The loop-lag rows: p99 of a 1 ms ticker during a 30,000-row sync (medians of
+    ``repeat`` fresh processes), against the sandbox in another process and in-process."""
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "lag.csv"
+        write_csv(path, LAG_ROWS)
+        counter = iter(range(1_000_000))
+        with _sandbox_process() as url:
+            for where, target in ((url, True), ("", False)):
+                runs = [
+                    _run(
+                        {
+                            "mode": "lag",
+                            "path": str(path),
+                            "url": where,
+                            "state": f"{tmp}/lag{next(counter)}.db",
+                        }
+                    )
+                    for _ in range(repeat)
+                ]
+                sync = median([r["sync"] for r in runs]) * 1e3
+                idle = median([r["idle"] for r in runs]) * 1e3
+                worst = max(r["max"] for r in runs) * 1e3
+                out.append(
+                    Row(
+                        f"event-loop lag p99 during a {LAG_ROWS:,}-row sync, 1 ms ticker, "
+                        + ("sandbox in another process" if target else "in-process sandbox"),
+                        f"{sync:.1f} ms (max {worst:.0f} ms)",
+                        f"{idle:.1f} ms (the idle loop, same process)",
+                        None,
+                        "< 5 ms" if target else "-",
+                        sync < 5 if target else None,
+                        repeat,
+                        "" if target else "the sandbox's own work for each request is on the loop",
+                    )
+                )
+                if target:
+                    busy = median([r["busy"] for r in runs]) * 1e3
+                    blocked = median([r["blocked"] for r in runs]) * 1e3
+                    longest = median([r["longest"] for r in runs]) * 1e3
+                    out.append(
+                        Row(
+                            "the same sync: time in the event loop's steps (blocked off the "
+                            "CPU), the longest step",
+                            f"{busy:.0f} ms ({blocked:.0f} ms), {longest:.0f} ms",
+                            "",
+                            None,
+                            "-",
+                            None,
+                            repeat,
+                            "a step blocked off the CPU waits for the disk or the OS; the "
+                            "longest step is usually a garbage collection",
+                        )
+                    )
+    return out
+
+
 async def _work(spec: dict[str, Any]) -> dict[str, Any]:
     path, mode = spec["path"], spec["mode"]
     out: dict[str, Any] = {}
+    if mode == "lag":
+        return await _lag(spec)
     if mode == "memory":
         http = httpx.AsyncClient(transport=httpx.MockTransport(_acknowledge))
         async with AsyncPleasureStock(
@@ -194,6 +378,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--rss", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--lag", action="store_true", help="only the loop-lag rows")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -205,7 +390,10 @@ def main() -> None:
         return
     from ._common import print_table
 
-    print_table(run(args.rows, args.repeat, tuple(args.rss)))
+    if args.lag:
+        print_table(loop_lag(max(args.repeat, 3)))
+        return
+    print_table(run(args.rows, args.repeat, tuple(args.rss)) + loop_lag(max(args.repeat, 3)))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import platform
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
@@ -24,6 +25,7 @@ from ._http import (
 )
 from ._options import NOT_GIVEN, NotGiven, check_headers
 from ._retry import DEFAULT_MAX_RETRY_AFTER
+from ._version import __version__
 from .errors import ConfigurationError, shorten
 from .ratelimit import DEFAULT_RATE_LIMITS, MemoryRateLimiter, RateLimitConfig, RateLimiter
 from .resources import (
@@ -39,7 +41,7 @@ from .resources import (
     SmartReorderingWithRawResponse,
 )
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RATE_LIMIT_WAIT", "AsyncPleasureStock"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_RATE_LIMIT_WAIT", "USER_AGENT", "AsyncPleasureStock"]
 
 DEFAULT_BASE_URL = "https://pleasurestock.com/api/v1"
 API_KEY_ENV = "PLEASURESTOCK_API_KEY"
@@ -82,6 +84,21 @@ def _checked_base_url(base_url: object) -> str:
     return base_url.rstrip("/")
 
 
+USER_AGENT = (
+    f"pleasurestock-async/{__version__} python/{platform.python_version()} "
+    f"httpx/{httpx.__version__}"
+)
+"""What the SDK calls itself in ``User-Agent``, so the vendor can tell its traffic apart
+(``default_headers`` or a call's ``extra_headers`` may name another)."""
+
+
+def _checked_headers(headers: object) -> dict[str, str]:
+    checked = check_headers(headers, "default_headers")
+    if any(k.lower() == "user-agent" for k in checked):
+        return checked
+    return {"User-Agent": USER_AGENT, **checked}
+
+
 class AsyncPleasureStock:
     """The async PleasureStock client. Create one per event loop and share it among its tasks:
     its connection pool and rate-limit windows are shared too.
@@ -111,7 +128,8 @@ class AsyncPleasureStock:
             to keep none). Ignored when ``rate_limiter`` is given.
         rate_limiter: A limiter of yours (for example a
             :class:`~pleasurestock_async.ratelimit.RedisRateLimiter` shared by many workers).
-        default_headers: Headers sent with every request.
+        default_headers: Headers sent with every request (a ``User-Agent`` here replaces
+            the SDK's own, ``pleasurestock-async/<version> python/<version> httpx/<version>``).
         http_client: An :class:`httpx.AsyncClient` of yours, used as is and never closed here.
     """
 
@@ -193,7 +211,7 @@ class AsyncPleasureStock:
             limiter=rate_limiter or MemoryRateLimiter(rate_limits),
             settings=settings,
             lifecycle=_lifecycle or Lifecycle(),
-            default_headers=check_headers(default_headers, "default_headers"),
+            default_headers=_checked_headers(default_headers),
         )
         guard_logs(key)
         self._http = pipeline

@@ -15,7 +15,7 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, TypeVar
@@ -67,13 +67,17 @@ Api = Literal["standard", "external"]
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One route of the API: its method, path template, API (which auth scheme) and the rate
-    buckets it spends (its API's, and the smart-reordering bucket for ``smart`` routes)."""
+    """One route of the API: its method, path template, API (which auth scheme), the rate
+    buckets it spends (its API's, and the smart-reordering bucket for ``smart`` routes), and
+    the names it sends: ``query`` parameters and ``body`` fields (``"items[].ps_id"`` for a
+    field of a list's objects). A test checks all of it against the OpenAPI document."""
 
     method: Literal["GET", "POST", "PUT"]
     path: str
     api: Api
     smart: bool = False
+    query: frozenset[str] = frozenset()
+    body: frozenset[str] = frozenset()
     buckets: tuple[BucketName, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -92,14 +96,28 @@ class Endpoint:
         return f"{self.method} {self.path}"
 
 
-def standard(method: Literal["GET", "POST", "PUT"], path: str, *, smart: bool = False) -> Endpoint:
+def standard(
+    method: Literal["GET", "POST", "PUT"],
+    path: str,
+    *,
+    smart: bool = False,
+    query: Iterable[str] = (),
+    body: Iterable[str] = (),
+) -> Endpoint:
     """A route of the standard API (``X-API-Key``)."""
-    return Endpoint(method, path, "standard", smart)
+    return Endpoint(method, path, "standard", smart, frozenset(query), frozenset(body))
 
 
-def external(method: Literal["GET", "POST", "PUT"], path: str, *, smart: bool = False) -> Endpoint:
+def external(
+    method: Literal["GET", "POST", "PUT"],
+    path: str,
+    *,
+    smart: bool = False,
+    query: Iterable[str] = (),
+    body: Iterable[str] = (),
+) -> Endpoint:
     """A route of the external B2B API (``Authorization: Bearer``)."""
-    return Endpoint(method, path, "external", smart)
+    return Endpoint(method, path, "external", smart, frozenset(query), frozenset(body))
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,13 +296,14 @@ def _current_loop() -> object:
 
 class AttemptHooks:
     """Told about each attempt of a request, for callers that record what the server may
-    have (the sales journal and sync state). The defaults do nothing."""
+    have (the sales journal and sync state). Awaited, so records can be written off the event
+    loop. The defaults do nothing."""
 
-    def before_send(self) -> None:
-        """The rate limit admitted an attempt; its bytes leave next. Raising here stops the
-        request unsent."""
+    async def before_send(self) -> None:
+        """The rate limit admitted an attempt; its bytes leave once this returns. Raising
+        here stops the request unsent."""
 
-    def not_stored(self) -> None:
+    async def not_stored(self) -> None:
         """An attempt certainly did not reach the server's storage (never sent, or answered
         429); another attempt may follow."""
 
@@ -505,7 +524,7 @@ class HTTPPipeline:
             cut_short = False  # a retry the call's deadline left no time for
             if failure is not None and (response is None or response.is_success):
                 if response is None and never_sent(failure):
-                    hooks.not_stored()
+                    await hooks.not_stored()
                 if attempt < retry.max_retries and _retries_failure(
                     retry, request.method, failure, response
                 ):
@@ -532,7 +551,7 @@ class HTTPPipeline:
 
             status = response.status_code
             if status == 429:
-                hooks.not_stored()
+                await hooks.not_stored()
                 retry_after = parse_retry_after(
                     response.headers.get("Retry-After"), cap=self.settings.max_retry_after
                 )
@@ -621,7 +640,7 @@ class HTTPPipeline:
                 return tried
             started = time.perf_counter()
             try:
-                hooks.before_send()
+                await hooks.before_send()
                 with anyio.fail_after(run_for):
                     tried.response = await self._exchange(request)
                     try:

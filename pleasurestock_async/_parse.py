@@ -1,17 +1,22 @@
 """Reading a response body into its model: strictly, or tolerantly (the default).
 
-The API adds and changes fields without notice. Read tolerantly, a value that does not have its
-documented type is left out (an optional field: it becomes its default) or kept as sent (a
-required one), and a warning names it; everything else is read as usual. The structure itself
-(an object where the document has one, a list of objects) must be there, or the call fails: a
-page without its items is not a page. Read strictly (``strict_response_validation=True``), any
-such value fails the call.
+The API adds and changes fields without notice. Read tolerantly, an answer is read when it has
+what it is about: extra fields are kept, an optional field that is missing or does not have its
+documented type is left out (with a warning naming it), and odd but meaningful values are read
+(money as a string or a number, int or UUID ids, day-first dates, statuses the SDK does not
+know). An object without a required field (its identity: an id, a price, an amount) or with a
+value of a required field that cannot be read fails the call, as does any number that is not
+finite (NaN, Infinity, 1e400): a model never holds a value of another type than its own. Read
+strictly (``strict_response_validation=True``), an optional field that cannot be read fails the
+call too. Both read the other shapes of an answer that its model knows (an ``other_shape``
+class method, e.g. :meth:`~pleasurestock_async.types.ProductPage.other_shape`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import types
 from collections.abc import Callable
 from typing import Any, TypeVar, Union, get_args, get_origin
@@ -34,21 +39,23 @@ def read_model(
     cls: type[M], content: bytes, *, strict: bool, what: str, scrub: Callable[[str], str]
 ) -> M:
     """``content`` (JSON bytes) as ``cls``. Raises :class:`pydantic.ValidationError` when it
-    cannot be read: strictly, at the first wrong field; tolerantly, only when the body is not
-    a JSON object at all."""
+    cannot be read (see the module's rules)."""
     try:
         return cls.model_validate_json(content)
     except pydantic.ValidationError as exc:
-        if strict:
-            raise
         failure = exc.with_traceback(None)  # kept below: no cycle through this frame
-    problems: list[str] = []
-    try:
-        data = json.loads(content)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
-        model = None
-    else:
-        model = _read_object(cls, data, "", problems)
+    data = _load(content)
+    model = None
+    if data is not _UNREADABLE:
+        reshaped = _other_shape(cls, data)
+        if reshaped is not None:
+            try:
+                return cls.model_validate(reshaped)
+            except pydantic.ValidationError as exc:
+                failure, data = exc.with_traceback(None), reshaped
+        if not strict:
+            problems: list[str] = []
+            model = _read_object(cls, data, "", problems)
     if model is None:
         try:
             raise failure from None
@@ -58,13 +65,40 @@ def read_model(
         f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
     )
     log.warning(
-        "%s: %d field(s) of the response could not be read as documented: %s "
-        "(pass strict_response_validation=True to fail instead)",
+        "%s: %d optional field(s) of the response could not be read as documented and were "
+        "left out: %s (pass strict_response_validation=True to fail instead)",
         what,
         len(problems),
         scrub(shown),
     )
     return model
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _load(content: bytes) -> Any:
+    """The body as strict JSON (no NaN, no Infinity, no number too large for a float), or
+    ``_UNREADABLE``."""
+    try:
+        return json.loads(content, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python reads
+        return _UNREADABLE
+
+
+def _other_shape(cls: type[pydantic.BaseModel], data: Any) -> Any:
+    """``data`` rearranged into ``cls``'s documented shape, when ``cls`` knows another shape
+    of the same answer (an ``other_shape`` class method) and ``data`` has it; else None."""
+    other: Callable[[Any], Any] | None = getattr(cls, "other_shape", None)
+    return None if other is None else other(data)
 
 
 def _read_object(cls: type[M], data: Any, path: str, problems: list[str]) -> M | None:
@@ -82,12 +116,9 @@ def _read_object(cls: type[M], data: Any, path: str, problems: list[str]) -> M |
             raw = data[key]
         elif name in data:
             raw = data[name]
+        elif field.is_required():
+            return None
         else:
-            if field.is_required():
-                if _structural(field):
-                    return None
-                problems.append(f"{path}{key}: missing")
-                values[name] = None
             continue
         present.add(name)
         try:
@@ -99,16 +130,13 @@ def _read_object(cls: type[M], data: Any, path: str, problems: list[str]) -> M |
         fixed = _read_value(field.annotation, raw, f"{path}{key}", problems)
         if fixed is not _UNREADABLE:
             values[name] = fixed
-        elif _structural(field):
+        elif field.is_required() or _structural(field):
             return None
-        elif field.is_required():
-            problems.append(f"{path}{key}: {reason}; kept as sent ({_short(raw)})")
-            values[name] = raw
         else:
-            problems.append(f"{path}{key}: {reason}; left out ({_short(raw)})")
+            problems.append(f"{path}{key}: {reason} ({_short(raw)})")
             values[name] = field.get_default(call_default_factory=True)
             present.discard(name)
-    if cls.model_config.get("extra") == "allow":
+    if cls.model_config.get("extra") == "allow":  # finite: _load refused any other number
         values.update({k: v for k, v in data.items() if k not in known})
     return cls.model_construct(_fields_set=present, **values)
 

@@ -90,12 +90,16 @@ def validate_each(model: type[T], records: Iterable[object], what: str) -> list[
     return good
 
 
-def check_int(name: str, value: object, *, low: int = 0, high: int | None = None) -> int:
-    """An int argument within bounds, or :class:`InputError` naming it."""
+def check_int(name: str, value: object, *, low: int | None = 0, high: int | None = None) -> int:
+    """An int argument within bounds (``None``: unbounded), or :class:`InputError` naming
+    it."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError.single(name, "must be an int", value)
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+    if (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            bound = f"between {low} and {high}"
+        else:
+            bound = f"at least {low}" if low is not None else f"at most {high}"
         raise InputError.single(name, f"must be {bound}", value)
     return value
 
@@ -107,12 +111,10 @@ def check_flag(name: str, value: object) -> bool | None:
     return value
 
 
-def check_text(name: str, value: object, *, max_length: int = 1000) -> str:
-    """A non-empty str argument of bounded length, or :class:`InputError` naming it."""
+def check_text(name: str, value: object) -> str:
+    """A str argument, or :class:`InputError` naming it."""
     if not isinstance(value, str):
         raise InputError.single(name, "must be a str", value)
-    if not value or len(value) > max_length:
-        raise InputError.single(name, f"must be 1 to {max_length} characters", value)
     return value
 
 

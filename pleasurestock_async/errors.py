@@ -17,7 +17,7 @@ import httpx
 
 if TYPE_CHECKING:
     from .types.shared import RecordError
-    from .types.uploads import SalesSyncResult, SalesUploadResult
+    from .types.uploads import SalesSyncResult, SalesUploadResult, StateDestination
 
 __all__ = [
     "APIConnectionError",
@@ -43,6 +43,8 @@ __all__ = [
     "RequestTooLargeError",
     "SalesSyncError",
     "SalesUploadError",
+    "StateDestinationError",
+    "StateFileError",
     "StateLockedError",
     "UploadStopReason",
     "WebhookVerificationError",
@@ -156,6 +158,51 @@ class RateLimitWaitError(PleasureStockError):
 
 class StateLockedError(PleasureStockError):
     """Another run holds the journal or sync state file; running both could double-count."""
+
+
+class StateFileError(InputError):
+    """A sync state or push journal cannot be used as one: it is missing its directory, empty,
+    damaged, of another kind or a newer version, linked under two names, or not writable.
+
+    ``path`` names the file and ``problem`` says what is wrong with it. Nothing was sent and
+    the file was left as it was.
+    """
+
+    def __init__(
+        self, path: str, problem: str, *, what: str = "sync state", field: str = "state"
+    ) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(what, [InputErrorDetail(None, field, f"{path} {problem}", path)])
+        self.args = (f"the {what} {path} {problem}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class StateDestinationError(PleasureStockError):
+    """A sync state is bound to another destination (API base URL and key) than the client's.
+
+    A state records what one account on one server holds; used against another, it would skip
+    everything that server never received. ``bound`` is the state's destination, ``current``
+    the client's (a URL and a short fingerprint of the key's hash, never the key). Nothing was
+    sent. Move a state on purpose with ``ps.sales.rebind_state`` (``pleasurestock sales state
+    rebind``) when the new destination holds the same data (a new key or address of the same
+    account); otherwise start a new state file.
+    """
+
+    def __init__(self, state: str, *, bound: StateDestination, current: StateDestination) -> None:
+        self.state = state
+        self.bound = bound
+        self.current = current
+        super().__init__(
+            f"the sync state {state} is bound to {bound.base_url} (key {bound.fingerprint}), "
+            f"not to {current.base_url} (key {current.fingerprint}): what it records is on the "
+            "first, so this run would skip everything the second never received; nothing was "
+            "sent. For another account or server, use a new state file; if both are the same "
+            "account (a new key or address), move the state on purpose: pleasurestock sales "
+            "state rebind --state STATE"
+        )
 
 
 class APIError(PleasureStockError):

@@ -132,7 +132,10 @@ def test_2_a_single_bomb_in_one_chunk_stays_under_100_mb(bombs: Path, encoding: 
 
 
 async def test_a_stacked_encoding_answer_is_read_and_parsed() -> None:
-    payload = b'{"success": true, "data": {"internal_id": "ps_vj31ucxsab", "price": "8.00"}}'
+    payload = (
+        b'{"success": true, "data": {"internal_id": "ps_vj31ucxsab", "sku": "SL2505044-XCM",'
+        b' "price": "8.00", "currency": "USD"}}'
+    )
 
     def answer(request: httpx.Request) -> httpx.Response:
         assert request.headers["Accept-Encoding"] == "gzip, deflate"

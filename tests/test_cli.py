@@ -83,7 +83,7 @@ def test_push_skip_reports_line_numbers(sandbox: Sandbox, tmp_path: Path) -> Non
         tmp_path / "s.csv",
         sandbox,
         bad={
-            5: "ps_bad,2025-11-03,1,1",
+            5: "ps/bad,2025-11-03,1,1",
             9: f"{sandbox.products[0].internal_id},2025-11-31,1,1",
             12: "only,two",
         },
@@ -97,7 +97,7 @@ def test_push_skip_reports_line_numbers(sandbox: Sandbox, tmp_path: Path) -> Non
 
 
 def test_push_raise_stops(sandbox: Sandbox, tmp_path: Path) -> None:
-    path = sales_csv(tmp_path / "s.csv", sandbox, bad={20: "ps_bad,2025-11-03,1,1"})
+    path = sales_csv(tmp_path / "s.csv", sandbox, bad={20: "ps/bad,2025-11-03,1,1"})
     result = run("--sandbox", "sales", "push", str(path), "--chunk-size", "5")
     assert result.exit_code == EXIT_INVALID
     assert f"stopped: invalid record at {path}:20: internal_id" in result.output
@@ -105,7 +105,7 @@ def test_push_raise_stops(sandbox: Sandbox, tmp_path: Path) -> None:
 
 
 def test_dry_run_sends_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
-    path = sales_csv(tmp_path / "s.csv", sandbox, bad={3: "ps_bad,2025-11-03,-1,1"})
+    path = sales_csv(tmp_path / "s.csv", sandbox, bad={3: "ps/bad,2025-11-03,-1,1"})
     result = run("--sandbox", "sales", "push", str(path), "--dry-run")
     assert result.exit_code == EXIT_INVALID
     assert f"{path}:3: internal_id" in result.output and f"{path}:3: quantity" in result.output

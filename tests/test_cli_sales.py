@@ -121,7 +121,7 @@ def test_sync_invalid_line_sends_nothing_and_names_every_line(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     (a,) = ids(sandbox, 1)
-    path = write(tmp_path / "s.csv", [f"{a},2025-11-01,1,", "bad,2025-11-01,1,", f"{a},x,1,"])
+    path = write(tmp_path / "s.csv", [f"{a},2025-11-01,1,", "b/ad,2025-11-01,1,", f"{a},x,1,"])
     result = run("--sandbox", "sales", "sync", str(path), "--state", str(tmp_path / "s.db"))
     assert result.exit_code == EXIT_INVALID
     assert f"{path}:3: internal_id" in result.stdout and f"{path}:4: date" in result.stdout
@@ -133,7 +133,7 @@ def test_sync_invalid_line_sends_nothing_and_names_every_line(
 
 def test_fixed_line_rerun_sends_only_what_was_not_stored(sandbox: Sandbox, tmp_path: Path) -> None:
     rows = [f"{p},2025-11-03,{n + 1}," for n, p in enumerate(ids(sandbox, 25))]
-    rows[12] = "ps_broken,2025-11-03,1,"
+    rows[12] = "ps_bro/ken,2025-11-03,1,"
     path = write(tmp_path / "s.csv", rows)
     journal = str(tmp_path / "j.db")
     first = run(
@@ -242,7 +242,7 @@ def test_journal_holds_many_jobs_and_prunes(sandbox: Sandbox, tmp_path: Path) ->
 
 def test_dry_run_json_lines_and_exit_codes(sandbox: Sandbox, tmp_path: Path) -> None:
     (a,) = ids(sandbox, 1)
-    path = write(tmp_path / "s.csv", [f"{a},2025-11-03,1,", "x,2025-11-03,-1,", "only,two"])
+    path = write(tmp_path / "s.csv", [f"{a},2025-11-03,1,", "x/y,2025-11-03,-1,", "only,two"])
     result = run("--sandbox", "--json", "sales", "push", str(path), "--dry-run")
     assert result.exit_code == EXIT_INVALID
     problems = [json.loads(line) for line in result.stdout.splitlines()]

@@ -232,5 +232,7 @@ async def test_orders_update_status(ps: AsyncPleasureStock, mock: respx.MockRout
 
 async def test_order_number_is_path_escaped(ps: AsyncPleasureStock, mock: respx.MockRouter) -> None:
     route = mock.get(url__regex=r".*/external/orders/.*").respond(json=fixture("order_get"))
-    await ps.orders.get("../products")
-    assert route.calls.last.request.url.raw_path.endswith(b"/external/orders/..%2Fproducts")
+    await ps.orders.get("ORD-ä%20&x=1")
+    assert route.calls.last.request.url.raw_path.endswith(
+        b"/external/orders/ORD-%C3%A4%2520%26x%3D1"
+    )

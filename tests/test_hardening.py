@@ -472,7 +472,7 @@ def generator() -> Iterator[dict[str, Any]]:
         (lambda ps: ps.orders.update_status("ORD-1", "created"), "status"),
         (lambda ps: ps.smart_reordering.submit({}), "products"),
         (lambda ps: ps.currency.convert_to_try(float("inf"), "EUR"), "amount"),
-        (lambda ps: ps.currency.convert_to_try(10**30, "EUR"), "amount"),
+        (lambda ps: ps.currency.convert_to_try("NaN", "EUR"), "amount"),
         (lambda ps: ps.sales.upload([record(1)], chunk_size="10"), "chunk_size"),
     ],
 )
@@ -555,7 +555,7 @@ async def test_11_records_not_sent_after_an_invalid_one_are_accounted(
     assert result.not_sent == 9 and result.accounted() == result.read
 
 
-@pytest.mark.parametrize("value", [2**63, 10**30, 2**31])
+@pytest.mark.parametrize("value", [2**63, 10**30, 2**53])
 async def test_11_unbounded_integers_are_refused(ps: AsyncPleasureStock, value: int) -> None:
     with pytest.raises(InputError):
         await ps.sales.submit([record(1, quantity=value)])

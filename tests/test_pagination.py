@@ -11,7 +11,7 @@ from pleasurestock_async.errors import APIResponseValidationError, InputError
 
 
 def product(n: int) -> dict[str, Any]:
-    return {"internal_id": f"ps_{n:010d}", "price": "1.00"}
+    return {"internal_id": f"ps_{n:010d}", "sku": f"S-{n}", "price": "1.00", "currency": "EUR"}
 
 
 def products_page(page: int, limit: int, total: int, items: list[int]) -> dict[str, Any]:

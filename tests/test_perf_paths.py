@@ -175,6 +175,10 @@ def test_state_written_product_first_is_rebuilt_day_first(tmp_path: Path) -> Non
         " stock INTEGER, PRIMARY KEY (product, day)) WITHOUT ROWID;"
         "INSERT INTO days VALUES ('ps_abcdefghij', '2025-11-03', 5, NULL),"
         " ('ps_abcdefghij', '2025-11-04', 2, 7);"
+        # the rest of a state as the first states of 0.2 wrote it
+        "CREATE TABLE pending (product TEXT NOT NULL, day TEXT NOT NULL, quantity INTEGER NOT"
+        " NULL, stock INTEGER, state TEXT NOT NULL, batch TEXT NOT NULL, error TEXT,"
+        " updated_at REAL NOT NULL, PRIMARY KEY (product, day)) WITHOUT ROWID;"
     )
     db.commit()
     db.close()

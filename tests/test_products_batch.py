@@ -13,7 +13,11 @@ def server(known: set[str]):  # type: ignore[no-untyped-def]
     def handler(request: httpx.Request) -> httpx.Response:
         ids = request.url.params["ids"].split(",")
         assert int(request.url.params["limit"]) == len(ids)
-        data = [{"internal_id": i, "name": i} for i in reversed(ids) if i in known]
+        data = [
+            {"internal_id": i, "name": i, "sku": i, "price": "1.00", "currency": "EUR"}
+            for i in reversed(ids)
+            if i in known
+        ]
         page = {"page": 1, "limit": len(ids), "total": len(data), "pages": 1}
         return httpx.Response(200, json={"success": True, "data": data, "pagination": page})
 
@@ -42,7 +46,18 @@ async def test_get_many_matches_uuid_to_product_id(
     uuid = "db57e260-b151-4bf1-ac63-175baef9f96d"
     page = {"page": 1, "limit": 1, "total": 1, "pages": 1}
     mock.get("/products").respond(
-        json={"data": [{"id": uuid, "internal_id": "ps_vj31ucxsab"}], "pagination": page}
+        json={
+            "data": [
+                {
+                    "id": uuid,
+                    "internal_id": "ps_vj31ucxsab",
+                    "sku": "S",
+                    "price": "8.00",
+                    "currency": "USD",
+                }
+            ],
+            "pagination": page,
+        }
     )
     batch = await ps.products.get_many([uuid])
     assert batch.missing == [] and batch.products[0].id == uuid

@@ -28,7 +28,7 @@ from .simulated import on_clock
 pytestmark = [pytest.mark.timeout(60), pytest.mark.concurrency]
 
 PAGE = {"data": [], "pagination": {"page": 1, "limit": 100, "total": 0, "pages": 0}}
-RECS: dict[str, list[object]] = {"recommendations": []}
+RECS: dict[str, object] = {"date": "2025-11-03", "recommendations": [], "total": 0}
 ORDERS = {"data": {"orders": [], "pagination": {"total": 0, "limit": 20, "offset": 0}}}
 PRODUCT = {"ps_id": "ps_1234567890", "quantity": 1, "current_stock": 1, "sales_history": [1] * 7}
 EPS = 1e-3
@@ -192,7 +192,11 @@ async def test_manual_clock_stands_still_while_busy() -> None:
 async def test_each_endpoint_spends_its_buckets(mock: respx.MockRouter) -> None:
     mock.get("/products").respond(json=PAGE)
     mock.get("/smart-reordering").respond(json=RECS)
-    mock.post("/external/smart-reorder").respond(json={"data": {"smartReorderId": 1}})
+    mock.post("/external/smart-reorder").respond(
+        json={
+            "data": {"smartReorderId": 1, "lastUpdated": "2025-11-03T00:00:00Z", "isActive": True}
+        }
+    )
     mock.get("/external/orders").respond(json=ORDERS)
     async with AsyncPleasureStock(KEY, base_url=BASE) as ps:
         await ps.products.list()

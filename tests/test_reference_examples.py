@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +234,24 @@ def test_the_reference_ids_and_requests_work(served: tuple[Sandbox, str, Inbox])
             "/external/orders/ORD-20251103-LMGYAQ/status", json={"status": "paid"}, headers=EXT
         )
         assert cancelled.status_code == 400 and "final" in cancelled.json()["message"]
+
+
+def test_every_sales_example_of_the_reference_is_stored_as_written(
+    served: tuple[Sandbox, str, Inbox],
+) -> None:
+    """Its warehouse and out-of-stock examples send ``ps_abc123``: the sandbox has it."""
+    sandbox, base, _ = served
+    with httpx.Client(base_url=base, timeout=10) as http:
+        for name, processed in [
+            ("sales_request", 2),
+            ("sales_request_warehouses", 2),
+            ("sales_request_out_of_stock", 1),
+        ]:
+            body = json.loads((REFERENCE / f"{name}.json").read_text())
+            answer = http.post("/sales", json=body, headers=STD)
+            assert answer.status_code == 200, (name, answer.text)
+            assert answer.json()["processed"] == processed
+    # "Result: System aggregates to quantity: 15 (total sales) and stock_on_hand: 500", and
+    # the out-of-stock day's 0 adds nothing to either
+    day = sandbox.daily_sales("ps_abc123")[date(2025, 11, 3)]
+    assert (day.quantity, day.stock_on_hand) == (15, 500)

@@ -82,7 +82,9 @@ def test_catalogue_is_deterministic_and_varied() -> None:
         p.internal_id for p in Catalogue(2490, 2).products
     ]
     assert len({p.internal_id for p in a.products}) == 2490
-    assert all(re.fullmatch(r"ps_[a-z0-9]{10}", p.internal_id) for p in a.products)
+    generated = [p for p in a.products if p.internal_id != "ps_abc123"]  # the reference's
+    assert len(generated) == 2489
+    assert all(re.fullmatch(r"ps_[a-z0-9]{10}", p.internal_id) for p in generated)
     assert len({p.supplier.id for p in a.products}) == 8
     assert {p.supplier.currency for p in a.products} >= {"USD", "EUR", "GBP"}
     assert any(re.search("[а-я]", p.category.name) for p in a.products)
@@ -98,11 +100,12 @@ def test_every_catalogue_starts_with_the_reference_products() -> None:
         "ps_j2y58ajsit",
         "ps_1234567890",
         "ps_0987654321",
+        "ps_abc123",  # the warehouse and out-of-stock sales examples
     ]
     for seed in (1, 2025):
         products = Catalogue(2490, seed).products
         assert [p.internal_id for p in products[:2]] == expected[:2]
-        assert [p.internal_id for p in products[3:7]] == expected[3:]
+        assert [p.internal_id for p in products[3:8]] == expected[3:]
         assert products[2].id == "b421eb2c-e1ee-4537-9c19-056d63a337c4"
         assert products[0].id == "db57e260-b151-4bf1-ac63-175baef9f96d"
         assert products[0].sku == "SL2505044-XCM"

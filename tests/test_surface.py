@@ -207,21 +207,32 @@ def test_pleasurestock_log_shows_each_request_without_the_key(tmp_path: Any) -> 
     assert KEY not in done.stderr + done.stdout
 
 
-async def test_tolerant_reading_keeps_a_null_amount_and_warns(
+async def test_tolerant_reading_leaves_out_an_unreadable_optional_field_and_warns(
     mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
     mock.get("/external/orders/ORD-1").respond(
-        json={"success": True, "data": {**ORDER, "totalAmount": None, "paidAt": "not a date"}}
+        json={"success": True, "data": {**ORDER, "paidAt": "not a date"}}
     )
     async with AsyncPleasureStock(KEY, base_url=BASE, rate_limits=None) as ps:
         caplog.set_level(logging.WARNING, logger="pleasurestock_async")
         order = await ps.orders.get("ORD-1")
-        assert order.total_amount is None and order.paid_at is None
-        assert order.order_number == ORDER["orderNumber"]
-        assert "totalAmount" in caplog.text and "paidAt" in caplog.text
+        assert order.paid_at is None and order.order_number == ORDER["orderNumber"]
+        assert "paidAt" in caplog.text
     async with AsyncPleasureStock(
         KEY, base_url=BASE, rate_limits=None, strict_response_validation=True
     ) as ps:
+        with pytest.raises(APIResponseValidationError, match="paidAt"):
+            await ps.orders.get("ORD-1")
+
+
+async def test_tolerant_reading_refuses_an_order_without_its_amount(
+    mock: respx.MockRouter,
+) -> None:
+    # an amount is the order's identity: a None in a Decimal field would be garbage
+    mock.get("/external/orders/ORD-1").respond(
+        json={"success": True, "data": {**ORDER, "totalAmount": None}}
+    )
+    async with AsyncPleasureStock(KEY, base_url=BASE, rate_limits=None) as ps:
         with pytest.raises(APIResponseValidationError, match="totalAmount"):
             await ps.orders.get("ORD-1")
 

@@ -222,8 +222,17 @@ async def test_one_unknown_product_costs_one_row(
     assert day.internal_id == "ps_zzzzzzzzzz" and day.index == 7
     assert error.error == "Product not found"
     assert result.stored == 30 and not result.failed_batches
-    again = await ps.sales.sync(rows, state=state, today=TODAY)  # tries it again, alone
-    assert again.sent == 1 and len(again.server_rejected) == 1
+    assert [(q.internal_id, q.new) for q in result.quarantine] == [("ps_zzzzzzzzzz", True)]
+    assert result.needs_attention  # a new refusal is news
+    again = await ps.sales.sync(rows, state=state, today=TODAY)  # held in quarantine
+    assert again.sent == 0 and again.server_rejected == [] and again.quarantined == 1
+    assert [(q.internal_id, q.new, q.rows) for q in again.quarantine] == [
+        ("ps_zzzzzzzzzz", False, 1)
+    ]
+    assert not again.needs_attention and not again.ok  # known and held: no news
+    retried = await ps.sales.sync(rows, state=state, today=TODAY, retry_refused=True)
+    assert retried.sent == 1 and len(retried.server_rejected) == 1
+    assert sandbox.request_counts["POST /sales"] == 3  # two for the first run, one retry
 
 
 async def test_an_unknown_outcome_is_held_until_resolved(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from click.testing import CliRunner, Result
 
@@ -263,6 +265,7 @@ def test_sigterm_stops_a_sync_with_143(served: tuple[Sandbox, str], tmp_path: Pa
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == EXIT_SIGTERM, (out, err)
     assert "interrupted by SIGTERM" in out
+    assert "SIGTERM: stopping" in err and "Ctrl-C" not in err  # no key to press in a cron job
     assert f"to resume: pleasurestock --base-url {url} {' '.join(args)}" in out
     done = subprocess.run(
         [sys.executable, "-m", "pleasurestock_async", "--base-url", url, *args],
@@ -354,3 +357,95 @@ def test_sync_killed_at_random_moments_ends_exact(
         held = sandbox.daily_sales(pid)[date.fromisoformat(day)]
         assert (held.quantity, held.stock_on_hand) == (int(qty), int(stock)), row
     print(f"uncertain rows reported after the kills: {reported}")
+
+
+# -- signals at any moment ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_sigterm_while_a_large_file_is_read_stops_within_a_chunk(tmp_path: Path) -> None:
+    """Reading did not look at the stop event: SIGTERM during a 2M-row file took 10.8 s."""
+    rows = 300_000
+    path = tmp_path / "big.csv"
+    with path.open("w") as f:
+        f.write("internal_id,date,quantity\n")
+        for n in range(rows):
+            f.write(f"ps_{n % 5000:010d},2025-{n // 5000 % 12 + 1:02d}-01,1\n")
+    state = tmp_path / "s.db"
+    args = ("--sandbox", "--json", "sales", "sync", str(path), "--state", str(state))
+    proc = cli_process_here(*args)
+    wait_for(state.exists, 60)  # the state is open: the file is being read
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_SIGTERM, (out, err)
+    summary = json.loads(out)
+    assert summary["read"] < rows and summary["sent"] == 0
+    assert summary["stopped"] == "interrupted by SIGTERM; nothing was sent"
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_signal_before_any_run_began_exits_cleanly(tmp_path: Path) -> None:
+    """A signal in the first moments of a run got Python's default handling: a
+    KeyboardInterrupt traceback, or a silent exit -15."""
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/api/v1"
+        for signum, code in ((signal.SIGTERM, EXIT_SIGTERM), (signal.SIGINT, EXIT_SIGINT)):
+            proc = cli_process(url, "orders", "list")
+            silent.settimeout(60)
+            peer, _ = silent.accept()  # its request is out: it waits for an answer
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=60)
+            peer.close()
+            assert proc.returncode == code, (out, err)
+            name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
+            assert f"stopped by {name}" in err and "Traceback" not in err
+
+
+async def test_the_stop_message_starts_on_its_own_line() -> None:
+    """It was glued to the bar (``invalid 0Ctrl-C: stopping``) and told SIGTERM users to
+    press Ctrl-C."""
+    import io
+    import re
+
+    from rich.console import Console
+
+    from pleasurestock_async.cli._progress import Reporter
+    from pleasurestock_async.cli._signals import Interrupt, interruptible
+    from pleasurestock_async.types.uploads import SyncProgress
+
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=True, width=80, color_system=None)
+    reporter = Reporter(console, total=100, label="sync")
+
+    async def work(interrupt: Interrupt) -> int:
+        async with reporter.running():
+            reporter(SyncProgress("reading", 50, 0, 0, 0, 0, 0))
+            os.kill(os.getpid(), signal.SIGTERM)
+            with anyio.fail_after(30):
+                await interrupt.stop.wait()
+        return interrupt.exit_code
+
+    # Should the signal land outside the handling under test, it must not end the test run.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        assert await interruptible(work, reporter.say) == EXIT_SIGTERM
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue()).replace("\r", "\n")
+    (line,) = [line for line in screen.splitlines() if "stopping" in line]
+    assert line.startswith("SIGTERM: stopping") and "Ctrl-C" not in line
+
+
+def cli_process_here(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PLEASURESTOCK_API_KEY": DEMO_API_KEY}
+    env.pop("PLEASURESTOCK_LOG", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pleasurestock_async", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )

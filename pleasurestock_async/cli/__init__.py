@@ -3,8 +3,9 @@
 Every command takes the global options (``--api-key-env``, ``--base-url``, ``--sandbox``,
 ``--json``, ``-v``, ``--limits``, ``--redis-url``), before or after its name. Exit codes: 0
 done; 1 an error; 2 bad usage; 3 invalid input records; 4 partial (batches failed or
-uncertain, or discrepancies); 5 authentication refused; 6 another run holds the journal or
-state; 130/143 stopped by SIGINT/SIGTERM. Needs the ``cli`` extra (Click and Rich)."""
+uncertain, or discrepancies not acknowledged); 5 authentication refused; 6 another run holds
+the journal or state; 7 the sync state belongs to another destination; 130/143 stopped by
+SIGINT/SIGTERM. Needs the ``cli`` extra (Click and Rich)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ._catalogue import currency, products, reorder
 from ._common import (
     EXIT_AUTH,
     EXIT_CODES,
+    EXIT_DESTINATION,
     EXIT_ERROR,
     EXIT_INVALID,
     EXIT_LOCKED,
@@ -31,10 +33,13 @@ from ._common import (
 )
 from ._orders import orders
 from ._sales import sales
-from ._tools import demo, sandbox_command, webhook
+from ._sandbox import sandbox_command
+from ._signals import early_signal, exit_code_of, install, name_of
+from ._tools import demo, webhook
 
 __all__ = [
     "EXIT_AUTH",
+    "EXIT_DESTINATION",
     "EXIT_ERROR",
     "EXIT_INVALID",
     "EXIT_LOCKED",
@@ -75,7 +80,11 @@ class _Cli(click.Group):
             else:
                 exc.show()
             sys.exit(exc.exit_code)
-        except click.Abort:
+        except click.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # a signal outside a push or sync
+                signum = early_signal()
+                click.echo(f"stopped by {name_of(signum)}", err=True)
+                sys.exit(exit_code_of(signum))
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
@@ -110,10 +119,17 @@ def _every(command: click.Command) -> list[click.Command]:
 
 for _command in _every(cli):
     _command.epilog = _command.epilog or EXIT_CODES
-    if _command is not cli and not isinstance(_command, click.Group):
+    declared = any(p.name == "verbose" for p in _command.params)  # its own choice of them
+    if _command is not cli and not isinstance(_command, click.Group) and not declared:
         _command.params.extend(global_params())
 
 
 def main() -> None:
-    """Console entry point."""
-    cli(prog_name="pleasurestock")
+    """Console entry point: SIGINT and SIGTERM are handled first of all."""
+    install()
+    try:
+        cli(prog_name="pleasurestock")
+    except KeyboardInterrupt:
+        signum = early_signal()
+        sys.stderr.write(f"stopped by {name_of(signum)}\n")
+        sys.exit(exit_code_of(signum))

@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,6 +28,7 @@ from ..errors import (
     InputError,
     PermissionDeniedError,
     PleasureStockError,
+    StateDestinationError,
     StateLockedError,
 )
 from ..ratelimit import DEFAULT_RATE_LIMITS, RateLimitConfig, RateLimiter
@@ -40,17 +41,21 @@ EXIT_INVALID = 3
 EXIT_PARTIAL = 4
 EXIT_AUTH = 5
 EXIT_LOCKED = 6
+EXIT_DESTINATION = 7
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
 EXIT_CODES = (
     "\b\nExit codes: 0 done; 1 error; 2 bad usage; 3 invalid input lines or records refused by "
-    "the server; 4 partial (batches failed or uncertain, or discrepancies); 5 key refused; "
-    "6 another run holds the journal or state file; 130 stopped by Ctrl-C (SIGINT); "
+    "the server; 4 partial (batches failed or uncertain, or discrepancies not acknowledged); "
+    "5 key refused; 6 another run holds the journal or state file; 7 the sync state belongs "
+    "to another destination (URL or key); 130 stopped by Ctrl-C (SIGINT); "
     "143 stopped by SIGTERM."
 )
 
 REDIS_ENV = "PLEASURESTOCK_REDIS_URL"
+STATE_ENV = "PLEASURESTOCK_STATE"
+"""The sync state (a file or a postgresql:// URL) when ``--state`` is not given."""
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -82,14 +87,16 @@ class Settings:
     @property
     def out(self) -> Console:
         # Piped output is read by programs and people alike: never wrap it at 80 columns.
-        console = Console(soft_wrap=True, highlight=False)
+        # What is printed holds text of clients and servers (ids, comments, names): it is never
+        # read as markup (styles come from Text objects).
+        console = Console(soft_wrap=True, highlight=False, markup=False)
         if not console.is_terminal:
             console.width = 200
         return console
 
     @property
     def err(self) -> Console:
-        return Console(stderr=True, soft_wrap=True, highlight=False)
+        return Console(stderr=True, soft_wrap=True, highlight=False, markup=False)
 
     def rate_limits(self) -> RateLimitConfig | None:
         """The limits ``--limits`` (or its variable) sets; None: the client's defaults."""
@@ -97,8 +104,11 @@ class Settings:
 
     def command(self, *, drop: tuple[str, ...] = (), add: tuple[str, ...] = ()) -> str:
         """This command line as typed (less ``drop`` options and their values, plus ``add``),
-        quoted for a shell: for "run this to resume" advice."""
+        quoted for a shell: for "run this to resume" advice. A database password in it is
+        replaced (give it by PGPASSWORD, a .pgpass file or $PLEASURESTOCK_STATE)."""
         import shlex
+
+        from ..uploads.location import scrub_urls
 
         args: list[str] = []
         skip = False
@@ -110,7 +120,7 @@ class Settings:
             if name in drop:
                 skip = "=" not in arg and name not in _FLAGS
                 continue
-            args.append(arg)
+            args.append(scrub_urls(arg))
         return shlex.join(["pleasurestock", *args, *add])
 
     @asynccontextmanager
@@ -148,7 +158,9 @@ class Settings:
                     await limiter.aclose()
 
 
-_FLAGS = frozenset({"--resend-unknown", "--mark-stored", "--dry-run", "--no-heal"})
+_FLAGS = frozenset(
+    {"--resend-unknown", "--mark-stored", "--dry-run", "--no-heal", "--retry-refused"}
+)
 
 
 async def redis_limiter(url: str, api_key: str, limits: RateLimitConfig | None) -> RateLimiter:
@@ -198,9 +210,10 @@ def _setter(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     return callback
 
 
-def global_params(*, root: bool = False) -> list[click.Option]:
-    """The options every command takes. On the root group they read their environment
-    variables; on a command they override what was given before it."""
+def global_params(*, root: bool = False, only: Collection[str] | None = None) -> list[click.Option]:
+    """The options every command takes (``only``: those of these names, for a command where
+    the others mean nothing). On the root group they read their environment variables; on a
+    command they override what was given before it."""
 
     def option(*decls: str, name: str, env: str | None = None, **kw: Any) -> click.Option:
         return click.Option(
@@ -211,7 +224,7 @@ def global_params(*, root: bool = False) -> list[click.Option]:
             **kw,
         )
 
-    return [
+    found = [
         option(
             "--api-key-env",
             name="api_key_env",
@@ -251,6 +264,7 @@ def global_params(*, root: bool = False) -> list[click.Option]:
             "needs the redis extra).",
         ),
     ]
+    return [o for o in found if only is None or o.name in only]
 
 
 # -- running commands ----------------------------------------------------------------------------
@@ -262,7 +276,11 @@ def settings_of(ctx: click.Context) -> Settings:
 
 
 def report_error(settings: Settings | None, kind: str, message: str, code: int) -> None:
-    """One error on stderr: a JSON object under ``--json``, else a line (never markup)."""
+    """One error on stderr: a JSON object under ``--json``, else a line (never markup); a
+    database URL's password never shows."""
+    from ..uploads.location import scrub_urls
+
+    message = scrub_urls(message)
     if settings is not None and settings.json:
         sys.stderr.write(
             json.dumps({"error": message, "type": kind, "exit_code": code}, ensure_ascii=False)
@@ -280,9 +298,14 @@ def run_async(func: Callable[P, Awaitable[int | None]]) -> Callable[P, None]:
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        from ._signals import StoppedBySignalError, exit_code_of, run_command
+
         settings = click.get_current_context().find_object(Settings)
         try:
-            code = anyio.run(lambda: func(*args, **kwargs))
+            code = anyio.run(lambda: run_command(lambda: func(*args, **kwargs)))
+        except StoppedBySignalError as exc:
+            report_error(settings, "Interrupted", str(exc), exit_code_of(exc.signum))
+            sys.exit(exit_code_of(exc.signum))
         except (AuthenticationError, PermissionDeniedError) as exc:
             report_error(settings, type(exc).__name__, str(exc), EXIT_AUTH)
             sys.exit(EXIT_AUTH)
@@ -292,6 +315,9 @@ def run_async(func: Callable[P, Awaitable[int | None]]) -> Callable[P, None]:
         except StateLockedError as exc:
             report_error(settings, type(exc).__name__, str(exc), EXIT_LOCKED)
             sys.exit(EXIT_LOCKED)
+        except StateDestinationError as exc:
+            report_error(settings, type(exc).__name__, str(exc), EXIT_DESTINATION)
+            sys.exit(EXIT_DESTINATION)
         except PleasureStockError as exc:
             report_error(settings, type(exc).__name__, str(exc), EXIT_ERROR)
             sys.exit(EXIT_ERROR)

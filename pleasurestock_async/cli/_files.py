@@ -137,7 +137,9 @@ class FileOptions:
         total = 0
         for path in paths:
             try:
-                total += await anyio.to_thread.run_sync(count_records, path, self.kind(path))
+                total += await anyio.to_thread.run_sync(
+                    count_records, path, self.kind(path), abandon_on_cancel=True
+                )
             except SalesFileError:  # reading the file will say what is wrong with it
                 return None
         return total

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..errors import PleasureStockError
+from ..uploads._sqlite import JOURNAL
 from ..uploads.journal import Journal
 from ..uploads.lock import FileLock
 from ._common import EXIT_PARTIAL, FiniteFloatRange, dump, run_async, say, settings_of
@@ -21,12 +22,13 @@ _MAX_DAYS = 100_000.0
 
 
 def _open(path: str) -> Journal:
-    """The journal at ``path``; a usage error (exit 2) when there is none, or the file is not
-    one (another program's database, a CSV file given by mistake)."""
+    """The journal at ``path``, checked and opened to read (nothing in it changes); a usage
+    error (exit 2) when there is none, or the file is not one (another program's database, a
+    CSV file given by mistake)."""
     if not Path(path).is_file():
         raise click.BadParameter(f"no journal at {path}", param_hint="JOURNAL")
     try:
-        return Journal(path)
+        return Journal(path, read_only=True)
     except PleasureStockError as exc:
         raise click.BadParameter(str(exc), param_hint="JOURNAL") from None
 
@@ -144,8 +146,8 @@ async def journal_prune(
     settings = settings_of(ctx)
     book = _open(journal)
     book.close()
-    async with FileLock(journal):
-        book = Journal(journal)
+    async with FileLock(book.path, kind=JOURNAL):
+        book = Journal(book.path)
         try:
             removed = book.prune(
                 dt.timedelta(days=older_than), include_unresolved=include_unresolved

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from ..types import SETTABLE_STATUSES, OrderItem, OrderStatus
 from ._common import (
@@ -85,8 +86,9 @@ async def orders_show(ctx: click.Context, order_number: str) -> int:
         return 0
     out = settings.out
     out.print(
-        f"[bold]{order.order_number}[/bold]  {order.status}  delivery {order.delivery_id}",
-        highlight=False,
+        Text.assemble(
+            (order.order_number, "bold"), f"  {order.status}  delivery {order.delivery_id}"
+        )
     )
     if order.supplier:
         out.print(f"supplier: {order.supplier.name}", highlight=False)

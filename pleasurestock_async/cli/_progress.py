@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.text import Text
 
 from ..ratelimit import BucketStatus, RateLimiter, Window, WindowStatus
+from ..types.sales import MAX_BATCH
 from ..types.uploads import SyncProgress, UploadProgress
 from ._limits import describe_limits
 
@@ -80,14 +81,20 @@ class _WaitLog(logging.Handler):
 
 
 class Reporter:
-    """Counts of a push or a sync for people: call it with each progress snapshot."""
+    """Counts of a push or a sync for people: call it with each progress snapshot.
+
+    A sync's bar follows what the server acknowledged: rows stored (or settled otherwise)
+    against the rows to send, counted before the first request, with the time left from the
+    rate-limit plan. Without a terminal (a log file), a line is written at every tenth of the
+    way and at least every ``every`` seconds, and :meth:`finish` always writes the last one.
+    """
 
     def __init__(
         self,
         console: Console,
         *,
         total: int | None = None,
-        every: float = 5.0,
+        every: float = 60.0,
         label: str = "sales",
         extra_invalid: int = 0,
     ) -> None:
@@ -97,8 +104,10 @@ class Reporter:
         self.label = label
         self.extra_invalid = extra_invalid
         self.waiting = ""
+        self.left = ""  # time left at the rate limits, while a sync sends
         self._started = time.monotonic()
         self._last = -math.inf
+        self._step: tuple[str, int] | None = None
         self._said_wait = ""
         self._snapshot: UploadProgress | SyncProgress | None = None
         self._progress: Progress | None = None
@@ -149,12 +158,14 @@ class Reporter:
     async def _watch(self, limiter: RateLimiter | None) -> None:
         while True:
             await anyio.sleep(POLL)
+            status: Mapping[Any, BucketStatus] = {}
             if limiter is not None:
                 try:
                     status = await limiter.status()
                 except Exception:  # a status the limiter cannot give stops nothing
                     status = {}
                 self.waiting = self._wait_text(status)
+            self.left = self._left_text(status.get("standard"))
             self._show()
 
     def _wait_text(self, status: Mapping[Any, BucketStatus]) -> str:
@@ -171,6 +182,26 @@ class Reporter:
             return f"waiting: {w.limit} per {w.seconds:g} s used, until {until} at most"
         return ""
 
+    def _left_text(self, bucket: BucketStatus | None) -> str:
+        """About how long the rest of a sync takes: the requests left at the rate limits
+        (or, without limits, at the pace so far)."""
+        p = self._snapshot
+        if not isinstance(p, SyncProgress) or p.phase != "sending" or not p.to_send:
+            return ""
+        rows = max(p.to_send - p.stored - p.failed, 0)
+        if not rows:
+            return ""
+        requests = math.ceil(rows / MAX_BATCH)
+        if bucket is not None and bucket.windows:
+            seconds = send_time(requests, bucket.windows) + bucket.paused_for
+        else:
+            done = p.stored + p.failed
+            elapsed = time.monotonic() - self._started
+            if not done:
+                return ""
+            seconds = elapsed * rows / done
+        return f"about {duration(seconds)} left"
+
     # -- the snapshots ---------------------------------------------------------------------------
 
     def __call__(self, snapshot: UploadProgress | SyncProgress) -> None:
@@ -183,11 +214,23 @@ class Reporter:
         target.print(Text(text), soft_wrap=True)
 
     def finish(self, done: int) -> None:
-        """The run ended with ``done`` records read: the bar ends at 100% of them."""
+        """The run ended (``done`` records read). A push's bar ends at the records read; a
+        sync's at what the server acknowledged of what was to send (below 100% if it stopped
+        early). Without a terminal, the last line is always written."""
+        p = self._snapshot
+        if isinstance(p, SyncProgress) and p.phase == "sending":
+            completed, total = p.stored + p.failed, max(p.to_send, 1)
+        elif isinstance(p, SyncProgress):
+            completed = total = max(done, 1)
+        else:
+            completed = total = max(done, 1)
+        self.left = ""
         if self._progress is not None:
-            self._progress.update(self._task, total=max(done, 1), completed=max(done, 1))
+            self._progress.update(self._task, total=total, completed=completed)
             self._progress.update(self._task, status=self._counts())
             self._progress.refresh()
+            return
+        self._line(completed, total, final=True)
 
     def _counts(self) -> str:
         p = self._snapshot
@@ -197,7 +240,8 @@ class Reporter:
         if isinstance(p, SyncProgress):
             if p.phase == "reading":
                 return f"read {p.read:,} invalid {invalid:,}"
-            return f"stored {p.stored:,}/{p.to_send:,} failed {p.failed:,}"
+            text = f"stored {p.stored:,}/{p.to_send:,} failed {p.failed:,}"
+            return f"{text}, {self.left}" if self.left else text
         return f"ok {p.accepted:,} failed {p.failed:,} invalid {invalid:,}"
 
     def _done(self) -> tuple[int, int | None]:
@@ -214,21 +258,29 @@ class Reporter:
         if self._progress is not None:
             self._progress.update(self._task, completed=completed, total=total, status=status)
             return
-        now = time.monotonic()
         if self.waiting and self.waiting != self._said_wait:
             self._said_wait = self.waiting
             self.console.print(Text(f"{self.label}: {self.waiting}"), soft_wrap=True)
-        if now - self._last < self.every:
+        phase = self._snapshot.phase if isinstance(self._snapshot, SyncProgress) else "sending"
+        tenth = int(completed * 10 / total) if total else -1
+        step = (phase, tenth)
+        if step == self._step and time.monotonic() - self._last < self.every:
             return
-        self._last = now
-        elapsed = max(now - self._started, 1e-9)
-        of = f"/{total:,}" if total else ""
+        self._step = step
+        self._line(completed, total)
+
+    def _line(self, completed: int, total: int | None, *, final: bool = False) -> None:
+        """One plain line: how far, of what, what is counted (for a log file)."""
+        self._last = time.monotonic()
+        p = self._snapshot
+        what = "records"
+        if isinstance(p, SyncProgress):
+            what = "rows sent and answered" if p.phase == "sending" else "records read"
+        of = f" of {total:,}" if total else ""
+        share = f" ({completed / total:.0%})" if total else ""
+        head = f"{self.label}: done: " if final else f"{self.label}: "
         self.console.print(
-            Text(
-                f"{self.label}: {completed:,}{of} records, {self._counts()}, "
-                f"{completed / elapsed:,.0f}/s"
-            ),
-            soft_wrap=True,
+            Text(f"{head}{completed:,}{of} {what}{share}; {self._counts()}"), soft_wrap=True
         )
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
+import shutil
 import tempfile
 from typing import Any
 
@@ -214,12 +214,12 @@ async def _push_one(
     total = await options.count([path])
     job_name = job or _job_of(path)
     # Without a journal of the user's, a scratch one still tells which lines were stored, and
-    # is kept (and named) only if the run is left unfinished.
+    # is kept (and named) only if the run is left unfinished. It is created by the upload, in
+    # a fresh directory: a journal is only ever created where no file exists.
     scratch = None
     if journal is None:
-        fd, scratch = tempfile.mkstemp(prefix="pleasurestock-push-", suffix=".journal")
-        os.close(fd)
-    book = journal or scratch
+        scratch = os.path.join(tempfile.mkdtemp(prefix="pleasurestock-push-"), "push.journal")
+    book = journal if journal is not None else scratch
     assert book is not None
     reporter = Reporter(settings.err, total=total, label="push")
     result: SalesUploadResult
@@ -254,9 +254,7 @@ async def _push_one(
         _summary(settings, path, source, result, error, interrupt, stored, book, keep)
     finally:
         if scratch is not None and keep is None:
-            for leftover in (scratch, f"{scratch}.lock", f"{scratch}-wal", f"{scratch}-shm"):
-                with contextlib.suppress(OSError):
-                    os.remove(leftover)
+            shutil.rmtree(os.path.dirname(scratch), ignore_errors=True)
     if error is not None:
         return stopped_exit_code(error.reason, interrupt.exit_code)
     if result.failed_batches or result.unresolved_batches:
@@ -273,7 +271,7 @@ def _job_of(path: str) -> str:
 
 def _stored_lines(journal: str, job: str, source: SalesFiles) -> list[list[int]]:
     """The line ranges of ``job`` that the journal says are stored (runs of records)."""
-    book = Journal(journal)
+    book = Journal(journal, read_only=True)
     try:
         ranges: list[list[int]] = []
         last = -2

@@ -6,6 +6,7 @@ import click
 
 from ._journal import journal_group
 from ._push import push_command
+from ._state import state_group, status_command
 from ._sync import sync_command
 
 __all__ = ["sales"]
@@ -19,8 +20,9 @@ def sales() -> None:
     Example:
       pleasurestock sales push sales-$(date +%F).csv --journal sales.journal
       pleasurestock sales sync export-7d.csv --state sales-state.db
+      pleasurestock sales status --state sales-state.db
     """
 
 
-for _command in (push_command, sync_command, journal_group):
+for _command in (push_command, sync_command, status_command, state_group, journal_group):
     sales.add_command(_command)

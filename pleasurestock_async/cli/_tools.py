@@ -1,17 +1,16 @@
-"""``pleasurestock webhook``, ``demo`` and ``sandbox``."""
+"""``pleasurestock webhook`` and ``demo``."""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
+import httpx
 from rich.table import Table
 
 from .. import webhooks
-from .._client import API_KEY_ENV
 from ._common import (
     EXIT_ERROR,
     EXIT_INVALID,
@@ -24,8 +23,8 @@ from ._common import (
 )
 from ._progress import Reporter
 
-MAX_SANDBOX_PRODUCTS = 100_000
-"""The largest catalogue ``pleasurestock sandbox`` builds (about a second and 100 MB)."""
+if TYPE_CHECKING:
+    from ..sandbox._delivery import Delivery
 
 
 @click.group()
@@ -117,6 +116,13 @@ def _delays(text: str) -> tuple[float, ...]:
     show_default=True,
     help="Seconds per attempt.",
 )
+@click.option(
+    "--i-understand-this-writes",
+    "confirmed",
+    is_flag=True,
+    help="Needed with a --base-url that is not this machine: the trigger creates an order "
+    "there (and pays or cancels it).",
+)
 @click.pass_context
 @run_async
 async def webhook_trigger(
@@ -126,10 +132,14 @@ async def webhook_trigger(
     secret_env: str | None,
     retry_delays: str,
     attempt_timeout: float,
+    confirmed: bool,
 ) -> int:
-    """Make a sandbox produce EVENT and deliver it, signed, to a receiver of yours.
+    """Produce EVENT and deliver it, signed, to a receiver of yours.
 
-    Prints each attempt's status; exits 0 once the receiver answered 2xx.
+    The change the event announces is made for real: on the server of --base-url (or
+    $PLEASURESTOCK_BASE_URL, e.g. a `pleasurestock sandbox` on this machine) through its
+    API, with the API key, so the order the event names exists there; without one, on an
+    in-process sandbox. Prints each attempt's status; exits 0 once the receiver answered 2xx.
 
     \b
     Example:
@@ -137,9 +147,7 @@ async def webhook_trigger(
       pleasurestock webhook trigger order.status_changed \\
         --forward-to http://127.0.0.1:8000/webhooks --secret-env WEBHOOK_SECRET
     """
-    import anyio
-
-    from ..sandbox import DEMO_WEBHOOK_SECRET, Sandbox
+    from ..sandbox import DEMO_WEBHOOK_SECRET
 
     settings = settings_of(ctx)
     delays = _delays(retry_delays)
@@ -150,6 +158,66 @@ async def webhook_trigger(
         secret = os.environ.get(secret_env, "")
         if not secret:
             raise click.UsageError(f"the variable {secret_env} is not set")
+    if settings.base_url and not settings.sandbox:
+        if not confirmed and not _is_local(settings.base_url):
+            raise click.UsageError(
+                f"the trigger creates an order on {settings.base_url}; "
+                "add --i-understand-this-writes"
+            )
+        return await _trigger_on_server(
+            settings, event, forward_to, secret, delays, attempt_timeout
+        )
+    return await _trigger_in_process(settings, event, forward_to, secret, delays, attempt_timeout)
+
+
+def _is_local(base_url: str) -> bool:
+    from .._client import _is_loopback
+
+    try:
+        return _is_loopback(httpx.URL(base_url).host)
+    except httpx.InvalidURL:
+        return False
+
+
+async def _trigger_on_server(
+    settings: Settings,
+    event: str,
+    forward_to: str,
+    secret: str,
+    delays: tuple[float, ...],
+    attempt_timeout: float,
+) -> int:
+    from datetime import UTC, datetime
+
+    from ..sandbox._context import stamp
+    from ..sandbox._delivery import WebhookSender
+    from ._trigger import produce_event
+
+    async with settings.client() as ps:
+        data = await produce_event(ps, event)
+        made_on = ps.base_url
+    sender = WebhookSender(forward_to, secret, retry_delays=delays, timeout=attempt_timeout)
+    async with sender.run():
+        now = datetime.now(UTC).replace(microsecond=0)
+        delivery = sender.send(event, data, stamp(now) or "")
+        settings.out.print(
+            f"{event} for {data['orderNumber']} (made on {made_on}) -> {forward_to}",
+            highlight=False,
+        )
+        await _show_attempts(settings, delivery)
+    return _outcome(settings, delivery)
+
+
+async def _trigger_in_process(
+    settings: Settings,
+    event: str,
+    forward_to: str,
+    secret: str,
+    delays: tuple[float, ...],
+    attempt_timeout: float,
+) -> int:
+    from ..sandbox import Sandbox
+
     async with Sandbox(
         products=10,
         rate_limits=None,
@@ -160,13 +228,26 @@ async def webhook_trigger(
     ) as sandbox:
         order = await sandbox.trigger(event)
         (delivery,) = sandbox.webhook_deliveries
-        settings.out.print(f"{event} for {order.number} -> {forward_to}", highlight=False)
-        shown = 0
-        while shown < len(delivery.attempts) or not delivery.finished:
-            for attempt in delivery.attempts[shown:]:
-                shown += 1
-                settings.out.print(f"attempt {shown}: {attempt}", highlight=False)
-            await anyio.sleep(0.02)
+        settings.out.print(
+            f"{event} for {order.number} (an in-process sandbox's order) -> {forward_to}",
+            highlight=False,
+        )
+        await _show_attempts(settings, delivery)
+    return _outcome(settings, delivery)
+
+
+async def _show_attempts(settings: Settings, delivery: Delivery) -> None:
+    import anyio
+
+    shown = 0
+    while shown < len(delivery.attempts) or not delivery.finished:
+        for attempt in delivery.attempts[shown:]:
+            shown += 1
+            settings.out.print(f"attempt {shown}: {attempt}", highlight=False)
+        await anyio.sleep(0.02)
+
+
+def _outcome(settings: Settings, delivery: Delivery) -> int:
     outcome = "delivered" if delivery.delivered else "not delivered"
     settings.out.print(f"{outcome} after {len(delivery.attempts)} attempt(s)", highlight=False)
     return 0 if delivery.delivered else EXIT_ERROR
@@ -295,80 +376,3 @@ def _demo_summary(settings: Settings, report: Any, budget: Any = None) -> None:
     for key, value in rows:
         table.add_row(key, value)
     settings.out.print(table)
-
-
-@click.command("sandbox")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
-@click.option(
-    "--products",
-    default=2490,
-    show_default=True,
-    type=click.IntRange(1, MAX_SANDBOX_PRODUCTS),
-    help=f"Catalogue size (at most {MAX_SANDBOX_PRODUCTS:,}: each product is built up front).",
-)
-@click.option(
-    "--rate-limits/--no-rate-limits",
-    default=True,
-    show_default=True,
-    help="Enforce the vendor's published windows per key.",
-)
-@click.option("--webhook-url", help="Where to post signed order events.")
-@click.option(
-    "--webhook-secret-env",
-    metavar="VAR",
-    help="Environment variable holding the webhook secret (default: the demo secret).",
-)
-def sandbox_command(
-    host: str,
-    port: int,
-    products: int,
-    rate_limits: bool,
-    webhook_url: str | None,
-    webhook_secret_env: str | None,
-) -> None:
-    """Serve a local PleasureStock over HTTP under /api/v1.
-
-    Its manager key is $PLEASURESTOCK_API_KEY, else the public demo key; keys never go on
-    the command line. It also accepts a read-only viewer key, holds the reference's example
-    products and orders, and serves its OpenAPI contract at /api/v1/openapi.json.
-
-    \b
-    Example:
-      pleasurestock sandbox --port 8765
-      curl -H "X-API-Key: pk_sandbox_demo_key" http://127.0.0.1:8765/api/v1/products?limit=2
-    """
-    import uvicorn
-
-    from ..ratelimit import DEFAULT_RATE_LIMITS
-    from ..sandbox import DEMO_API_KEY, DEMO_VIEWER_KEY, DEMO_WEBHOOK_SECRET, Sandbox
-
-    key = os.environ.get(API_KEY_ENV) or DEMO_API_KEY
-    secret = DEMO_WEBHOOK_SECRET
-    if webhook_secret_env:
-        secret = os.environ.get(webhook_secret_env, "")
-        if not secret:
-            raise click.UsageError(f"the variable {webhook_secret_env} is not set")
-    sandbox = Sandbox(
-        products=products,
-        api_keys=[key],
-        rate_limits=DEFAULT_RATE_LIMITS if rate_limits else None,
-        webhook_url=webhook_url,
-        webhook_secret=secret,
-        example_orders=True,
-    )
-    err = Console(stderr=True)
-    base = f"http://{host}:{port}/api/v1"
-    err.print(f"PleasureStock sandbox on {base} (contract: {base}/openapi.json)", highlight=False)
-    if key == DEMO_API_KEY:
-        err.print(f"manager key:    {DEMO_API_KEY}  (the public demo key)", highlight=False)
-    else:
-        err.print(f"manager key:    from ${API_KEY_ENV}", highlight=False)
-    err.print(f"viewer key:     {DEMO_VIEWER_KEY}  (reads only; writes get 403)", highlight=False)
-    if webhook_secret_env:
-        err.print(f"webhook secret: from ${webhook_secret_env}", highlight=False)
-    else:
-        err.print(f"webhook secret: {DEMO_WEBHOOK_SECRET}  (the demo secret)", highlight=False)
-    if webhook_url:
-        err.print(f"webhooks to {webhook_url}", highlight=False)
-    uvicorn.run(sandbox.app, host=host, port=port, log_level="warning")

@@ -518,8 +518,9 @@ class RedisRateLimiter:
         with self._busy():
             try:
                 with anyio.fail_after(self._timeout):
-                    if whole:
-                        return await self._redis.eval(getattr(_lua, name), len(keys), *keys, *args)
+                    if whole:  # typed sync-or-async by redis-py 5, async only by later ones
+                        found: Any = self._redis.eval(getattr(_lua, name), len(keys), *keys, *args)
+                        return await found
                     return await script(keys=list(keys), args=list(args))
             except (RedisError, OSError) as exc:  # builtin TimeoutError is an OSError
                 detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -17,13 +17,8 @@ from ._base import Resource
 
 __all__ = ["Currency", "CurrencyWithRawResponse"]
 
-MAX_AMOUNT = Decimal("1e15")
-"""The largest amount converted: larger ones are surely a mistake (and overflow servers)."""
-
-_CONVERT = standard("GET", "/currency/convert-to-try")
-_AMOUNT = deferred_adapter(
-    Annotated[Decimal, pydantic.Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
-)
+_CONVERT = standard("GET", "/currency/convert-to-try", query=("amount", "currency"))
+_AMOUNT = deferred_adapter(Annotated[Decimal, pydantic.Field(allow_inf_nan=False)])
 _CURRENCY = deferred_adapter(SourceCurrency)
 
 
@@ -40,7 +35,8 @@ class Currency(Resource):
         """Convert ``amount`` of ``currency`` to Turkish lira at the server's current rate.
 
         Args:
-            amount: A number from 0 to 10**15 (a ``Decimal``, int, float or numeric string).
+            amount: A finite number (a ``Decimal``, int, float or numeric string); the server
+                decides which amounts it converts.
             currency: ``EUR``, ``USD`` or ``GBP``.
             options: Per-call settings.
 
@@ -48,7 +44,8 @@ class Currency(Resource):
             :class:`CurrencyConversion` (``converted_amount``, ``exchange_rate``, ...).
 
         Raises:
-            InputError: The amount or currency is invalid.
+            InputError: The amount is not a finite number, or the currency is not one of the
+                three.
 
         Example::
 

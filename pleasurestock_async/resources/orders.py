@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .._http import external
+from .._http import AttemptHooks, external
 from .._options import RequestOptions
 from .._response import raw_response_wrapper
 from .._validation import check_int, check_sequence, deferred_adapter, validate_each, validate_value
 from ..errors import BadRequestError, InputError
 from ..pagination import AsyncPaginator, OffsetPage
 from ..types.envelopes import DataEnvelope
+from ..types.shared import Identifier
 from ._base import Resource
 
 if TYPE_CHECKING:  # the order models load with the first orders call
@@ -31,13 +31,18 @@ __all__ = ["Orders", "OrdersWithRawResponse"]
 WALK_PAGE_SIZE = 100
 """Orders per request when walking every order (the server's default page is 20)."""
 
-_CREATE = external("POST", "/external/orders")
-_LIST = external("GET", "/external/orders")
+_REFERENCES = ("externalOrderId", "comment")
+_CREATE = external(
+    "POST",
+    "/external/orders",
+    body=("items", "items[].ps_id", "items[].quantity", "items[].customPrice", *_REFERENCES),
+)
+_LIST = external("GET", "/external/orders", query=("status", "limit", "offset"))
 _GET = external("GET", "/external/orders/{order_number}")
-_STATUS = external("PUT", "/external/orders/{order_number}/status")
+_STATUS = external("PUT", "/external/orders/{order_number}/status", body=("status", *_REFERENCES))
 
-_ORDER_NUMBER = deferred_adapter(str, str_min_length=1, str_max_length=100, strict=True)
-_TEXT = deferred_adapter(str, str_max_length=1000, strict=True)
+_ORDER_NUMBER = deferred_adapter(Identifier)
+_TEXT = deferred_adapter(str, strict=True)
 
 
 def _known_status(value: object, settable: bool = False) -> OrderStatus:
@@ -84,10 +89,10 @@ class Orders(Resource):
         ``external_order_id`` before trying again.
 
         Args:
-            items: :class:`OrderItem` or dicts (``ps_id``, ``quantity`` > 0, optional
+            items: :class:`OrderItem` or dicts (``ps_id``, ``quantity``, optional
                 ``customPrice``/``custom_price``).
-            external_order_id: Your reference (up to 1000 characters).
-            comment: An order comment (up to 1000 characters).
+            external_order_id: Your reference.
+            comment: An order comment.
             options: Per-call settings.
 
         Returns:
@@ -141,7 +146,7 @@ class Orders(Resource):
             every matching order.
 
         Raises:
-            InputError: An unknown status, or a limit/offset out of range.
+            InputError: An unknown status, a limit below 1 or a negative offset.
 
         Example::
 
@@ -152,7 +157,7 @@ class Orders(Resource):
 
         params = {
             "status": None if status is None else _known_status(status).value,
-            "limit": None if limit is None else check_int("limit", limit, low=1, high=1000),
+            "limit": None if limit is None else check_int("limit", limit, low=1),
             "offset": None if offset is None else check_int("offset", offset),
         }
 
@@ -203,9 +208,11 @@ class Orders(Resource):
     ) -> OrderStatusUpdate:
         """Move an order to ``status``; the server refuses steps its lifecycle does not allow.
 
-        A change whose answer was lost is retried; when the server then refuses it because the
-        order already has ``status`` (the lost attempt did apply it), the order is read back
-        and that truth is returned instead of an error.
+        A change whose answer was lost (a timeout, a dropped connection, a 5xx) is retried.
+        When the server then refuses the retry, the lost attempt may have been applied: the
+        order is read back, and if it has ``status`` the result says so with
+        ``confirmed_by_reading`` (the change's ``comment`` and ``external_order_id`` may not
+        have been stored). A refusal of a change that was never in doubt is raised as it is.
 
         Args:
             order_number: The order.
@@ -232,6 +239,7 @@ class Orders(Resource):
         target = _known_status(status, settable=True)
         path = _order_number(order_number)
         payload = {"status": target.value, **_references(external_order_id, comment)}
+        attempts = _Attempts()
         try:
             envelope = await self._http.request(
                 _STATUS,
@@ -239,32 +247,34 @@ class Orders(Resource):
                 path_params=path,
                 body=json.dumps(payload).encode(),
                 options=options,
+                hooks=attempts,
             )
         except BadRequestError:
+            if not attempts.earlier_in_doubt():
+                raise
             order = await self.get(path["order_number"], options=options)
             if order.status != target:
                 raise
-            return OrderStatusUpdate(
-                order_id=order.order_id,
-                order_number=order.order_number,
-                status=order.status,
-                status_changed_at=_changed_at(order),
-            )
+            return OrderStatusUpdate.read_back(order)
         return envelope.data
 
 
-def _changed_at(order: Order) -> datetime | None:
-    """When the order reached its current status, as far as its detail tells."""
-    from ..types.orders import OrderStatus
+class _Attempts(AttemptHooks):
+    """Which attempts of one request left and may have reached the server."""
 
-    by_status = {
-        OrderStatus.PAID: order.paid_at,
-        OrderStatus.ON_THE_WAY: order.shipped_at,
-        OrderStatus.DELIVERED: order.actual_delivery_date,
-        OrderStatus.ACCEPTED: order.accepted_at,
-    }
-    moment = by_status.get(order.status)
-    return moment if isinstance(moment, datetime) else None
+    def __init__(self) -> None:
+        self._in_doubt: list[bool] = []
+
+    async def before_send(self) -> None:
+        self._in_doubt.append(True)
+
+    async def not_stored(self) -> None:
+        if self._in_doubt:
+            self._in_doubt[-1] = False
+
+    def earlier_in_doubt(self) -> bool:
+        """Whether an attempt before the last one was sent and its outcome is unknown."""
+        return any(self._in_doubt[:-1])
 
 
 class OrdersWithRawResponse:

@@ -5,19 +5,18 @@ from __future__ import annotations
 import builtins
 import contextlib
 from collections.abc import Iterable
-from typing import Any
-
-import anyio
+from typing import Any, ClassVar
 
 from .._http import standard
 from .._options import RequestOptions
 from .._response import raw_response_wrapper
+from .._tasks import task_group
 from .._validation import check_flag, check_int, check_text, deferred_adapter, validate_value
 from ..errors import InputError, NotFoundError
 from ..pagination import AsyncPaginator, PageNumberPage
 from ..types.envelopes import DataEnvelope
 from ..types.products import Product, ProductBatch, ProductPage
-from ..types.shared import ProductId
+from ..types.shared import ProductId, is_uuid
 from ._base import Resource
 
 __all__ = ["Products", "ProductsWithRawResponse"]
@@ -28,8 +27,11 @@ MAX_PAGE_SIZE = 1000
 _IDS_PER_URL_CHARS = 1800
 """Room for the ``ids=`` value in one URL, so that proxies' ~2 KB limits are never reached."""
 
-_LIST = standard("GET", "/products")
-_GET = standard("GET", "/products/{product_id}")
+_INCLUDE = ("withImages", "includeCategory", "includeTcc", "includeTsp")
+_LIST = standard(
+    "GET", "/products", query=("page", "limit", "supplier_id", "search", "ids", *_INCLUDE)
+)
+_GET = standard("GET", "/products/{product_id}", query=_INCLUDE)
 
 _ID = deferred_adapter(ProductId)
 _IDS = deferred_adapter(list[ProductId])
@@ -110,7 +112,9 @@ class Products(Resource):
             "limit": None
             if limit is None
             else check_int("limit", limit, low=1, high=MAX_PAGE_SIZE),
-            "supplier_id": None if supplier_id is None else check_int("supplier_id", supplier_id),
+            "supplier_id": None
+            if supplier_id is None
+            else check_int("supplier_id", supplier_id, low=None),
             "search": None if search is None else check_text("search", search),
             **_include(with_images, include_category, include_tcc, include_tsp),
         }
@@ -138,7 +142,9 @@ class Products(Resource):
         """One product by its UUID or ``ps_`` id.
 
         Args:
-            product_id: ``ps_`` and 10 letters or digits, or a UUID.
+            product_id: A UUID or a ``ps_`` id (any id the server gives; only what would break
+                the URL is refused: whitespace, control characters, ``/``, ``\\``, ``?``,
+                ``#``, more than 200 characters).
             with_images: Include image URLs (the server's default here is true).
             include_category: Include the category fields.
             include_tcc: Include the total current cost fields.
@@ -149,7 +155,7 @@ class Products(Resource):
             The :class:`Product` (with its UUID in ``id``).
 
         Raises:
-            InputError: ``product_id`` is not a ``ps_`` id or a UUID.
+            InputError: ``product_id`` is not a usable id (see above).
             NotFoundError: No such product.
 
         Example::
@@ -180,7 +186,8 @@ class Products(Resource):
 
         UUID and ``ps_`` forms may be mixed, even for one product. Long lists are split into
         requests with short URLs, sent concurrently. The list answer carries no UUIDs, so a
-        UUID it cannot be matched to costs one more request (the detail endpoint).
+        UUID it cannot be matched to costs one more request (the detail endpoint); another
+        id the list does not name is missing.
 
         Args:
             product_ids: The ids (duplicates are asked once).
@@ -195,7 +202,8 @@ class Products(Resource):
             asked for), ``missing`` the ids the server does not know.
 
         Raises:
-            InputError: An id is malformed (its index is named).
+            InputError: An id is not usable (its index is named): see :meth:`get`; a comma,
+                which separates the ids of the batch query, is refused too.
 
         Example::
 
@@ -229,15 +237,15 @@ class Products(Resource):
                 if product.id:
                     found[product.id.lower()] = product
 
-        async with anyio.create_task_group() as tg:
+        async with task_group() as tg:
             for chunk in _id_chunks(wanted):
                 tg.start_soon(fetch, chunk)
         # A UUID the list answer did not name: only the detail endpoint tells which product
         # it is (it may also be one asked for by its ps_ id).
-        async with anyio.create_task_group() as tg:
+        async with task_group() as tg:
             for product_id in wanted:
                 unmatched = product_id.lower() not in found and product_id not in found
-                if unmatched and not product_id.startswith("ps_"):
+                if unmatched and is_uuid(product_id):  # the list answer names no UUID
                     tg.start_soon(fetch_one, product_id)
 
         def lookup(product_id: str) -> Product | None:
@@ -256,6 +264,9 @@ class Products(Resource):
 class ProductsWithRawResponse:
     """:class:`Products` methods returning an :class:`APIResponse` (status, headers, elapsed)
     around their usual result (``list`` gives the one page it names)."""
+
+    MANY_REQUESTS: ClassVar[frozenset[str]] = frozenset({"get_many"})
+    """The methods left out: each makes many requests, so no one answer is theirs."""
 
     def __init__(self, products: Products) -> None:
         self.list = raw_response_wrapper(products.list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from os import PathLike
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 
@@ -18,15 +18,23 @@ from ..types.sales import MAX_BATCH, SaleRecord, SalesSubmitResult
 from ._base import Resource
 
 if TYPE_CHECKING:  # the upload package loads on first use (codec, SQLite, time zones, workers)
-    from ..types.uploads import SalesSyncResult, SalesUploadResult
+    from ..types.uploads import SalesSyncResult, SalesUploadResult, StateDestination, StateStatus
     from ..uploads.journal import Resolution
+    from ..uploads.options import Accept, StockPolicy, SyncOptions, SyncProgressCallback
     from ..uploads.sender import SendBatch
-    from ..uploads.sync import StockPolicy, SyncProgressCallback
+    from ..uploads.sync import Lookup
     from ..uploads.upload import OnInvalid, ProgressCallback, SaleInput
 
 __all__ = ["Sales", "SalesWithRawResponse"]
 
-_SUBMIT = standard("POST", "/sales")
+_SUBMIT = standard(
+    "POST",
+    "/sales",
+    body=(
+        "sales",
+        *(f"sales[].{name}" for name in ("internal_id", "date", "quantity", "stock_on_hand")),
+    ),
+)
 
 
 class Sales(Resource):
@@ -192,7 +200,7 @@ class Sales(Resource):
         self,
         records: Iterable[SaleInput] | AsyncIterable[SaleInput],
         *,
-        state: str | PathLike[str],
+        state: str | PathLike[str] | None = None,
         today: dt.date | None = None,
         timezone: str | dt.tzinfo | None = None,
         stock: StockPolicy = "closed",
@@ -205,6 +213,10 @@ class Sales(Resource):
         progress: SyncProgressCallback | None = None,
         lock_wait: float = 0.0,
         stop: anyio.Event | None = None,
+        dry_run: bool = False,
+        accept: Accept | None = None,
+        retry_refused: bool = False,
+        settings: SyncOptions | None = None,
         options: RequestOptions | None = None,
     ) -> SalesSyncResult:
         """Make the platform hold exactly the export's totals, sending only the difference.
@@ -217,12 +229,25 @@ class Sales(Resource):
         (a quantity that went down, a closed day's stock below what is stored) is reported in
         ``result.discrepancies``, never sent as something else.
 
+        A state is bound to where it was first used (this client's base URL and a hash of its
+        key): another destination raises :class:`StateDestinationError` before anything is
+        sent (see :meth:`rebind_state`). Products named by UUID are looked up once (their
+        ``ps_`` ids are kept in the state), so one product is counted once whichever form the
+        export uses. Ids the server refuses as unknown are held in the state's quarantine and
+        not resent, until a week after their last refusal or ``retry_refused``.
+
         Args:
             records: A list, iterable or async iterable of :class:`SaleRecord` or dicts: one
                 export (pass the files that together make it, e.g. one per warehouse).
-            state: The SQLite state file (created if missing; one run at a time).
-            today: The current day (default: now in ``timezone``).
-            timezone: Where days close, e.g. ``"Europe/Istanbul"`` (default: this machine's).
+            state: Where what the server acknowledged is kept: an SQLite file (created only
+                where no file exists, atomically; an existing file is used only if it is a
+                whole sync state of this SDK; 0.2 states are upgraded in place), or a
+                ``postgresql://user@host/db?state=NAME`` URL (the ``postgres`` extra: many
+                named states in one database, for containers and fleets; its password is
+                never shown). One run at a time per state.
+            today: The current day, a ``datetime.date`` (default: now in ``timezone``).
+            timezone: Where days close: a zone name like ``"Europe/Istanbul"`` or a
+                ``tzinfo`` (default: this machine's).
             stock: ``"closed"``: send a day's stock once the day is over (the default; a
                 morning's stock would hide the afternoon's stock-out, as the server keeps the
                 day's maximum); ``"always"``: whenever it rises.
@@ -236,15 +261,28 @@ class Sales(Resource):
             concurrency: Batches in flight at once.
             heal_rejections: Resend a refused batch once without the records the server named.
             progress: Called with a :class:`SyncProgress` while reading and sending.
-            lock_wait: Seconds to wait for another run holding the state file.
-            stop: Set this event to stop cleanly (see :meth:`upload`).
+            lock_wait: Seconds (finite, from 0) to wait for another run holding the state.
+            stop: Set this event to stop cleanly, even while the input is read (see
+                :meth:`upload`).
+            dry_run: Read and plan everything against the state, send nothing and change
+                nothing (the state is opened read-only): ``result.to_send`` rows in
+                ``result.batches`` requests would go.
+            accept: Acknowledge discrepancies: ``"all"`` this run finds, or these
+                ``(product id, day)`` pairs. An acknowledged one is reported as such and
+                is no longer news (``result.needs_attention``) until it changes.
+            retry_refused: Send the rows of quarantined ids now, before their retry day.
+            settings: All of the above in one :class:`SyncOptions` (built once, e.g. by a
+                command line); then pass none of them separately.
             options: Per-call settings for each request.
 
         Returns:
             :class:`SalesSyncResult`.
 
         Raises:
-            InputError: An argument is invalid.
+            InputError: An argument is invalid; :class:`StateFileError` (an ``InputError``)
+                when the state cannot be used as one (a damaged file, an unreachable
+                database, a refused login, a newer schema). Nothing was sent.
+            StateDestinationError: The state is bound to another destination.
             SalesSyncError: The sync stopped early; ``.result`` says what was stored.
             StateLockedError: Another run holds the state file.
 
@@ -252,30 +290,140 @@ class Sales(Resource):
 
             result = await ps.sales.sync(read_sales_csv("export.csv"), state="sales-state.db")
         """
+        from ..uploads.options import SyncOptions
+        from ..uploads.store import destination_of
         from ..uploads.sync import sync_sales
 
+        given = {
+            "state": state,
+            "today": today,
+            "timezone": timezone,
+            "stock": stock,
+            "assume_unknown": assume_unknown,
+            "resolve": resolve,
+            "mark_stored": mark_stored,
+            "on_invalid": on_invalid,
+            "concurrency": concurrency,
+            "heal_rejections": heal_rejections,
+            "progress": progress,
+            "lock_wait": lock_wait,
+            "stop": stop,
+            "dry_run": dry_run,
+            "accept": accept,
+            "retry_refused": retry_refused,
+        }
+        if settings is None:
+            if state is None:
+                raise InputError.single("state", "is required (a file path)", None)
+            settings = SyncOptions(**given)  # type: ignore[arg-type]
+        elif not isinstance(settings, SyncOptions):
+            raise InputError.single("settings", "must be a SyncOptions", settings)
+        elif any(value != _SYNC_DEFAULTS[name] for name, value in given.items()):
+            raise InputError.single(
+                "settings", "pass either settings or the separate keyword settings, not both"
+            )
         return await sync_sales(
             self._sender(options),
             records,
-            state=state,
-            today=today,
-            timezone=timezone,
-            stock=stock,
-            assume_unknown=assume_unknown,
-            resolve=resolve,
-            mark_stored=mark_stored,
-            on_invalid=on_invalid,
-            concurrency=concurrency,
-            heal_rejections=heal_rejections,
-            progress=progress,
-            lock_wait=lock_wait,
-            stop=stop,
+            settings,
+            destination=destination_of(self._http.base_url, self._http.api_key),
+            lookup=self._lookup(options),
         )
+
+    def _lookup(self, options: RequestOptions | None) -> Lookup:
+        """Product UUIDs -> ``ps_`` ids with the batch query (``products.get_many``)."""
+        from .products import Products
+
+        products = Products(self._http)
+
+        async def lookup(uuids: list[str]) -> tuple[dict[str, str], list[str]]:
+            batch = await products.get_many(uuids, with_images=False, options=options)
+            found = {p.id.lower(): p.internal_id for p in batch.products if isinstance(p.id, str)}
+            return found, [u for u in batch.missing if u.lower() not in found]
+
+        return lookup
+
+    async def rebind_state(
+        self, state: str | PathLike[str], *, lock_wait: float = 0.0
+    ) -> tuple[StateDestination | None, StateDestination]:
+        """Move a sync state to this client's destination, on purpose: its records are kept.
+
+        Do this only when the new destination holds the same data as the old (a new key, or a
+        new address, of the same account): a state records what its server holds, so used
+        against another account it would skip everything that one never received. For
+        another account or server, start a new state file.
+
+        Returns:
+            The destination it was bound to (None: none yet) and the one it is bound to now.
+
+        Raises:
+            StateFileError: There is no state there, or the file cannot be used as one
+                (nothing was changed).
+            StateLockedError: A run holds it.
+
+        Example::
+
+            old, new = await ps.sales.rebind_state("sales-state.db")
+        """
+        from ..uploads.lock import check_wait
+        from ..uploads.store import destination_of, open_state
+
+        current = destination_of(self._http.base_url, self._http.api_key)
+        wait = check_wait(lock_wait)
+        async with open_state(state, wait=wait, must_exist=True) as store:
+            old = await store.destination()
+            await store.bind(current)
+            new = await store.destination()
+        assert new is not None
+        return old, new
+
+    async def state_status(self, state: str | PathLike[str]) -> StateStatus:
+        """What a sync state holds: destination, latest runs, days acknowledged, batches in
+        doubt, discrepancies (new or acknowledged) and quarantined ids. Read-only: it works
+        while a run holds the state, and changes nothing.
+
+        Raises:
+            StateFileError: The file cannot be used as a state.
+
+        Example::
+
+            status = await ps.sales.state_status("sales-state.db")
+        """
+        from ..uploads.store import read_status
+
+        return await read_status(state)
+
+
+_SYNC_DEFAULTS: dict[str, Any] = {
+    "state": None,
+    "today": None,
+    "timezone": None,
+    "stock": "closed",
+    "assume_unknown": None,
+    "resolve": None,
+    "mark_stored": False,
+    "on_invalid": "raise",
+    "concurrency": 4,
+    "heal_rejections": True,
+    "progress": None,
+    "lock_wait": 0.0,
+    "stop": None,
+    "dry_run": False,
+    "accept": None,
+    "retry_refused": False,
+}
 
 
 class SalesWithRawResponse:
     """:class:`Sales` methods returning an :class:`APIResponse` around their result (only the
-    one-request method: an upload or sync makes many requests)."""
+    one-request method: an upload or sync makes many requests, the state methods none)."""
+
+    MANY_REQUESTS: ClassVar[frozenset[str]] = frozenset({"upload", "sync"})
+    """Methods left out: each makes many requests, so no one answer is theirs."""
+
+    NO_REQUESTS: ClassVar[frozenset[str]] = frozenset({"rebind_state", "state_status"})
+    """Methods left out: they read or change a local state file and send nothing (so they
+    take no request ``options`` either)."""
 
     def __init__(self, sales: Sales) -> None:
         self.submit = raw_response_wrapper(sales.submit)

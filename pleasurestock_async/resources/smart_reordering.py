@@ -21,8 +21,16 @@ if TYPE_CHECKING:  # the models load with the first smart reordering call
 
 __all__ = ["SmartReordering", "SmartReorderingWithRawResponse"]
 
-_GET = standard("GET", "/smart-reordering", smart=True)
-_SUBMIT = external("POST", "/external/smart-reorder", smart=True)
+_GET = standard("GET", "/smart-reordering", smart=True, query=("date",))
+_SUBMIT = external(
+    "POST",
+    "/external/smart-reorder",
+    smart=True,
+    body=(
+        "products",
+        *(f"products[].{name}" for name in ("ps_id", "quantity", "current_stock", "sales_history")),
+    ),
+)
 _DATE = deferred_adapter(SaleDate)
 
 

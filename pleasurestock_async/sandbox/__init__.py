@@ -17,6 +17,10 @@ products the reference names (``ps_vj31ucxsab``, ``ps_1234567890`` of supplier 1
 ``ps_0987654321`` of supplier 15, ...); ``example_orders=True`` adds its two orders
 (``ORD-20251103-78XZ70``, ``ORD-20251103-LMGYAQ``).
 
+It shows what it received: a page at its root (the inspector) and JSON routes under
+``/api/v1/_sandbox`` (stored sales, products, orders, webhook deliveries, the request log,
+rate-limit windows, a reset), built on the same state its API uses.
+
 Webhooks are delivered while the sandbox is entered (``async with``) or served (the ASGI
 lifespan); events sent otherwise wait for :meth:`Sandbox.drain_webhooks`. Everything runs on
 anyio, so on asyncio and trio alike. The sandbox shares no code with the client: it has its
@@ -24,6 +28,15 @@ own routing table, rate windows and validation.
 """
 
 from __future__ import annotations
+
+try:
+    import starlette  # noqa: F401 (the sandbox's web framework: its extra may be missing)
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        "the sandbox needs the 'sandbox' extra (Starlette): "
+        "pip install 'pleasurestock-async[sandbox]'",
+        name=exc.name,
+    ) from None
 
 from collections import Counter
 from collections.abc import Sequence
@@ -44,7 +57,10 @@ from ._context import Context
 from ._delivery import Delivery, WebhookSender
 from ._faults import Faults, FaultStreams, FaultyTransport
 from ._formula import FormulaError, TspFormula
+from ._inspection import INSPECT_PREFIX
 from ._limits import ServerLimits
+from ._page import is_page_path
+from ._request_log import LoggedRequest
 from ._routes import API_PREFIX, OPENAPI_PATH
 from ._state import DaySales, SandboxOrder, SandboxState
 from ._trigger import trigger
@@ -57,6 +73,7 @@ __all__ = [
     "Delivery",
     "Faults",
     "FormulaError",
+    "LoggedRequest",
     "Sandbox",
     "SandboxOrder",
     "SandboxProduct",
@@ -75,6 +92,12 @@ DEMO_WEBHOOK_SECRET = "whsec_sandbox_demo_secret"  # noqa: S105 (a documented de
 IN_PROCESS_BASE_URL = "http://sandbox.localhost" + API_PREFIX
 
 _MAX_COEFFICIENT = Decimal(1000)
+_INSPECTOR = API_PREFIX + INSPECT_PREFIX + "/"
+
+
+def _exempt_from_faults(path: str) -> bool:
+    """The contract, the inspection routes and the inspector's page get no injected fault."""
+    return path == API_PREFIX + OPENAPI_PATH or path.startswith(_INSPECTOR) or is_page_path(path)
 
 
 class Sandbox:
@@ -152,6 +175,7 @@ class Sandbox:
             self._ctx,
             Keys(self.api_keys, self.viewer_keys),
             ServerLimits(rate_limits, self._ctx.clock) if rate_limits else None,
+            example_orders=example_orders,
         )
         self._clients: list[httpx.AsyncClient] = []
         self._exit: AsyncExitStack | None = None
@@ -188,7 +212,7 @@ class Sandbox:
         """An httpx transport into this sandbox, in-process, that injects the ``drop_rate``
         and ``drop_after_store_rate`` faults (for raw httpx clients)."""
         inner = httpx.ASGITransport(app=self.app)
-        return FaultyTransport(inner, self._streams, API_PREFIX + OPENAPI_PATH)
+        return FaultyTransport(inner, self._streams, _exempt_from_faults)
 
     async def trigger(self, event: str) -> SandboxOrder:
         """Produce one webhook event (``order.created``, ``order.status_changed`` or
@@ -217,6 +241,12 @@ class Sandbox:
     def request_counts(self) -> Counter[str]:
         """Requests received per route, e.g. ``counts["POST /sales"]``."""
         return self._api.request_counts
+
+    @property
+    def request_log(self) -> list[LoggedRequest]:
+        """The requests it answered, oldest first (the newest 10,000; its inspector's routes and
+        page aside): what the inspector's requests tab shows."""
+        return list(self._api.log)
 
     @property
     def rate_limited(self) -> int:

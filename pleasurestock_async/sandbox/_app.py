@@ -1,7 +1,8 @@
 """The sandbox's ASGI application: the routing table served under ``/api/v1``, every request
 through one pipeline (count, latency, auth, rate limits, role, injected faults, handler), JSON
 errors for unknown routes and methods, a last-resort JSON 500, and the webhook runner as the
-ASGI lifespan."""
+ASGI lifespan. Beside the API: the request log, the inspection routes under
+``/api/v1/_sandbox`` and the inspector's page at ``/``."""
 
 from __future__ import annotations
 
@@ -23,8 +24,12 @@ from ._auth import Keys
 from ._context import Context
 from ._errors import ApiError, bad_request, error_body, json_response
 from ._faults import DripResponse, corrupt
+from ._inspect_routes import inspection_routes
+from ._inspection import INSPECT_PREFIX, Inspection
 from ._limits import ServerLimits, retry_after_header
 from ._openapi import openapi_bytes
+from ._page import is_page_path, page_routes
+from ._request_log import RequestLog, RequestRecorder, entry_of
 from ._routes import API_PREFIX, OPENAPI_PATH, ROUTES, RouteSpec
 
 __all__ = ["LIFESPAN_GRACE", "SandboxApp"]
@@ -82,12 +87,21 @@ async def _openapi(request: Request) -> Response:
 class SandboxApp:
     """The routing table bound to one sandbox's context, keys, limits and faults."""
 
-    def __init__(self, ctx: Context, keys: Keys, limits: ServerLimits | None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        keys: Keys,
+        limits: ServerLimits | None,
+        *,
+        example_orders: bool = False,
+    ) -> None:
         self.ctx = ctx
         self.keys = keys
         self.limits = limits
         self.request_counts: Counter[str] = Counter()
         self.rate_limited = 0
+        self.log = RequestLog()
+        inspection = Inspection(ctx, keys, limits, self.log, example_orders)
         by_path: dict[str, list[RouteSpec]] = {}
         for spec in ROUTES:
             by_path.setdefault(spec.path, []).append(spec)
@@ -96,9 +110,20 @@ class SandboxApp:
             for path, specs in by_path.items()
         ]
         routes.append(Route(API_PREFIX + OPENAPI_PATH, _openapi, methods=["GET"]))
+        routes.extend(inspection_routes(inspection, API_PREFIX))
+        routes.extend(page_routes())
+        inspector = API_PREFIX + INSPECT_PREFIX + "/"
         self.app = Starlette(
             routes=routes,
-            middleware=[Middleware(_Guard)],
+            middleware=[
+                Middleware(
+                    RequestRecorder,
+                    log=self.log,
+                    skip=lambda path: path.startswith(inspector) or is_page_path(path),
+                    redact=keys.redact,
+                ),
+                Middleware(_Guard),
+            ],
             exception_handlers={404: _not_found, 405: _not_allowed},
             lifespan=self._lifespan,
         )
@@ -138,8 +163,13 @@ class SandboxApp:
 
     async def _handle(self, spec: RouteSpec, request: Request) -> Response:
         faults = self.ctx.faults
+        logged = entry_of(request.scope)
+        if logged is not None:
+            logged.api, logged.buckets = spec.api, spec.buckets
         if spec.api != "signed":
             key, role = self.keys.authenticate(request, spec.api)
+            if logged is not None:
+                logged.key = self.keys.label(key)
             if self.limits is not None and (wait := self.limits.check(key, spec.buckets)):
                 self._too_many(retry_after_header(wait))
             if spec.write:

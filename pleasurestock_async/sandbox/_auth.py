@@ -35,6 +35,27 @@ class Keys:
     def __init__(self, managers: Iterable[str], viewers: Iterable[str]) -> None:
         self._roles = dict.fromkeys(viewers, Role.VIEWER)
         self._roles.update(dict.fromkeys(managers, Role.MANAGER))
+        self._labels: dict[str, str] = {}
+        for role in (Role.MANAGER, Role.VIEWER):
+            keys = [key for key, r in self._roles.items() if r is role]
+            for n, key in enumerate(keys, 1):
+                self._labels[key] = role.value if n == 1 else f"{role.value} {n}"
+
+    def labels(self) -> list[tuple[str, str, Role]]:
+        """Every key with its label and role, managers first."""
+        return [(key, label, self._roles[key]) for key, label in self._labels.items()]
+
+    def label(self, key: str) -> str:
+        """Which configured key ``key`` is ("manager", "viewer", "manager 2", ...): what the
+        inspector shows instead of the key."""
+        return self._labels.get(key, "unknown key")
+
+    def redact(self, text: str) -> str:
+        """``text`` with every configured key replaced by ``[redacted]``."""
+        for key in sorted(self._labels, key=len, reverse=True):
+            if key in text:
+                text = text.replace(key, "[redacted]")
+        return text
 
     def authenticate(self, request: Request, api: Api) -> tuple[str, Role]:
         """The caller's key and role, or a 401 naming the header the route expects."""

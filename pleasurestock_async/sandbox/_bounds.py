@@ -24,6 +24,7 @@ __all__ = [
     "MAX_ORDER_QUANTITY",
     "MAX_PAGE",
     "MAX_PRICE",
+    "MAX_PS_ID",
     "MAX_RECORDS",
     "MAX_SEARCH",
     "MAX_SUPPLIER_ID",
@@ -57,6 +58,8 @@ MAX_OFFSET = 1_000_000_000
 """Largest ``offset`` of the order list."""
 MAX_SUPPLIER_ID = 2_147_483_647
 """Largest ``supplier_id`` filter."""
+MAX_PS_ID = 64
+"""Longest ``ps_id`` of an order line or a smart-reorder product."""
 MAX_IDS = 1000
 """Ids per ``GET /products?ids=``."""
 MAX_SEARCH = 200

@@ -9,11 +9,13 @@ asyncio and trio alike (anyio only).
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -24,21 +26,42 @@ from pleasurestock_async import webhooks
 
 from ._json import encode
 
-__all__ = ["Delivery", "WebhookSender"]
+__all__ = ["Delivery", "DeliveryAttempt", "WebhookSender"]
 
 _POLL = 0.01
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One post of a webhook: when, the HTTP status (or the error's name), the signature
+    headers it carried and how long it took."""
+
+    at: datetime
+    status: int | str
+    signature: str
+    timestamp: str
+    seconds: float
+
+
 @dataclass(slots=True)
 class Delivery:
-    """One event's delivery: each attempt's HTTP status (or error name), whether it landed,
-    and whether it is finished (landed, or out of retries)."""
+    """One event's delivery: where it goes, each attempt, whether it landed, and whether it
+    is finished (landed, or out of retries). ``resent_from`` names the delivery it repeats."""
 
     event: str
     body: bytes
-    attempts: list[int | str] = field(default_factory=list)
+    url: str = ""
+    id: int = 0
+    queued_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    tries: list[DeliveryAttempt] = field(default_factory=list)
     delivered: bool = False
     finished: bool = False
+    resent_from: int | None = None
+
+    @property
+    def attempts(self) -> list[int | str]:
+        """Each attempt's HTTP status, or its error's name."""
+        return [attempt.status for attempt in self.tries]
 
 
 class WebhookSender:
@@ -61,11 +84,30 @@ class WebhookSender:
         self.deliveries: list[Delivery] = []
         self._pending: list[Delivery] = []
         self._runners: list[tuple[int, TaskGroup]] = []
+        self._ids = itertools.count(1)
 
     def send(self, event: str, data: dict[str, Any], timestamp: str) -> Delivery:
         """Queue one event; a runner of this thread starts delivering it at once."""
         body = encode({"event": event, "timestamp": timestamp, "data": data})
-        delivery = Delivery(event, body)
+        return self._queue(Delivery(event, body, self.url, next(self._ids)))
+
+    def resend(self, delivery: Delivery) -> Delivery:
+        """Queue ``delivery``'s event again, byte for byte, as a new delivery (freshly signed)."""
+        again = Delivery(
+            delivery.event, delivery.body, self.url, next(self._ids), resent_from=delivery.id
+        )
+        return self._queue(again)
+
+    def find(self, delivery_id: int) -> Delivery | None:
+        """A delivery by its id."""
+        return next((d for d in self.deliveries if d.id == delivery_id), None)
+
+    def forget(self) -> None:
+        """Forget every delivery (those under way still finish)."""
+        self.deliveries.clear()
+        self._pending.clear()
+
+    def _queue(self, delivery: Delivery) -> Delivery:
         self.deliveries.append(delivery)
         me = threading.get_ident()
         group = next((tg for thread, tg in reversed(self._runners) if thread == me), None)
@@ -110,13 +152,23 @@ class WebhookSender:
                     await anyio.sleep(wait)
                     headers = webhooks.sign(delivery.body, self.secret, int(time.time()))
                     headers["Content-Type"] = "application/json"
+                    at, started = datetime.now(UTC), time.perf_counter()
+                    status: int | str
                     try:
                         response = await http.post(self.url, content=delivery.body, headers=headers)
+                        status = response.status_code
                     except httpx.HTTPError as exc:
-                        delivery.attempts.append(type(exc).__name__)
-                        continue
-                    delivery.attempts.append(response.status_code)
-                    if response.is_success:
+                        status = type(exc).__name__
+                    delivery.tries.append(
+                        DeliveryAttempt(
+                            at,
+                            status,
+                            headers[webhooks.SIGNATURE_HEADER],
+                            headers[webhooks.TIMESTAMP_HEADER],
+                            time.perf_counter() - started,
+                        )
+                    )
+                    if isinstance(status, int) and 200 <= status < 300:
                         delivery.delivered = True
                         return
         finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Literal
 
@@ -142,16 +143,22 @@ class DripResponse(Response):
 
 class FaultyTransport(httpx.AsyncBaseTransport):
     """An in-process transport that loses connections (``drop_rate``) and answers
-    (``drop_after_store_rate``) as a network would; requests to ``exempt`` paths pass."""
+    (``drop_after_store_rate``) as a network would; requests to paths ``exempt`` accepts
+    pass."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, streams: FaultStreams, exempt: str) -> None:
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        streams: FaultStreams,
+        exempt: Callable[[str], bool],
+    ) -> None:
         self._inner = inner
         self._streams = streams
         self._exempt = exempt
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         faults = self._streams.faults
-        if request.url.path == self._exempt:
+        if self._exempt(request.url.path):
             return await self._inner.handle_async_request(request)
         if self._streams.hit("drop", faults.drop_rate):
             raise httpx.ConnectError("sandbox: injected dropped connection", request=request)

@@ -9,17 +9,30 @@ of its route at once, or none of them: a refused request is not counted.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
 from pleasurestock_async import RateLimitConfig
 from pleasurestock_async.ratelimit import Clock, MonotonicClock
 
-__all__ = ["Bucket", "ServerLimits", "retry_after_header"]
+__all__ = ["BUCKETS", "Bucket", "ServerLimits", "WindowUse", "retry_after_header"]
 
 Bucket = Literal["standard", "external", "smart"]
 """A rate bucket: one API's windows, or the smart-reordering windows both APIs share."""
+BUCKETS: tuple[Bucket, ...] = ("standard", "external", "smart")
+
+
+@dataclass(frozen=True, slots=True)
+class WindowUse:
+    """One window of one key and bucket, now: how many requests it counts of its limit, and
+    in how many seconds its oldest one stops counting (None when it counts none)."""
+
+    limit: int
+    seconds: float
+    used: int
+    frees_in: float | None
 
 
 class _Window:
@@ -34,11 +47,20 @@ class _Window:
 
     def wait(self, now: float) -> float:
         """Seconds until this window has room (0 if it has room now)."""
-        while self.arrivals and self.arrivals[0] <= now - self.seconds:
-            self.arrivals.popleft()
+        self._expire(now)
         if len(self.arrivals) < self.limit:
             return 0.0
         return self.arrivals[0] + self.seconds - now
+
+    def use(self, now: float) -> WindowUse:
+        """What this window counts at ``now``."""
+        self._expire(now)
+        oldest = self.arrivals[0] + self.seconds - now if self.arrivals else None
+        return WindowUse(self.limit, self.seconds, len(self.arrivals), oldest)
+
+    def _expire(self, now: float) -> None:
+        while self.arrivals and self.arrivals[0] <= now - self.seconds:
+            self.arrivals.popleft()
 
 
 class ServerLimits:
@@ -48,18 +70,35 @@ class ServerLimits:
     def __init__(self, config: RateLimitConfig, clock: Clock | None = None) -> None:
         self.config = config
         self.clock = clock or MonotonicClock()
+        self.refused: Counter[tuple[str, Bucket]] = Counter()
+        """Requests refused (429) per key and bucket: each full bucket of a refused request."""
         self._windows: dict[tuple[str, Bucket], list[_Window]] = {}
 
     def check(self, key: str, buckets: Iterable[Bucket]) -> float:
         """Admit and count a request (returns 0), or return the seconds to wait (a 429)."""
         now = self.clock.now()
-        windows = [w for bucket in buckets for w in self._for(key, bucket)]
-        wait = max((w.wait(now) for w in windows), default=0.0)
+        waits = {
+            bucket: max((w.wait(now) for w in self._for(key, bucket)), default=0.0)
+            for bucket in buckets
+        }
+        wait = max(waits.values(), default=0.0)
         if wait > 0:
+            self.refused.update((key, bucket) for bucket, w in waits.items() if w > 0)
             return wait
+        windows = [w for bucket in waits for w in self._for(key, bucket)]
         for w in windows:
             w.arrivals.append(now)
         return 0.0
+
+    def usage(self, key: str, bucket: Bucket) -> list[WindowUse]:
+        """What each window of ``key``'s ``bucket`` counts now (nothing is spent)."""
+        now = self.clock.now()
+        return [w.use(now) for w in self._for(key, bucket)]
+
+    def reset(self) -> None:
+        """Forget every request counted so far, and the refusals."""
+        self._windows.clear()
+        self.refused.clear()
 
     def _for(self, key: str, bucket: Bucket) -> list[_Window]:
         found = self._windows.get((key, bucket))

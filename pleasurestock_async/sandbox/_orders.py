@@ -22,7 +22,7 @@ from ._bounds import (
 from ._context import Context, stamp
 from ._errors import ApiError, bad_request, json_response
 from ._products import IMAGE_BASE
-from ._request import is_count, is_number, query_int, read_json
+from ._request import as_count, is_number, query_int, read_json
 from ._state import OrderLine, SandboxOrder, TransitionError
 from ._status import SETTABLE, Status, display
 from ._webhooks import created_event
@@ -68,15 +68,14 @@ def _line(ctx: Context, index: int, item: object, details: list[str]) -> OrderLi
     if product is None:
         shown = ps_id[:100] if isinstance(ps_id, str) else ps_id
         details.append(f"{where}.ps_id: unknown product {shown!r}")
-    quantity = item.get("quantity")
-    if not is_count(quantity, MAX_ORDER_QUANTITY) or quantity == 0:
+    quantity = as_count(item.get("quantity"), MAX_ORDER_QUANTITY)
+    if not quantity:
         details.append(f"{where}.quantity: must be an integer from 1 to {MAX_ORDER_QUANTITY}")
     custom = item.get("customPrice")
     if custom is not None and not is_number(custom, MAX_PRICE):
         details.append(f"{where}.customPrice: must be a number from 0 to {MAX_PRICE}")
-    if len(details) > before or product is None:
+    if len(details) > before or product is None or not quantity:
         return None
-    assert isinstance(quantity, int)
     if custom is None:
         return OrderLine(product, quantity, product.price, custom=False)
     price = Decimal(str(custom)).quantize(_CENT, ROUND_HALF_UP)

@@ -1,5 +1,6 @@
 """The ids the API reference uses in its examples, so that its requests work as written:
-suppliers 12 and 15, seven products (``ps_vj31ucxsab`` ... ``ps_0987654321``) and the two
+suppliers 12 and 15, eight products (``ps_vj31ucxsab`` ... ``ps_0987654321``, and the
+``ps_abc123`` of its multi-warehouse and out-of-stock sales examples) and the two
 orders of its order list (``ORD-20251103-78XZ70``, ``ORD-20251103-LMGYAQ``).
 
 Where the reference leaves a field out, the catalogue's seeded generator fills it in.
@@ -81,8 +82,9 @@ REFERENCE_PRODUCTS: tuple[ReferenceProduct, ...] = (
         updated_at=datetime(2024, 3, 20, 14, 45, tzinfo=UTC),
     ),
     ReferenceProduct(internal_id="ps_0987654321", price=Decimal("25.00"), supplier_id=15),
+    ReferenceProduct(internal_id="ps_abc123"),
 )
-"""The first products of every catalogue, in this order (a catalogue smaller than seven holds
+"""The first products of every catalogue, in this order (a catalogue smaller than eight holds
 the first ones only)."""
 
 

@@ -15,8 +15,9 @@ from ._errors import ApiError, bad_request
 from ._json import BodyError, decode
 
 __all__ = [
-    "is_count",
+    "as_count",
     "is_number",
+    "is_ps_id",
     "parse_day",
     "query_bool",
     "query_day",
@@ -34,6 +35,7 @@ still sending gets the answer instead of a reset connection."""
 _INT = re.compile(r"-?[0-9]{1,20}")
 _NUMBER = re.compile(r"-?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_NOT_IN_ID = re.compile(r"[\s\x00-\x1f\x7f-\x9f/\\?#,]")
 
 
 def _too_large() -> ApiError:
@@ -121,14 +123,32 @@ def query_decimal(request: Request, name: str, high: Decimal) -> Decimal:
     return value.copy_abs() if value.is_zero() else value
 
 
-def is_count(value: object, high: int = MAX_COUNT) -> bool:
-    """A JSON integer (not a boolean) from 0 to ``high``."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= high
+def as_count(value: object, high: int = MAX_COUNT) -> int | None:
+    """A JSON integer from 0 to ``high`` as an int, or None. An integer is what JSON Schema
+    calls one: a number without a fraction, so ``5.0`` is 5 (a JavaScript server cannot tell
+    them apart either); a boolean is not one."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= high:
+        return value
+    return None
 
 
 def is_number(value: object, high: Decimal | int = MAX_COUNT) -> bool:
     """A JSON number (not a boolean) from 0 to ``high``."""
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= high
+
+
+def is_ps_id(value: object, longest: int) -> bool:
+    """A ``ps_`` product id of at most ``longest`` characters, without whitespace, control
+    characters, ``/``, ``\\``, ``?``, ``#`` or a comma (any other shape: what exists is up to
+    the catalogue)."""
+    return (
+        isinstance(value, str)
+        and value.startswith("ps_")
+        and len(value) <= longest
+        and _NOT_IN_ID.search(value) is None
+    )
 
 
 def parse_day(raw: object) -> date | None:

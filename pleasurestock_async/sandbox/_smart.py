@@ -9,15 +9,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ._bounds import MAX_COUNT, MAX_HISTORY, MAX_ITEMS
+from ._bounds import MAX_COUNT, MAX_HISTORY, MAX_ITEMS, MAX_PS_ID
 from ._context import Context
 from ._errors import ApiError, bad_request, json_response
-from ._request import is_number, query_day, read_json
+from ._request import is_number, is_ps_id, query_day, read_json
 
 __all__ = ["get_smart_reordering", "post_smart_reorder"]
 
 _FIELDS = frozenset({"ps_id", "quantity", "current_stock", "sales_history"})
-_MAX_PS_ID = 64
 
 
 async def get_smart_reordering(ctx: Context, request: Request) -> Response:
@@ -39,9 +38,11 @@ def _problems(index: int, p: Any) -> list[str]:
     if not isinstance(p, dict):
         return [f"{where}: must be an object"]
     found = [f"{where}.{name}: unknown field" for name in sorted(set(p) - _FIELDS)]
-    ps_id = p.get("ps_id")
-    if not (isinstance(ps_id, str) and ps_id.startswith("ps_") and len(ps_id) <= _MAX_PS_ID):
-        found.append(f"{where}.ps_id: must start with ps_ (at most {_MAX_PS_ID} characters)")
+    if not is_ps_id(p.get("ps_id"), MAX_PS_ID):
+        found.append(
+            f"{where}.ps_id: must start with ps_, at most {MAX_PS_ID} characters, without "
+            "whitespace, control characters, /, \\, ?, # or commas"
+        )
     for name in ("quantity", "current_stock"):
         if not is_number(p.get(name)):
             found.append(f"{where}.{name}: must be a non-negative number up to {MAX_COUNT}")

@@ -115,6 +115,11 @@ class SandboxState:
                 stock if stored.stock_on_hand is None else max(stored.stock_on_hand, stock)
             )
 
+    def forget_sales(self) -> None:
+        """Forget every stored sale and smart-reorder submission."""
+        self.sales.clear()
+        self.smart_reorders.clear()
+
     def recommendations(self, target: date) -> list[dict[str, Any]]:
         """Reorder advice from the stored history up to ``target``, largest first.
 
@@ -234,6 +239,14 @@ class SandboxState:
                 )
             self._add(order)
             self._deliveries_per_day[example.created_at.date()] += 1
+
+    def forget_orders(self, *, examples: bool) -> None:
+        """Forget every order; the reference's two example orders come back with ``examples``."""
+        self.orders.clear()
+        self._by_number.clear()
+        self._deliveries_per_day.clear()
+        if examples:
+            self.add_example_orders()
 
     def _add(self, order: SandboxOrder) -> None:
         self.orders.append(order)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, PlainSerializer, StrictInt
+from pydantic import Field, PlainSerializer, PrivateAttr, StrictInt
 
 from .shared import STRUCTURE, CamelModel, DayFirstDate, FlexibleId, Money, PsId, RequestModel
 
@@ -79,17 +79,17 @@ SETTABLE_STATUSES: frozenset[OrderStatus] = frozenset(
 """Statuses a client may set with ``orders.update_status`` (``created`` is the system's)."""
 
 
-_WirePrice = Annotated[
-    Money, Field(ge=0), PlainSerializer(float, return_type=float, when_used="json")
-]
-"""A price sent as a JSON number, as the reference's examples show."""
+_WirePrice = Annotated[Money, PlainSerializer(float, return_type=float, when_used="json")]
+"""A price sent as a JSON number, as the reference's examples show (finite: a ``Decimal``
+field refuses NaN and infinities)."""
 
 
 class OrderItem(RequestModel):
-    """One line of a new order. ``custom_price`` overrides the catalogue price."""
+    """One line of a new order. ``custom_price`` overrides the catalogue price. The server
+    decides which quantities and prices it accepts (the reference states no bounds)."""
 
     ps_id: PsId
-    quantity: Annotated[StrictInt, Field(gt=0)]
+    quantity: StrictInt
     custom_price: _WirePrice | None = Field(default=None, alias="customPrice")
 
 
@@ -208,3 +208,30 @@ class OrderStatusUpdate(CamelModel):
     status_changed_at: datetime | None = None
     """When the status changed; None only when a lost answer was confirmed by reading the
     order back and its detail does not say when (a cancellation)."""
+    _confirmed_by_reading: bool = PrivateAttr(default=False)
+
+    @property
+    def confirmed_by_reading(self) -> bool:
+        """True when the server's answer to the change was lost and the order was read back
+        instead: it has the asked status, but the change's ``comment`` and
+        ``external_order_id`` may not have been stored."""
+        return self._confirmed_by_reading
+
+    @classmethod
+    def read_back(cls, order: Order) -> OrderStatusUpdate:
+        """The update an order's detail confirms (``confirmed_by_reading`` is true)."""
+        by_status = {
+            OrderStatus.PAID: order.paid_at,
+            OrderStatus.ON_THE_WAY: order.shipped_at,
+            OrderStatus.DELIVERED: order.actual_delivery_date,
+            OrderStatus.ACCEPTED: order.accepted_at,
+        }
+        moment = by_status.get(order.status)
+        update = cls(
+            order_id=order.order_id,
+            order_number=order.order_number,
+            status=order.status,
+            status_changed_at=moment if isinstance(moment, datetime) else None,
+        )
+        update._confirmed_by_reading = True
+        return update

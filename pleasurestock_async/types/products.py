@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from .shared import STRUCTURE, ApiModel, FlexibleId, Money
+from .shared import STRUCTURE, ApiModel, FiniteJson, FlexibleId, Money
 
 __all__ = ["PagePagination", "Product", "ProductBatch", "ProductPage"]
 
@@ -22,7 +22,7 @@ class Product(ApiModel):
     price: Money
     currency: str
     supplier_id: FlexibleId | None = None
-    images: list[Any] | None = None
+    images: list[FiniteJson] | None = None
 
     category_id: str | None = None
     category_name: str | None = None
@@ -57,6 +57,22 @@ class ProductPage(ApiModel):
     success: bool = True
     data: list[Product]
     pagination: Annotated[PagePagination, STRUCTURE]
+
+    @classmethod
+    def other_shape(cls, body: Any) -> dict[str, Any] | None:
+        """The page in the reference's shape when ``body`` has the shape of the vendor's
+        public API page, ``{"data": {"products": [...], "pagination": {...}}, "meta": ...}``
+        (its other keys are kept); else None."""
+        if not isinstance(body, dict):
+            return None
+        inner = body.get("data")
+        if not isinstance(inner, dict) or not isinstance(inner.get("products"), list):
+            return None
+        rest = {k: v for k, v in inner.items() if k not in ("products", "pagination")}
+        page = {**rest, **body, "data": inner["products"]}
+        if "pagination" in inner:
+            page["pagination"] = inner["pagination"]
+        return page
 
 
 class ProductBatch(ApiModel):

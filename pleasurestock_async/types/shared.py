@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    JsonValue,
+    StrictInt,
+)
 from pydantic.alias_generators import to_camel
 from pydantic_core import core_schema
 
 __all__ = [
+    "ID_PATTERN",
     "MAX_COUNT",
+    "MAX_ID_LENGTH",
     "PRODUCT_ID_PATTERN",
     "PS_ID_PATTERN",
     "STRUCTURE",
     "ApiModel",
     "CamelModel",
     "DayFirstDate",
+    "FiniteJson",
     "FlexibleId",
+    "Identifier",
     "Money",
     "NonNegativeInt",
     "ProductId",
@@ -27,18 +41,64 @@ __all__ = [
     "RecordError",
     "RequestModel",
     "SaleDate",
+    "is_uuid",
 ]
 
-PS_ID_PATTERN = r"^ps_[A-Za-z0-9]{10}$"
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-PRODUCT_ID_PATTERN = rf"^(?:ps_[A-Za-z0-9]{{10}}|{_UUID})$"
+MAX_ID_LENGTH = 200
+"""The longest id sent: longer ones are surely not ids (the reference's are 13 to 36
+characters), and an id travels in URLs."""
+
+_NOT_IN_ID = r"\s\x00-\x1f\x7f-\x9f/\\?#"
+"""What an id never holds, so that it stays one path segment and one token: whitespace,
+control characters, path separators, and the ``?`` and ``#`` that end a URL's path."""
+
+ID_PATTERN = rf"^[^{_NOT_IN_ID}]*[^{_NOT_IN_ID}.][^{_NOT_IN_ID}]*$"
+"""An id: at least one character that is not a dot (``.`` and ``..`` are path steps), none
+of the characters an id never holds. Whether it exists is the server's to say."""
+
+PRODUCT_ID_PATTERN = ID_PATTERN.replace(_NOT_IN_ID, _NOT_IN_ID + ",")
+"""A product id: an id without a comma, which separates the ids of a batch query. UUIDs,
+``ps_`` ids of any length (the reference's own examples send ``ps_abc123``) and other forms
+(``pl_`` on the vendor's public page) all pass: the server decides what exists."""
+
+PS_ID_PATTERN = rf"^ps_[^{_NOT_IN_ID},]*$"
+"""A product id in ``ps_`` form, where the reference asks for it (orders, smart reordering)."""
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def is_uuid(product_id: str) -> bool:
+    """Whether a product id is a UUID (any letter case): the one form that a batch query's
+    answer does not name, and the one form whose letter case does not matter. Every other id
+    (``ps_``, ``pl_``, ...) is kept exactly as given."""
+    return _UUID.fullmatch(product_id) is not None
+
+
+def _finite(value: JsonValue) -> JsonValue:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("must be a finite number (NaN and infinities are not JSON)")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
+
+
+FiniteJson = Annotated[JsonValue, AfterValidator(_finite)]
+"""Any JSON value whose numbers are all finite (a field the SDK does not type)."""
 
 
 class ApiModel(BaseModel):
-    """Base of every model: unknown fields are kept (the API adds fields often)."""
+    """Base of every model: unknown fields are kept (the API adds fields often), as JSON
+    values with finite numbers."""
 
     # Built on first use, not at import: most programs touch a few of the models.
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+    __pydantic_extra__: dict[str, FiniteJson] = Field(init=False)
 
 
 class CamelModel(ApiModel):
@@ -53,8 +113,9 @@ Money = Decimal
 FlexibleId = int | str
 """An id that the API sends as an int in one response and as a UUID string in another."""
 
-MAX_COUNT = 2_147_483_647
-"""The largest quantity or stock accepted: a 32-bit signed integer, what servers store."""
+MAX_COUNT = 2**53 - 1
+"""The largest count sent: JSON parsers that read numbers as doubles (JavaScript's among
+them) change larger integers silently. The reference bounds counts only below (at 0)."""
 
 NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
 """A count: an int (never a bool, a float or a string) from 0 to :data:`MAX_COUNT`."""
@@ -63,32 +124,55 @@ NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
 class _Matching:
     """A string matching ``pattern``, with ``message`` instead of pydantic's regex dump."""
 
-    def __init__(self, pattern: str, message: str) -> None:
+    def __init__(self, pattern: str, message: str, max_length: int | None = None) -> None:
         self.pattern = pattern
         self.message = message
+        self.max_length = max_length
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         return core_schema.custom_error_schema(
-            core_schema.str_schema(pattern=self.pattern, strict=True),
+            core_schema.str_schema(pattern=self.pattern, max_length=self.max_length, strict=True),
             custom_error_type="id_format",
             custom_error_message=self.message,
         )
 
 
-PsId = Annotated[str, _Matching(PS_ID_PATTERN, "must be 'ps_' followed by 10 letters or digits")]
-"""A PleasureStock product id in ``ps_`` form: ``ps_`` and 10 letters or digits."""
+_NO_ID_CHARS = "no whitespace, control characters, '/', '\\', '?', '#'"
+
+PsId = Annotated[
+    str,
+    _Matching(
+        PS_ID_PATTERN,
+        f"must start with 'ps_', with {_NO_ID_CHARS} or ','; at most {MAX_ID_LENGTH} characters",
+        MAX_ID_LENGTH,
+    ),
+]
+"""A product id the reference asks to start with ``ps_`` (orders, smart reordering)."""
 
 ProductId = Annotated[
     str,
     _Matching(
         PRODUCT_ID_PATTERN,
-        "must be a ps_ id (ps_ and 10 letters or digits) or a UUID "
-        "(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+        f"must be a product id (a UUID, a ps_ id, ...): 1 to {MAX_ID_LENGTH} characters, "
+        f"{_NO_ID_CHARS} or ',', not only dots",
+        MAX_ID_LENGTH,
     ),
 ]
-"""A product id in ``ps_XXXXXXXXXX`` or UUID form."""
+"""A product id (UUID, ``ps_``, or any other form the server uses): only what would break a
+request is refused (see :data:`PRODUCT_ID_PATTERN`)."""
+
+Identifier = Annotated[
+    str,
+    _Matching(
+        ID_PATTERN,
+        f"must be 1 to {MAX_ID_LENGTH} characters, {_NO_ID_CHARS}, not only dots",
+        MAX_ID_LENGTH,
+    ),
+]
+"""Any other id that travels in a URL path (an order number)."""
+
 
 _DAY_FIRST = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})$")
 
@@ -169,4 +253,4 @@ class RecordError(ApiModel):
     index: int
     error: str
     expected: str | None = None
-    received: Any = None
+    received: FiniteJson = None

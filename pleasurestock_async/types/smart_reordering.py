@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from .shared import ApiModel, CamelModel, RequestModel
+from .shared import ApiModel, CamelModel, PsId, RequestModel
 
 __all__ = [
     "Recommendation",
@@ -17,8 +17,12 @@ __all__ = [
     "SmartReorderingReport",
 ]
 
-_NonNegativeNumber = Annotated[float, Field(ge=0, le=1e12, strict=True, allow_inf_nan=False)]
-"""A number (an int or a float, never a bool or a string) from 0 to 10**12."""
+_Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""A finite number: an int or a float, never a bool or a string (NaN and infinities are not
+JSON)."""
+
+_NonNegativeNumber = Annotated[_Number, Field(ge=0)]
+"""A finite number from 0 (the reference: "must be non-negative number")."""
 
 
 class Recommendation(ApiModel):
@@ -46,11 +50,12 @@ class SmartReorderingReport(ApiModel):
 class SmartReorderProduct(RequestModel):
     """One product's sales for ``POST /external/smart-reorder`` (at least 7 days of history)."""
 
-    ps_id: Annotated[str, Field(pattern=r"^ps_\S+$", max_length=100, strict=True)]
+    ps_id: PsId
     """A product id starting with ``ps_`` (the reference asks only for the prefix)."""
     quantity: _NonNegativeNumber
     current_stock: _NonNegativeNumber
-    sales_history: Annotated[list[_NonNegativeNumber], Field(min_length=7)]
+    sales_history: Annotated[list[_Number], Field(min_length=7)]
+    """At least 7 days of sales (the reference states no other bound)."""
 
 
 class SmartReorderAck(CamelModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
 from .orders import OrderStatus
-from .shared import CamelModel, FlexibleId, Money
+from .shared import CamelModel, FiniteJson, FlexibleId, Money
 
 __all__ = [
     "GenericEvent",
@@ -101,7 +101,7 @@ class GenericEvent(_EventBase):
     """An event type this SDK does not know yet; ``data`` is left as plain JSON."""
 
     event: str
-    data: Any = None
+    data: FiniteJson = None
 
 
 _KNOWN = {"order.created", "order.status_changed", "order.cancelled"}

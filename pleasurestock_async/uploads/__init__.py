@@ -3,8 +3,10 @@
 
 Modules: :mod:`.codec` (validation and encoding), :mod:`.batcher` (input ranges),
 :mod:`.sender` (one batch and what the server has of it), :mod:`.runner` (workers and a clean
-stop), :mod:`.journal` and :mod:`.state` (SQLite records), :mod:`.lock` (one run per file),
-:mod:`.upload`, :mod:`.sync`. The result types live in :mod:`pleasurestock_async.types.uploads`.
+stop), :mod:`.journal` and :mod:`.state` (SQLite records, checked by :mod:`._sqlite`),
+:mod:`.store` (the sync's state seam, off the event loop), :mod:`.lock` (one run per file),
+:mod:`.options` (a sync's settings), :mod:`.upload`, :mod:`.sync`. The result types live in
+:mod:`pleasurestock_async.types.uploads`.
 """
 
 from __future__ import annotations
@@ -16,29 +18,41 @@ from ..types.uploads import (
     BatchOutcome,
     Discrepancy,
     FailedBatch,
+    HeldBatch,
+    QuarantinedId,
     SalesSyncResult,
     SalesUploadResult,
     ServerRecordError,
+    StateDestination,
+    StateStatus,
     SyncDay,
     SyncProgress,
+    SyncRun,
     UnresolvedBatch,
     UploadProgress,
 )
 
 if TYPE_CHECKING:
     from .journal import Journal, Resolution
+    from .options import Accept, StockPolicy, SyncOptions
     from .runner import STOP_GRACE
-    from .state import SyncState
-    from .sync import StockPolicy, sync_sales
+    from .state import QUARANTINE_DAYS, SyncState
+    from .store import StateStore, open_state
+    from .sync import sync_sales
     from .upload import MAX_CONCURRENCY, OnInvalid, ProgressCallback, upload_sales
 
 # The engines (SQLite, time zones, workers) load when first used, not with the client.
 _LAZY = {
     "Journal": "journal",
     "Resolution": "journal",
+    "Accept": "options",
+    "StockPolicy": "options",
+    "SyncOptions": "options",
     "STOP_GRACE": "runner",
+    "QUARANTINE_DAYS": "state",
     "SyncState": "state",
-    "StockPolicy": "sync",
+    "StateStore": "store",
+    "open_state": "store",
     "sync_sales": "sync",
     "MAX_CONCURRENCY": "upload",
     "OnInvalid": "upload",
@@ -47,23 +61,33 @@ _LAZY = {
 }
 __all__ = [
     "MAX_CONCURRENCY",
+    "QUARANTINE_DAYS",
     "STOP_GRACE",
+    "Accept",
     "BatchOutcome",
     "Discrepancy",
     "FailedBatch",
+    "HeldBatch",
     "Journal",
     "OnInvalid",
     "ProgressCallback",
+    "QuarantinedId",
     "Resolution",
     "SalesSyncResult",
     "SalesUploadResult",
     "ServerRecordError",
+    "StateDestination",
+    "StateStatus",
+    "StateStore",
     "StockPolicy",
     "SyncDay",
+    "SyncOptions",
     "SyncProgress",
+    "SyncRun",
     "SyncState",
     "UnresolvedBatch",
     "UploadProgress",
+    "open_state",
     "sync_sales",
     "upload_sales",
 ]

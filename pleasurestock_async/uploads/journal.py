@@ -15,16 +15,17 @@ is not (a fixed line included), and holds back what may be stored until told how
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from os import PathLike, fspath
+from os import PathLike
 from typing import Literal
 
-from ..errors import InputError
 from ..types.uploads import UnresolvedBatch
-from ._sqlite import open_database
+from . import _sqlite
+from ._sqlite import JOURNAL
 
 __all__ = [
     "MAY_BE_STORED",
@@ -34,6 +35,8 @@ __all__ = [
     "JournalRange",
     "NullJournal",
     "Resolution",
+    "create_journal",
+    "digest_of",
 ]
 
 Resolution = Literal["stored", "not_stored"]
@@ -43,20 +46,13 @@ MAY_BE_STORED = frozenset({SENDING, UNKNOWN})
 SENT = frozenset({STORED, SENDING, UNKNOWN})
 NOT_STORED = frozenset({INVALID, REFUSED, NOT_SENT, PLANNED})
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS ranges (
-    job TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    first_index INTEGER NOT NULL,
-    marks TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    error TEXT,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (job, seq)
-);
-"""
-_VERSION = "2"
+_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE ranges (job TEXT NOT NULL, seq INTEGER NOT NULL, first_index INTEGER NOT "
+    "NULL, marks TEXT NOT NULL, digest TEXT NOT NULL, error TEXT, updated_at REAL NOT NULL, "
+    "PRIMARY KEY (job, seq))",
+    "INSERT INTO meta VALUES ('version', '2')",
+)
 
 
 def digest_of(lines: Iterable[str]) -> str:
@@ -112,28 +108,47 @@ class NullJournal:
 
 
 class Journal:
-    """Jobs' ranges in an SQLite file (WAL mode; each change committed at once).
+    """Jobs' ranges in an SQLite file (WAL mode; each change committed at once), checked on
+    open like a sync state (see :mod:`._sqlite`); a journal of 0.2 is marked on first open.
+    ``read_only`` opens it without changing anything.
 
     Use one run at a time per file (:class:`~pleasurestock_async.uploads.lock.FileLock`).
     """
 
-    def __init__(self, path: str | PathLike[str]) -> None:
-        self.path = fspath(path)
-        self._db = open_database(self.path, "journal", _SCHEMA)
-        found = self._db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-        if found is None:
-            legacy = self._db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'batches'"
-            ).fetchone()
-            if legacy is not None:
-                self._db.close()
-                raise InputError.single(
-                    "journal",
-                    f"{self.path} is a journal of pleasurestock-async 0.1; finish or resolve "
-                    "its job with 0.1, or start a new journal file",
-                    self.path,
-                )
-            self._db.execute("INSERT INTO meta VALUES ('version', ?)", (_VERSION,))
+    def __init__(self, path: str | PathLike[str], *, read_only: bool = False) -> None:
+        self.path = _sqlite.resolve(path, JOURNAL)
+        self.read_only = read_only
+        if not read_only and not _sqlite.exists(self.path):
+            _sqlite.create(self.path, JOURNAL, _build)
+        self._before = _sqlite.leftovers(self.path)
+        db = _sqlite.connect(self.path, JOURNAL, read_only=True)
+        try:
+            found = _sqlite.inspect(db, self.path, JOURNAL, JOURNAL.tables)
+        except BaseException:
+            db.close()
+            _sqlite.tidy(self.path, self._before)
+            raise
+        if not read_only:
+            db.close()
+            db = _sqlite.connect(self.path, JOURNAL, read_only=False)
+        self._db = db
+        try:
+            if not read_only:
+                # FULL: a mark written just before a request leaves survives a power loss
+                # too, so a rerun never resends what may have been stored.
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")
+                if found.legacy:  # 0.2: the same tables, now marked as a journal
+                    db.execute("BEGIN IMMEDIATE")
+                    db.execute(f"PRAGMA application_id={JOURNAL.application_id}")
+                    db.execute(f"PRAGMA user_version={JOURNAL.version}")
+                    db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise JOURNAL.error(self.path, f"cannot be opened: {exc}") from None
+        except BaseException:
+            db.close()
+            raise
 
     def get(self, job: str, seq: int) -> JournalRange | None:
         """The range ``seq`` of ``job``, if it was ever recorded."""
@@ -206,5 +221,22 @@ class Journal:
         return removed
 
     def close(self) -> None:
-        """Close the file."""
+        """Close the file (a read-only look leaves no log files it created behind)."""
         self._db.close()
+        if self.read_only:
+            _sqlite.tidy(self.path, self._before)
+
+
+def create_journal(value: str | PathLike[str]) -> str:
+    """The real path of the journal ``value`` names, created (empty, atomically) if no file is
+    there; a path that cannot hold one is refused (:class:`~.errors.StateFileError`)."""
+    path = _sqlite.resolve(value, JOURNAL)
+    if not _sqlite.exists(path):
+        _sqlite.create(path, JOURNAL, _build)
+    return path
+
+
+def _build(db: sqlite3.Connection) -> None:
+    """The tables of a new journal (inside the creating transaction)."""
+    for statement in _SCHEMA:
+        db.execute(statement)

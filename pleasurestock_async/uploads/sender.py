@@ -41,12 +41,13 @@ class StopSendingError(Exception):
 
 
 class BatchHooks:
-    """Told which rows (indices into the batch) each attempt carries. Defaults do nothing."""
+    """Told which rows (indices into the batch) each attempt carries. Defaults do nothing.
+    Both are awaited, so a record of them can be written off the event loop."""
 
-    def before_send(self, rows: Sequence[int]) -> None:
-        """The attempt's bytes leave next; raising here keeps it unsent."""
+    async def before_send(self, rows: Sequence[int]) -> None:
+        """The attempt's bytes leave next, once this returns; raising here keeps it unsent."""
 
-    def not_stored(self, rows: Sequence[int]) -> None:
+    async def not_stored(self, rows: Sequence[int]) -> None:
         """The attempt certainly stored nothing (another may follow)."""
 
 
@@ -75,13 +76,13 @@ class _Attempt(AttemptHooks):
         self._outcome = outcome
         self.left = False  # whether the latest attempt's bytes may have reached the server
 
-    def before_send(self) -> None:
-        self._hooks.before_send(self._rows)
+    async def before_send(self) -> None:
+        await self._hooks.before_send(self._rows)
         self._outcome.requests += 1
         self.left = True
 
-    def not_stored(self) -> None:
-        self._hooks.not_stored(self._rows)
+    async def not_stored(self) -> None:
+        await self._hooks.not_stored(self._rows)
         self.left = False
 
 
@@ -155,5 +156,5 @@ class Sender:
                     f"{processed!r} for {len(rows)} rows: it may have stored some of them"
                 )
         if outcome.kind in ("rejected", "not_stored", "auth"):
-            hooks.not_stored(index)  # the answer proves nothing of this attempt was stored
+            await hooks.not_stored(index)  # the answer proves nothing of this attempt was stored
         return outcome

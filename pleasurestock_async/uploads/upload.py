@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from os import PathLike
 from typing import Any, Literal
 
 import anyio
+import anyio.to_thread
 
 from ..errors import InputError, InputErrorDetail, SalesUploadError, UploadStopReason
 from ..types.sales import SaleRecord, SaleRow
@@ -25,6 +26,7 @@ from ..types.uploads import (
     ServerRecordError,
     UploadProgress,
 )
+from ._sqlite import JOURNAL
 from .batcher import InputBatch, PartialInputError, merged, read_batches
 from .codec import MAX_BATCH, canonical
 from .journal import (
@@ -42,9 +44,10 @@ from .journal import (
     JournalRange,
     NullJournal,
     Resolution,
+    create_journal,
     digest_of,
 )
-from .lock import FileLock
+from .lock import FileLock, check_wait
 from .runner import Flight, Runner, check_stop
 from .sender import BatchHooks, Outcome, SendBatch, Sender, StopSendingError
 from .spill import Spill
@@ -113,6 +116,8 @@ class _Upload:
     ) -> None:
         self.sender = sender
         self.journal = journal
+        # the journal's SQLite work runs in a worker thread, one call at a time
+        self._limiter = anyio.CapacityLimiter(1)
         self.job = job
         self.on_invalid = on_invalid
         self.merge = merge
@@ -173,7 +178,7 @@ class _Upload:
 
     async def handle(self, batch: InputBatch, flight: Flight) -> None:
         try:
-            entry, before = self._entry(batch)
+            entry, before = await self._entry(batch)
         except _StopUploadError as abort:
             self.stop(abort)
             return  # not handled: its records count as not sent
@@ -194,27 +199,35 @@ class _Upload:
         if not sendable:
             if marks.count(STORED) == batch.size:
                 self.result.skipped_batches += 1
-            self._save(entry, batch, before)
+            await self._save(entry, batch, before)
             self._report()
             return
         plan = self._plan(batch, sendable)
         for i in sendable:
             marks[i] = PLANNED
-        self._save(entry, batch, before)
+        await self._save(entry, batch, before)
+        # Recording is shielded: once an answer is in, it is written whatever else happens.
         try:
             outcome = await self.sender.send(plan.rows, _Hooks(self, entry, batch, plan, flight))
         except StopSendingError:
-            self._unsent(entry, batch, sendable)
+            with anyio.CancelScope(shield=True):
+                await self._unsent(entry, batch, sendable)
             return
         except anyio.get_cancelled_exc_class():
-            self._cut_off(entry, batch, plan)
+            with anyio.CancelScope(shield=True):
+                await self._cut_off(entry, batch, plan)
             raise
-        self._apply(entry, batch, plan, outcome)
+        with anyio.CancelScope(shield=True):
+            await self._apply(entry, batch, plan, outcome)
 
-    def _entry(self, batch: InputBatch) -> tuple[JournalRange, list[str] | None]:
+    async def _entry(self, batch: InputBatch) -> tuple[JournalRange, list[str] | None]:
         """The journal's range (checked against this input, with resolutions applied) and its
         marks as recorded; or a fresh range and None."""
-        found = self.journal.get(self.job, batch.seq)
+        found = None
+        if self.journal.path is not None:
+            found = await anyio.to_thread.run_sync(
+                self.journal.get, self.job, batch.seq, limiter=self._limiter
+            )
         if found is None:
             marks = [NOT_SENT] * batch.size
             for i in batch.invalid_positions:
@@ -259,25 +272,32 @@ class _Upload:
             return _Plan(rows, positions, groups)
         return _Plan(rows, positions)
 
-    def _save(
-        self, entry: JournalRange, batch: InputBatch, before: list[str] | None = None
+    async def _save(
+        self,
+        entry: JournalRange,
+        batch: InputBatch,
+        before: list[str] | None = None,
+        marks: list[str] | None = None,
     ) -> None:
-        if self.journal.path is None or (before is not None and entry.marks == before):
+        """Write the range (with ``marks`` instead of its own, when given) to the journal, in
+        a worker thread."""
+        marks = entry.marks if marks is None else marks
+        if self.journal.path is None or (before is not None and marks == before):
             return  # no journal keeps it, or nothing changed
-        entry.digest = digest_of(
-            canonical(batch.records[i]) for i, m in enumerate(entry.marks) if m in SENT
-        )
-        self.journal.save(entry)
+        digest = digest_of(canonical(batch.records[i]) for i, m in enumerate(marks) if m in SENT)
+        snapshot = replace(entry, marks=list(marks), digest=digest)  # what this moment holds
+        await anyio.to_thread.run_sync(self.journal.save, snapshot, limiter=self._limiter)
+        entry.digest = digest
 
-    def _unsent(self, entry: JournalRange, batch: InputBatch, positions: list[int]) -> None:
+    async def _unsent(self, entry: JournalRange, batch: InputBatch, positions: list[int]) -> None:
         for i in positions:
             if entry.marks[i] == PLANNED:
                 entry.marks[i] = NOT_SENT
-        self._save(entry, batch)
+        await self._save(entry, batch)
         self.result.not_sent += len(positions)
         self._report()
 
-    def _cut_off(self, entry: JournalRange, batch: InputBatch, plan: _Plan) -> None:
+    async def _cut_off(self, entry: JournalRange, batch: InputBatch, plan: _Plan) -> None:
         """The grace ran out: what was in flight may be stored; what was not, was not sent."""
         positions = plan.positions_of(range(len(plan.rows)))
         inflight = [i for i in positions if entry.marks[i] == SENDING]
@@ -287,13 +307,15 @@ class _Upload:
             elif entry.marks[i] == PLANNED:
                 entry.marks[i] = NOT_SENT
         entry.error = "stopped while the request was in flight: it may be stored"
-        self._save(entry, batch)
+        await self._save(entry, batch)
         if inflight:
             self._fail(batch, inflight, "unknown", entry.error, None, (), b"")
         self.result.not_sent += len(positions) - len(inflight)
         self._report()
 
-    def _apply(self, entry: JournalRange, batch: InputBatch, plan: _Plan, outcome: Outcome) -> None:
+    async def _apply(
+        self, entry: JournalRange, batch: InputBatch, plan: _Plan, outcome: Outcome
+    ) -> None:
         marks = entry.marks
         self.result.batches += outcome.requests
         self.result.processed += outcome.processed
@@ -324,7 +346,7 @@ class _Upload:
             )
             self._fail(batch, left, fate, message or fate, outcome.status_code, named, outcome.body)
         entry.error = message
-        self._save(entry, batch)
+        await self._save(entry, batch)
         if outcome.kind == "auth":
             self.stop(_StopUploadError("authentication", f"upload stopped: {outcome.error}"))
         self._report()
@@ -400,20 +422,26 @@ class _Hooks(BatchHooks):
         self._plan = plan
         self._flight = flight
 
-    def _mark(self, rows: Sequence[int], mark: str) -> None:
-        marks = self._entry.marks
+    async def _mark(self, rows: Sequence[int], mark: str) -> None:
+        # The range takes the marks only once they are written: a run cancelled while they
+        # were written never sent this attempt, and its cut-off must not think so.
+        marks = list(self._entry.marks)
         for i in self._plan.positions_of(rows):
             marks[i] = mark
-        self._upload._save(self._entry, self._batch)
+        await self._upload._save(self._entry, self._batch, marks=marks)
+        if mark == SENDING and self._upload.runner.stopping:
+            raise StopSendingError  # told to stop while it was written: it never leaves
+        self._entry.marks[:] = marks
 
-    def before_send(self, rows: Sequence[int]) -> None:
+    async def before_send(self, rows: Sequence[int]) -> None:
         if self._upload.runner.stopping:
             raise StopSendingError
-        self._mark(rows, SENDING)
+        await self._mark(rows, SENDING)
         self._flight.sent = True
 
-    def not_stored(self, rows: Sequence[int]) -> None:
-        self._mark(rows, PLANNED)
+    async def not_stored(self, rows: Sequence[int]) -> None:
+        with anyio.CancelScope(shield=True):
+            await self._mark(rows, PLANNED)
         self._flight.sent = False
 
 
@@ -482,10 +510,14 @@ async def upload_sales(
     resolutions = _check_resolve(resolve)
     if journal is None and (job is not None or resolutions):
         raise InputError.single("journal", "job and resolve need a journal", None)
-    lock = FileLock(journal, wait=lock_wait) if journal is not None else None
+    lock_wait = check_wait(lock_wait)
+    path = await anyio.to_thread.run_sync(create_journal, journal) if journal is not None else None
+    lock = FileLock(path, wait=lock_wait, kind=JOURNAL) if path is not None else None
     upload: _Upload | None = None
     async with lock or contextlib.nullcontext():
-        book = Journal(journal) if journal is not None else NullJournal()
+        book: Journal | NullJournal = NullJournal()
+        if path is not None:  # opened (and checked) only once the file itself is locked
+            book = await anyio.to_thread.run_sync(Journal, path)
         try:
             upload = _Upload(
                 Sender(send, heal=heal_rejections),
@@ -500,7 +532,8 @@ async def upload_sales(
             upload.runner = Runner(upload.handle, concurrency=concurrency)
             await upload.runner.run(upload.batches(records, chunk_size), stop)
         finally:
-            book.close()
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(book.close)
     assert upload is not None
     result = upload.result
     # ranges read but never handled (the run stopped before a worker took them): not sent

@@ -1,0 +1,1 @@
+"""Programs built on the SDK, each run by a test (not part of the installed package)."""
