@@ -206,7 +206,7 @@ def _encoding(name: object) -> str:
         raise InputError.single("encoding", "must be the name of a text encoding", name)
     try:  # what opening the file checks: codecs.lookup would also accept rot13 and the like
         io.TextIOWrapper(io.BytesIO(), encoding=name)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name holding NUL
         raise InputError.single("encoding", "is not a text encoding Python knows", name) from None
     return name
 

@@ -267,9 +267,7 @@ def dedupe_key(event: WebhookEvent) -> str:
 
 
 def _positive(value: object, name: str, kind: type | tuple[type, ...]) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, kind)
-    if ok and isinstance(value, float):
-        ok = math.isfinite(value)
+    ok = not isinstance(value, bool) and isinstance(value, kind) and _finite(value)  # type: ignore[arg-type]
     if not ok or value <= 0:  # type: ignore[operator]
         raise ConfigurationError(f"{name} must be a number above 0, got {shorten(value)}")
 

@@ -58,6 +58,12 @@ FUZZ = settings(
 """Parameters whose raw exceptions another issue fixes: they get only plausible values here
 until it lands (then delete their line, and the fuzz covers them too)."""
 
+KNOWN = {
+    "state": "sales.rebind_state('\\x00') raises ValueError (the state store of issue 19, "
+    "merged): a state's path gets the test's own file until that is fixed",
+}
+"""What the fuzz found outside this issue's code, reported, and kept out until fixed."""
+
 # -- values -----------------------------------------------------------------------------------
 
 
@@ -384,8 +390,12 @@ def test_1_every_client_method_ends_in_success_or_an_sdk_error(
     name, args, kwargs = data.draw(call_of(methods), label="call")
     if name.endswith("sales.upload") and data.draw(st.booleans(), label="with a journal"):
         kwargs["journal"] = tmp_path / f"{data.draw(st.integers(0, 2))}.journal"
-    if name.endswith("sales.sync"):
-        kwargs["state"] = tmp_path / "state.db"
+    if "state" in KNOWN and "state" in inspect.signature(methods[name]).parameters:
+        state = tmp_path / "state.db"
+        if name.endswith("sales.sync"):
+            kwargs["state"] = state
+        else:
+            args[0] = state
 
     async def call(client: AsyncPleasureStock) -> None:
         method = client_methods(client)[name]
@@ -575,7 +585,9 @@ def _mostly(
 
 def _text(*choices: str) -> st.SearchStrategy[str]:
     # no NUL: a real command line cannot carry one (argv is C strings)
-    free = st.text(st.characters(blacklist_characters="\x00"), max_size=30)
+    # nor a lone surrogate but those of undecodable bytes (what Python makes of argv)
+    chars = st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"])
+    free = st.text(chars | st.sampled_from(["\udc80", "\udcff"]), max_size=30)
     return _mostly(st.sampled_from(choices), free) if choices else free
 
 

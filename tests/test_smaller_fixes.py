@@ -190,7 +190,14 @@ def test_1_dedupe_key_of_something_that_is_not_an_event_is_an_input_error(event:
 
 @pytest.mark.parametrize(
     "options",
-    [{"max_size": "x"}, {"max_size": 0}, {"ttl": float("nan")}, {"ttl": -1}, {"max_size": 1.5}],
+    [
+        {"max_size": "x"},
+        {"max_size": 0},
+        {"ttl": float("nan")},
+        {"ttl": -1},
+        {"max_size": 1.5},
+        {"ttl": 10**400},
+    ],
 )
 def test_1_a_deduplicator_badly_configured_is_a_configuration_error(options: Any) -> None:
     with pytest.raises(ConfigurationError):
@@ -270,6 +277,7 @@ def test_1_a_malformed_redis_url_is_a_configuration_error_of_the_library() -> No
         (lambda: sales_files.read_sales_csv("s.csv", columns={"x": "nope"}), "columns"),
         (lambda: sales_files.read_sales_csv("s.csv", encoding="rot13"), "encoding"),
         (lambda: sales_files.read_sales_jsonl("s.jsonl", encoding="no-such"), "encoding"),
+        (lambda: sales_files.read_sales_jsonl("s.jsonl", encoding="\x00"), "encoding"),
         (lambda: sales_files.read_sales_jsonl("s.jsonl", on_error="ignore"), "on_error"),  # type: ignore[arg-type]
         (lambda: sales_files.count_records("s.csv", "xml"), "kind"),  # type: ignore[arg-type]
     ],
