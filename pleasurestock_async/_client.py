@@ -19,13 +19,14 @@ from ._http import (
     HTTPPipeline,
     Lifecycle,
     as_timeout,
+    call_timeout,
     check_retries,
     check_seconds,
 )
-from ._options import NOT_GIVEN, NotGiven
+from ._options import NOT_GIVEN, NotGiven, check_headers
 from ._retry import DEFAULT_MAX_RETRY_AFTER
 from ._version import __version__
-from .errors import ConfigurationError
+from .errors import ConfigurationError, shorten
 from .ratelimit import DEFAULT_RATE_LIMITS, MemoryRateLimiter, RateLimitConfig, RateLimiter
 from .resources import (
     Currency,
@@ -71,12 +72,13 @@ def _checked_base_url(base_url: object) -> str:
     try:
         url = httpx.URL(base_url)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
-        raise ConfigurationError(f"base_url is not a URL: {base_url!r} ({exc})") from None
+        raise ConfigurationError(f"base_url is not a URL: {shorten(base_url)} ({exc})") from None
     if url.scheme not in ("https", "http") or not url.host:
-        raise ConfigurationError(f"base_url must be an http(s) URL, got {base_url!r}")
+        raise ConfigurationError(f"base_url must be an http(s) URL, got {shorten(base_url)}")
     if url.scheme == "http" and not _is_loopback(url.host):
         raise ConfigurationError(
-            f"base_url {base_url!r} uses plain http: the API key would travel in clear text. "
+            f"base_url {shorten(base_url)} uses plain http: the API key would travel in clear "
+            "text. "
             "Use https (plain http is allowed only for localhost and loopback addresses)."
         )
     return base_url.rstrip("/")
@@ -91,17 +93,10 @@ USER_AGENT = (
 
 
 def _checked_headers(headers: object) -> dict[str, str]:
-    if headers is None:
-        headers = {}
-    if not isinstance(headers, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-    ):
-        raise ConfigurationError("default_headers must be a mapping of str to str")
-    if any(k.lower() in ("x-api-key", "authorization") for k in headers):
-        raise ConfigurationError("default_headers cannot set X-API-Key or Authorization")
-    if any(k.lower() == "user-agent" for k in headers):
-        return dict(headers)
-    return {"User-Agent": USER_AGENT, **headers}
+    checked = check_headers(headers, "default_headers")
+    if any(k.lower() == "user-agent" for k in checked):
+        return checked
+    return {"User-Agent": USER_AGENT, **checked}
 
 
 class AsyncPleasureStock:
@@ -113,14 +108,18 @@ class AsyncPleasureStock:
             API and as ``Authorization: Bearer`` to ``/external/...``; never shown anywhere.
         base_url: Defaults to ``$PLEASURESTOCK_BASE_URL``, else the production API. Plain
             ``http://`` only for loopback addresses.
-        timeout: Seconds (or an :class:`httpx.Timeout`) for each phase of an attempt;
-            ``None`` for none.
+        timeout: Seconds for each phase of an attempt (connect, write, read, the wait for a
+            connection). Given as a number it also bounds each call as a whole: a call is
+            over ``timeout + max_rate_limit_wait`` seconds after it began, whatever it waited
+            for (a rate-limit slot, a connection, retries, backoff, a server's pause). An
+            :class:`httpx.Timeout` bounds the phases only; ``None``: no bound.
         attempt_timeout: Seconds one attempt may take in all, connecting to the last byte,
             however slowly a server drips it. Default: ``timeout`` when that is one number
             (300 s for an :class:`httpx.Timeout`); ``None`` for no bound.
         max_retries: Retries per request (only where a retry cannot double-count).
         max_rate_limit_wait: The longest a call waits for a rate-limit slot before it raises
-            :class:`~pleasurestock_async.errors.RateLimitWaitError` (``None``: no bound).
+            :class:`~pleasurestock_async.errors.RateLimitWaitError` (``None``: no bound, and
+            no bound on the call as a whole either).
         max_retry_after: The longest pause a server's ``Retry-After`` can impose.
         max_response_bytes: The largest answer read (decoded); larger ones fail the attempt.
         strict_response_validation: Fail on a response field that does not have its
@@ -179,7 +178,7 @@ class AsyncPleasureStock:
             or max_response_bytes < 1
         ):
             raise ConfigurationError(
-                f"max_response_bytes must be an int >= 1, got {max_response_bytes!r}"
+                f"max_response_bytes must be an int >= 1, got {shorten(max_response_bytes)}"
             )
         if not isinstance(strict_response_validation, bool):
             raise ConfigurationError("strict_response_validation must be True or False")
@@ -199,6 +198,7 @@ class AsyncPleasureStock:
             max_retry_after=max_retry_after_s,
             max_response_bytes=max_response_bytes,
             strict_response_validation=strict_response_validation,
+            call_timeout=call_timeout(timeout),
         )
         self._owns_http = http_client is None
         self._owns_limiter = rate_limiter is None
@@ -258,7 +258,12 @@ class AsyncPleasureStock:
         options: dict[str, Any] = {
             "api_key": self._http.api_key.reveal() if isinstance(api_key, NotGiven) else api_key,
             "base_url": self.base_url if isinstance(base_url, NotGiven) else base_url,
-            "timeout": s.timeout if isinstance(timeout, NotGiven) else timeout,
+            # a timeout given as a number is kept as one (it also bounds each call as a whole)
+            "timeout": (
+                (s.timeout if s.call_timeout is None else s.call_timeout)
+                if isinstance(timeout, NotGiven)
+                else timeout
+            ),
             "attempt_timeout": (
                 (NOT_GIVEN if not isinstance(timeout, NotGiven) else s.attempt_timeout)
                 if isinstance(attempt_timeout, NotGiven)

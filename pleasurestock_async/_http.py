@@ -1,8 +1,12 @@
-"""The one request pipeline: rate-limit slot -> send -> retry decision -> error or parse.
+"""The one request pipeline: rate-limit slot -> connection -> send -> retry decision -> error
+or parse.
 
 Every resource method names its :class:`Endpoint` (route, API and rate buckets); the pipeline
 never guesses them from the path. Retries wrap acquire + send, so a retry spends budget like
-any request. Each attempt is bounded in time as a whole (not only per read) and in size.
+any request. Each attempt is bounded in time as a whole (not only per read) and in size, and
+every wait of a call (its rate-limit slot, a connection, each attempt, backoff and server
+pauses) counts against one deadline: ``timeout`` (given as a number) plus
+``max_rate_limit_wait`` after the call began.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ import pydantic
 
 from . import errors
 from ._apikey import REDACTED, ApiKey
-from ._options import NOT_GIVEN, NotGiven, RequestOptions
+from ._body import ACCEPT_ENCODING, BodyReader, TooLargeError
+from ._options import NOT_GIVEN, NotGiven, RequestOptions, check_headers, check_query
 from ._parse import read_model
 from ._response import RawCapture, capture, capturing
 from ._retry import RetryPolicy, is_idempotent, never_sent, parse_retry_after
-from .ratelimit import BucketName, RateLimiter
+from .ratelimit import BucketName, Clock, MonotonicClock, RateLimiter
+from .ratelimit._clock import within
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -125,6 +131,8 @@ class ClientSettings:
     max_retry_after: float
     max_response_bytes: int
     strict_response_validation: bool
+    call_timeout: float | None = None
+    """``timeout`` when it was given as a number: it then bounds each call as a whole."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +145,8 @@ class _Call:
     max_rate_limit_wait: float | None
     extra_headers: Mapping[str, str]
     extra_query: Mapping[str, Any]
+    within: float | None
+    """Seconds the whole call may take (``timeout`` + ``max_rate_limit_wait``), if bounded."""
 
 
 def as_timeout(value: object, name: str = "timeout") -> httpx.Timeout:
@@ -148,22 +158,76 @@ def as_timeout(value: object, name: str = "timeout") -> httpx.Timeout:
     return httpx.Timeout(check_seconds(value, name, allow_none=False))
 
 
+def call_timeout(value: object) -> float | None:
+    """The whole-call bound a ``timeout`` sets: the number itself (an :class:`httpx.Timeout`
+    bounds only the phases of each attempt; ``None``, nothing)."""
+    if value is None or isinstance(value, httpx.Timeout):
+        return None
+    return check_seconds(value, "timeout", allow_none=False)
+
+
 def check_seconds(value: object, name: str, *, allow_none: bool = True) -> float | None:
     """``value`` as seconds (a finite number >= 0), or a :class:`ConfigurationError`."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise errors.ConfigurationError(f"{name} must be a finite number of seconds, got {value!r}")
-    if value < 0:
-        raise errors.ConfigurationError(f"{name} must be 0 or more, got {value!r}")
-    return float(value)
+    seconds = math.nan
+    if not isinstance(value, bool) and isinstance(value, int | float):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int beyond any float
+            seconds = math.inf
+    if not math.isfinite(seconds):
+        raise errors.ConfigurationError(
+            f"{name} must be a finite number of seconds, got {errors.shorten(value)}"
+        )
+    if seconds < 0:
+        raise errors.ConfigurationError(f"{name} must be 0 or more, got {errors.shorten(value)}")
+    return seconds
 
 
 def check_retries(value: object, name: str = "max_retries") -> int:
     """``value`` as a retry count (an int >= 0), or a :class:`ConfigurationError`."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise errors.ConfigurationError(f"{name} must be an int >= 0, got {value!r}")
+        raise errors.ConfigurationError(f"{name} must be an int >= 0, got {errors.shorten(value)}")
     return value
+
+
+def _plus(*parts: float | None) -> float | None:
+    """The sum of ``parts``; None (no bound) if any is None."""
+    total = 0.0
+    for part in parts:
+        if part is None:
+            return None
+        total += part
+    return total
+
+
+class Deadline:
+    """The moment a call must be over by, on ``clock`` (``None``: no bound). Every wait of the
+    call is bounded by what is left of it."""
+
+    __slots__ = ("at", "clock", "seconds")
+
+    def __init__(self, clock: Clock, seconds: float | None) -> None:
+        self.clock = clock
+        self.seconds = seconds
+        self.at = None if seconds is None else clock.now() + seconds
+
+    def left(self) -> float | None:
+        """Seconds left (0 once passed), or None without a bound."""
+        return None if self.at is None else max(0.0, self.at - self.clock.now())
+
+    def bound(self, seconds: float | None) -> float | None:
+        """``seconds`` cut to what is left (None: neither bounds it)."""
+        left = self.left()
+        if left is None:
+            return seconds
+        return left if seconds is None else min(seconds, left)
+
+    def allows(self, wait: float) -> bool:
+        """Whether waiting ``wait`` seconds still leaves time to send before the end."""
+        left = self.left()
+        return left is None or wait < left
 
 
 def whole_attempt(timeout: httpx.Timeout, attempt_timeout: float | NotGiven | None) -> float | None:
@@ -246,15 +310,24 @@ class AttemptHooks:
 
 _NO_HOOKS = AttemptHooks()
 
-
-class _TooLargeError(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the answer is larger than max_response_bytes={limit:,}")
+_NOT_RETRIED = (
+    "not retried: the call's deadline (timeout + max_rate_limit_wait) left too little time"
+)
 
 
 class _DeadlineError(Exception):
-    def __init__(self, seconds: float | None) -> None:
-        super().__init__(f"the attempt took longer than attempt_timeout={seconds:g} s")
+    def __init__(self, seconds: float, by_call: bool) -> None:
+        super().__init__(
+            f"the call's deadline (timeout + max_rate_limit_wait) passed during the attempt, "
+            f"{seconds:g} s after it was sent"
+            if by_call
+            else f"the attempt took longer than attempt_timeout={seconds:g} s"
+        )
+
+
+class _NotStartedError(httpx.PoolTimeout):
+    """The call's deadline passed while it waited for its slot or a connection: the request
+    never left (so it is never "unknown", even for a POST)."""
 
 
 @dataclass(slots=True)
@@ -263,6 +336,17 @@ class _Answer:
     content: bytes
     elapsed: float
     retries: int
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """What one attempt gave: an answer (its body scrubbed), a failure, or both (an answer
+    whose body could not be read)."""
+
+    response: httpx.Response | None = None
+    content: bytes = b""
+    failure: Exception | None = None
+    elapsed: float = 0.0
 
 
 class HTTPPipeline:
@@ -286,6 +370,9 @@ class HTTPPipeline:
         self.settings = settings
         self.lifecycle = lifecycle
         self.default_headers: dict[str, str] = dict(default_headers)
+        # Deadlines run on the limiter's clock: a simulated one moves them in tests too.
+        clock = getattr(limiter, "clock", None)
+        self.clock: Clock = clock if isinstance(clock, Clock) else MonotonicClock()
 
     # -- the public way in ----------------------------------------------------------------------
 
@@ -302,7 +389,6 @@ class HTTPPipeline:
     ) -> M:
         """Send one API request, retrying as the policy allows, and parse the typed result."""
         answer = await self._send(endpoint, path_params, params, body, options, hooks)
-        answer.content = self.api_key.scrub_bytes(answer.content)  # an echo stays out of results
         response = answer.response
         if capturing():
             capture(
@@ -336,6 +422,10 @@ class HTTPPipeline:
     def _call(self, options: RequestOptions | None) -> _Call:
         s = self.settings
         if not options:
+            if options is not None and not isinstance(options, Mapping):
+                raise errors.ConfigurationError(
+                    f"options must be a dict of request options, got {type(options).__name__}"
+                )
             return _Call(
                 s.timeout,
                 whole_attempt(s.timeout, s.attempt_timeout),
@@ -343,18 +433,23 @@ class HTTPPipeline:
                 s.max_rate_limit_wait,
                 {},
                 {},
+                _plus(s.call_timeout, s.max_rate_limit_wait),
             )
         if not isinstance(options, Mapping):
             raise errors.ConfigurationError(
                 f"options must be a dict of request options, got {type(options).__name__}"
             )
-        unknown = set(options) - set(RequestOptions.__annotations__)
+        unknown = [name for name in options if name not in RequestOptions.__annotations__]
         if unknown:
             raise errors.ConfigurationError(
-                f"unknown request option(s): {', '.join(sorted(unknown))}; "
+                f"unknown request option(s): {', '.join(map(errors.shorten, unknown))}; "
                 f"known: {', '.join(RequestOptions.__annotations__)}"
             )
-        timeout = as_timeout(options["timeout"]) if "timeout" in options else s.timeout
+        timeout = s.timeout
+        total = s.call_timeout
+        if "timeout" in options:
+            timeout = as_timeout(options["timeout"])
+            total = call_timeout(options["timeout"])
         attempt: float | NotGiven | None = s.attempt_timeout
         if "attempt_timeout" in options:
             attempt = check_seconds(options["attempt_timeout"], "attempt_timeout")
@@ -368,18 +463,14 @@ class HTTPPipeline:
             if "max_rate_limit_wait" in options
             else s.max_rate_limit_wait
         )
-        headers = dict(options.get("extra_headers") or {})
-        if any(str(name).lower() in _AUTH_HEADERS for name in headers):
-            raise errors.ConfigurationError(
-                "extra_headers cannot set X-API-Key or Authorization: the client sends the key"
-            )
         return _Call(
             timeout,
             whole_attempt(timeout, attempt),
             RetryPolicy(max_retries=retries),
             wait,
-            headers,
-            dict(options.get("extra_query") or {}),
+            check_headers(options.get("extra_headers"), "extra_headers"),
+            check_query(options.get("extra_query"), "extra_query"),
+            _plus(total, wait),
         )
 
     def _build(
@@ -391,6 +482,8 @@ class HTTPPipeline:
         call: _Call,
     ) -> httpx.Request:
         headers = {**self.default_headers, **call.extra_headers}
+        # only what the body reader decodes with a bound on memory
+        headers["Accept-Encoding"] = ACCEPT_ENCODING
         if endpoint.api == "external":
             headers["Authorization"] = f"Bearer {self.api_key.reveal()}"
         else:
@@ -420,52 +513,32 @@ class HTTPPipeline:
     ) -> _Answer:
         self.lifecycle.check()
         call = self._call(options)
+        deadline = Deadline(self.clock, call.within)
         hooks = hooks or _NO_HOOKS
         request = self._build(endpoint, path_params, params, body, call)
         retry = call.retry
-        hold = None if call.attempt_timeout is None else call.attempt_timeout + HOLD_MARGIN
         attempt = 0
         while True:
-            waited_from = time.perf_counter()
-            response: httpx.Response | None = None
-            content = b""
-            failure: Exception | None = None
-            # A place in the pool's queue first: waiting there never counts against the
-            # attempt's deadline, and the rate-limit slot is taken only when it can be used.
-            async with self.lifecycle.gate:
-                lease = await self.limiter.acquire(
-                    endpoint.buckets, max_wait=call.max_rate_limit_wait, hold_for=hold
-                )
-                started = time.perf_counter()
-                try:
-                    await hooks.before_send()
-                    with anyio.fail_after(call.attempt_timeout):
-                        response = await self._exchange(request)
-                        try:
-                            content = await self._read(response)
-                        finally:
-                            await response.aclose()
-                except TimeoutError:
-                    failure = _DeadlineError(call.attempt_timeout)
-                except (httpx.HTTPError, _TooLargeError) as exc:
-                    failure = exc
-                finally:
-                    await lease.release()
-            elapsed = time.perf_counter() - started
-            self._log(request, response, failure, elapsed, attempt, started - waited_from)
-
+            tried = await self._attempt(endpoint, request, call, deadline, hooks, attempt)
+            response, content, failure = tried.response, tried.content, tried.failure
+            cut_short = False  # a retry the call's deadline left no time for
             if failure is not None and (response is None or response.is_success):
                 if response is None and never_sent(failure):
                     await hooks.not_stored()
                 if attempt < retry.max_retries and _retries_failure(
                     retry, request.method, failure, response
                 ):
-                    await self._backoff(request, retry, attempt, _reason(failure))
-                    attempt += 1
-                    continue
-                error = self._failure_error(request, response, content, failure, retry)
+                    wait = retry.backoff(attempt)
+                    if deadline.allows(wait):
+                        await self._backoff(request, retry, attempt, wait, _reason(failure))
+                        attempt += 1
+                        continue
+                    cut_short = True
+                error = self._failure_error(request, response, failure, retry)
+                if cut_short:
+                    error.add_note(_NOT_RETRIED)
                 cause = failure if isinstance(failure, httpx.HTTPError) else None
-                failure = None
+                failure = tried.failure = None
                 try:
                     raise error from cause
                 finally:
@@ -474,18 +547,22 @@ class HTTPPipeline:
                     del error, cause
             assert response is not None
             if failure is None and response.is_success:
-                return _Answer(response, content, elapsed, attempt)
+                return _Answer(response, content, tried.elapsed, attempt)
 
             status = response.status_code
             if status == 429:
                 await hooks.not_stored()
-                wait = parse_retry_after(
+                retry_after = parse_retry_after(
                     response.headers.get("Retry-After"), cap=self.settings.max_retry_after
                 )
-                pause = retry.backoff(attempt) if wait is None else wait
+                pause = retry.backoff(attempt) if retry_after is None else retry_after
                 await self.limiter.pause(endpoint.buckets, pause)
                 limit = call.max_rate_limit_wait
-                if attempt < retry.max_retries and (limit is None or pause <= limit):
+                if (
+                    attempt < retry.max_retries
+                    and (limit is None or pause <= limit)
+                    and deadline.allows(pause)
+                ):
                     log.warning(
                         "%s %s answered 429: every request of the %s bucket pauses %.1f s "
                         "(retry %d of %d)",
@@ -498,12 +575,104 @@ class HTTPPipeline:
                     )
                     attempt += 1
                     continue
-                raise self._status_error(response, content, failure, retry, wait)
+                raise self._status_error(response, content, failure, retry, retry_after)
             if attempt < retry.max_retries and retry.retries_status(request.method, status):
-                await self._backoff(request, retry, attempt, f"HTTP {status}")
-                attempt += 1
-                continue
-            raise self._status_error(response, content, failure, retry, None)
+                wait = retry.backoff(attempt)
+                if deadline.allows(wait):
+                    await self._backoff(request, retry, attempt, wait, f"HTTP {status}")
+                    attempt += 1
+                    continue
+                cut_short = True
+            error = self._status_error(response, content, failure, retry, None)
+            if cut_short:
+                error.add_note(_NOT_RETRIED)
+            raise error
+
+    async def _attempt(
+        self,
+        endpoint: Endpoint,
+        request: httpx.Request,
+        call: _Call,
+        deadline: Deadline,
+        hooks: AttemptHooks,
+        attempt: int,
+    ) -> _Attempt:
+        """One attempt: a rate-limit slot, a connection, the exchange, the body.
+
+        The slot comes first: a call waiting for its bucket holds no connection, so calls of
+        other buckets are not queued behind it. The slot is then held through the (bounded)
+        wait for a connection, which a request sent meanwhile cannot overtake.
+        """
+        waited_from = self.clock.now()
+        max_wait = deadline.bound(call.max_rate_limit_wait)
+        # the wait for a connection is bounded by the call's deadline alone (our queue is in
+        # front of the pool: a bulk job may queue there as long as its calls allow)
+        pool = deadline.left()
+        run_for = deadline.bound(call.attempt_timeout)
+        hold = _plus(pool, run_for, HOLD_MARGIN)
+        try:
+            lease = await self.limiter.acquire(endpoint.buckets, max_wait=max_wait, hold_for=hold)
+        except errors.RateLimitWaitError as exc:
+            if max_wait != call.max_rate_limit_wait:
+                exc.add_note(
+                    f"the call's deadline (timeout + max_rate_limit_wait) left {max_wait:.1f} s"
+                )
+            raise
+        tried = _Attempt()
+        try:
+            got_slot = self.clock.now()
+            if not await self._connection(pool):
+                assert pool is not None
+                tried.failure = httpx.PoolTimeout(
+                    f"no connection was free within {pool:g} s; nothing was sent",
+                    request=request,
+                )
+                self._log(request, tried, attempt, got_slot - waited_from)
+                return tried
+            # what is left of the call once a connection was free, if that is shorter
+            run_for = deadline.bound(call.attempt_timeout)
+            if run_for is not None and run_for <= 0 and deadline.left() == 0:
+                tried.failure = _NotStartedError(
+                    "the call's deadline passed before the request could be sent; nothing was sent",
+                    request=request,
+                )
+                self.lifecycle.gate.release()
+                return tried
+            started = time.perf_counter()
+            try:
+                await hooks.before_send()
+                with anyio.fail_after(run_for):
+                    tried.response = await self._exchange(request)
+                    try:
+                        tried.content = await self._read(tried.response)
+                    finally:
+                        await tried.response.aclose()
+            except TimeoutError:
+                assert run_for is not None
+                tried.failure = _DeadlineError(run_for, run_for != call.attempt_timeout)
+            except (httpx.HTTPError, TooLargeError) as exc:
+                tried.failure = exc
+            finally:
+                self.lifecycle.gate.release()
+            tried.elapsed = time.perf_counter() - started
+            self._log(request, tried, attempt, got_slot - waited_from)
+            return tried
+        finally:
+            await lease.release()
+
+    async def _connection(self, bound: float | None) -> bool:
+        """A place among the pool's connections (first come, first served), within ``bound``
+        seconds; False when none came free in time."""
+        gate = self.lifecycle.gate
+        try:
+            gate.acquire_nowait()
+            return True
+        except anyio.WouldBlock:
+            pass
+        if bound is None:
+            await gate.acquire()
+            return True
+        return await within(self.clock, self.clock.now() + bound, gate.acquire)
 
     async def _exchange(self, request: httpx.Request) -> httpx.Response:
         """Send ``request``; a pool closed under it is this client closed (nothing left)."""
@@ -515,24 +684,39 @@ class HTTPPipeline:
             raise httpx.LocalProtocolError("the HTTP client is closed", request=request) from None
 
     async def _read(self, response: httpx.Response) -> bytes:
-        """The decoded body, at most ``max_response_bytes`` of it."""
+        """The decoded body, at most ``max_response_bytes`` of it, with any echo of the key
+        scrubbed. Inflated piece by piece with that bound (see :mod:`._body`); on a failure no
+        local here or below holds the raw bytes (tools that record the locals of a
+        traceback's frames must not find the key in them)."""
         limit = self.settings.max_response_bytes
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise _TooLargeError(limit)
-            chunks.append(chunk)
-        content = b"".join(chunks)
-        # What Response.aread() does too: later .content/.json() on this response work.
-        response._content = content
-        return content
+        if response.is_stream_consumed:  # a test double built with its body: httpx read it
+            if len(response.content) > limit:
+                raise TooLargeError(limit)
+            return self.api_key.scrub_bytes(response.content)
+        reader = BodyReader(response.headers, limit)
+        chunk = b""
+        unreadable: str | None = None
+        too_large = False
+        try:
+            async for chunk in response.aiter_raw():
+                reader.feed(chunk)
+            return self.api_key.scrub_bytes(reader.finish())
+        except httpx.DecodingError as exc:
+            unreadable = str(exc)
+        except TooLargeError:
+            too_large = True
+        finally:
+            chunk = b""
+            reader.discard()
+        # raised here, outside the handlers: no chained exception keeps the frames that held
+        # the body
+        if too_large:
+            raise TooLargeError(limit)
+        raise httpx.DecodingError(unreadable or "unreadable answer", request=response.request)
 
     async def _backoff(
-        self, request: httpx.Request, retry: RetryPolicy, attempt: int, reason: str
+        self, request: httpx.Request, retry: RetryPolicy, attempt: int, wait: float, reason: str
     ) -> None:
-        wait = retry.backoff(attempt)
         log.warning(
             "retrying %s %s in %.2f s (retry %d of %d): %s",
             request.method,
@@ -542,7 +726,7 @@ class HTTPPipeline:
             retry.max_retries,
             reason,
         )
-        await anyio.sleep(wait)
+        await self.clock.sleep(wait)
 
     # -- errors ---------------------------------------------------------------------------------
 
@@ -550,14 +734,13 @@ class HTTPPipeline:
         self,
         request: httpx.Request,
         response: httpx.Response | None,
-        content: bytes,
         failure: Exception,
         retry: RetryPolicy,
     ) -> errors.APIError:
         """The error for an attempt that gave no usable answer."""
         unknown = retry.outcome_unknown(request.method, failure)
         what = self.api_key.scrub(str(failure)) or type(failure).__name__
-        if response is not None and isinstance(failure, httpx.DecodingError | _TooLargeError):
+        if response is not None and isinstance(failure, httpx.DecodingError | TooLargeError):
             return errors.APIResponseValidationError(
                 f"the answer ({response.status_code}) could not be read: {what}",
                 response=self._redacted(response, b""),
@@ -617,17 +800,10 @@ class HTTPPipeline:
             extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
         )
 
-    def _log(
-        self,
-        request: httpx.Request,
-        response: httpx.Response | None,
-        failure: Exception | None,
-        elapsed: float,
-        attempt: int,
-        waited: float,
-    ) -> None:
+    def _log(self, request: httpx.Request, tried: _Attempt, attempt: int, waited: float) -> None:
         if not log.isEnabledFor(logging.INFO):
             return
+        response, failure, elapsed = tried.response, tried.failure, tried.elapsed
         outcome = (
             str(response.status_code)
             if response is not None and failure is None

@@ -60,10 +60,23 @@ _UNKNOWN_OUTCOME_HINT = (
 _MAX_SHOWN_VALUE = 80
 """Characters of a bad value shown in a message; the whole value stays on the error."""
 
+_MAX_SHOWN_BITS = 256
+"""Ints longer than this are described by their size: ``repr`` of one with more than 4,300
+digits raises, and a long one is unreadable anyway."""
+
 
 def shorten(value: Any) -> str:
-    """``repr(value)``, cut to a readable length (a 10 MB value must not flood a log)."""
-    text = repr(value)
+    """``repr(value)``, cut to a readable length (a 10 MB value must not flood a log). Never
+    raises: an int too long to print, or an object whose ``repr`` fails, is described instead."""
+    if type(value) is int and value.bit_length() > _MAX_SHOWN_BITS:
+        digits = int(value.bit_length() * 0.30103) + 1  # log10(2): no str() of a huge int
+        return f"<an int of about {digits:,} digits>"
+    try:
+        text = repr(value)
+    except Exception:  # a hostile or broken __repr__ must not replace the error being built
+        return f"<a {type(value).__name__} that cannot be shown>"
+    if not isinstance(text, str):  # pragma: no cover - repr() itself refuses a non-str
+        return f"<a {type(value).__name__} that cannot be shown>"
     if len(text) <= _MAX_SHOWN_VALUE:
         return text
     return f"{text[: _MAX_SHOWN_VALUE - 20]}...({len(text):,} chars)"

@@ -27,12 +27,12 @@ import re
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from os import PathLike, fspath
+from os import PathLike, fsencode, fspath
 from typing import IO, Any, Literal, NamedTuple
 
 import anyio.to_thread
 
-from .errors import PleasureStockError
+from .errors import InputError, PleasureStockError
 from .uploads.codec import TextCells
 
 __all__ = [
@@ -168,22 +168,63 @@ def _open_binary(path: str) -> IO[bytes]:
 def _open_text(path: str, encoding: str) -> IO[str]:
     """``path`` as text: gzip (by its magic bytes) unpacked, a BOM dropped, line ends kept."""
     raw = _open_binary(path)
-    head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     stream: IO[bytes] = raw
-    if head == _GZIP_MAGIC and path != "-":
-        raw.close()  # reopened by gzip, which then owns (and closes) the file
-        stream = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
-    elif head == _GZIP_MAGIC:
-        stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
-    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    return io.TextIOWrapper(stream, encoding=codec, newline="")
+    try:
+        head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        if head == _GZIP_MAGIC and path != "-":
+            raw.close()  # reopened by gzip, which then owns (and closes) the file
+            stream = gzip.open(path, "rb")  # type: ignore[assignment]  # noqa: SIM115
+        elif head == _GZIP_MAGIC:
+            stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+        lowered = encoding.lower().replace("_", "-")
+        codec = "utf-8-sig" if lowered in ("utf-8", "utf8") else encoding
+        return io.TextIOWrapper(stream, encoding=codec, newline="")
+    except BaseException:
+        if path != "-":
+            stream.close()  # not left to the garbage collector
+        raise
+
+
+def _path(path: object) -> str:
+    """``path`` as a str, or :class:`InputError` (a path is a str or a path-like)."""
+    try:
+        text = fspath(path)  # type: ignore[call-overload]
+    except TypeError:
+        raise InputError.single("path", "must be a str or a path", path) from None
+    if not isinstance(text, str) or not text or "\x00" in text:
+        raise InputError.single("path", "must be a non-empty str without NUL", path)
+    try:
+        fsencode(text)
+    except UnicodeEncodeError:  # a lone surrogate: no file system has such a name
+        raise InputError.single("path", "is not a name the file system can hold", path) from None
+    return text
+
+
+def _encoding(name: object) -> str:
+    """``name`` if Python knows that text encoding, else :class:`InputError`."""
+    if not isinstance(name, str):
+        raise InputError.single("encoding", "must be the name of a text encoding", name)
+    try:  # what opening the file checks: codecs.lookup would also accept rot13 and the like
+        io.TextIOWrapper(io.BytesIO(), encoding=name)
+    except (LookupError, ValueError):  # ValueError: a name holding NUL
+        raise InputError.single("encoding", "is not a text encoding Python knows", name) from None
+    return name
 
 
 def count_records(path: str | PathLike[str], kind: Literal["csv", "jsonl"]) -> int:
     """About how many records a file holds: its non-blank lines, less a CSV header (a quick
-    pass, for progress and estimates; gzip is unpacked)."""
-    with _open_text(fspath(path), "latin-1") as handle:  # any bytes decode: lines only
-        lines = sum(1 for line in handle if not line.isspace())
+    pass, for progress and estimates; gzip is unpacked). Raises :class:`SalesFileError` for a
+    file that cannot be read."""
+    name = _path(path)
+    if kind not in ("csv", "jsonl"):
+        raise InputError.single("kind", "must be 'csv' or 'jsonl'", kind)
+    try:
+        with _open_text(name, "latin-1") as handle:  # any bytes decode: lines only
+            lines = sum(1 for line in handle if not line.isspace())
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        raise SalesFileError(
+            name, 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
     return max(0, lines - (kind == "csv"))
 
 
@@ -209,19 +250,31 @@ class SalesFile:
         date_format: str | None = None,
         encoding: str = "utf-8",
     ) -> None:
-        self.path: str = fspath(path)
+        self.path: str = _path(path)
+        if kind not in ("csv", "jsonl"):
+            raise InputError.single("kind", "must be 'csv' or 'jsonl'", kind)
         self.kind = kind
+        if on_error not in ("raise", "skip"):
+            raise InputError.single("on_error", "must be 'raise' or 'skip'", on_error)
         self.on_error = on_error
-        if delimiter is not None and len(delimiter) != 1:
-            raise ValueError(f"a delimiter is one character, got {delimiter!r}")
+        if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
+            raise InputError.single("delimiter", "must be one character", delimiter)
         self.delimiter = delimiter
+        if columns is not None and not isinstance(columns, Mapping):
+            raise InputError.single("columns", "must map column names to fields", columns)
         self.columns: dict[str, str] = dict(columns or {})
-        bad = sorted(set(self.columns.values()) - set(FIELDS))
+        if not all(isinstance(name, str) for name in self.columns):
+            raise InputError.single("columns", "column names must be str", columns)
+        bad = sorted(str(field) for field in set(self.columns.values()) - set(FIELDS))
         if bad:
-            raise ValueError(f"columns map onto {', '.join(FIELDS)}; not {', '.join(bad)}")
-        self.strict_columns = strict_columns
+            raise InputError.single(
+                "columns", f"map onto {', '.join(FIELDS)}; not {', '.join(bad)}", columns
+            )
+        self.strict_columns = bool(strict_columns)
+        if date_format is not None and not isinstance(date_format, str):
+            raise InputError.single("date_format", "must be a str such as %d/%m/%Y", date_format)
         self.date_format = date_format
-        self.encoding = encoding
+        self.encoding = _encoding(encoding)
         self.skipped: list[SkippedLine] = []
         self.notices: list[str] = []
         self.ignored_columns: list[str] = []

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pydantic
 
-from .errors import WebhookVerificationError
+from .errors import ConfigurationError, InputError, WebhookVerificationError, shorten
 from .types.webhooks import (
     GenericEvent,
     OrderCancelledEvent,
@@ -97,6 +97,8 @@ def _digest(key: bytes, timestamp: str, body: bytes) -> str:
 def _parse_timestamp(timestamp: str | int | None) -> int:
     if timestamp is None or timestamp == "":
         raise WebhookVerificationError(f"missing {TIMESTAMP_HEADER}")
+    if isinstance(timestamp, int) and not 0 <= timestamp < 10**15:
+        raise WebhookVerificationError(f"{TIMESTAMP_HEADER} is not a unix time in seconds")
     text = str(timestamp).strip()
     if len(text) > 15 or not text.isascii() or not text.isdigit():
         raise WebhookVerificationError(f"{TIMESTAMP_HEADER} is not a unix time in seconds")
@@ -117,20 +119,31 @@ def _parse_signature(signature: str | None) -> str:
     return digest.lower()
 
 
-def _check_types(signature: object, timestamp: object, tolerance: object) -> None:
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        return False
+
+
+def _seconds(value: object) -> bool:
+    """Whether ``value`` is a finite number of seconds (a bool is not)."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and _finite(value)
+
+
+def _check_types(signature: object, timestamp: object, tolerance: object, now: object) -> None:
     if signature is not None and not isinstance(signature, str):
         raise WebhookVerificationError(f"{SIGNATURE_HEADER} must be a str")
     if timestamp is not None and (
         isinstance(timestamp, bool) or not isinstance(timestamp, str | int)
     ):
         raise WebhookVerificationError(f"{TIMESTAMP_HEADER} must be a str or an int")
-    if tolerance is not None and (
-        isinstance(tolerance, bool)
-        or not isinstance(tolerance, int | float)
-        or not math.isfinite(tolerance)
-        or tolerance < 0
-    ):
-        raise WebhookVerificationError(f"tolerance must be seconds >= 0 or None, got {tolerance!r}")
+    if tolerance is not None and (not _seconds(tolerance) or tolerance < 0):  # type: ignore[operator]
+        raise WebhookVerificationError(
+            f"tolerance must be seconds >= 0 or None, got {shorten(tolerance)}"
+        )
+    if now is not None and not _seconds(now):
+        raise WebhookVerificationError(f"now must be a unix time in seconds, got {shorten(now)}")
 
 
 def verify_signature(
@@ -149,7 +162,7 @@ def verify_signature(
     many seconds the timestamp may lie in the past or the future (``None`` skips that check,
     which leaves replays possible). The comparison is constant-time.
     """
-    _check_types(signature, timestamp, tolerance)
+    _check_types(signature, timestamp, tolerance, now)
     keys = _secret_list(secret)
     digest = _parse_signature(signature)
     sent_at = _parse_timestamp(timestamp)
@@ -222,6 +235,10 @@ def construct_event(
 
 def sign(payload: bytes | str, secret: Secret, timestamp: int | None = None) -> dict[str, str]:
     """The headers PleasureStock would send with ``payload`` (for tests and the sandbox)."""
+    if timestamp is not None and (
+        isinstance(timestamp, bool) or not isinstance(timestamp, int) or not 0 <= timestamp < 10**15
+    ):
+        raise InputError.single("timestamp", "must be a unix time in seconds (an int)", timestamp)
     ts = str(int(time.time()) if timestamp is None else timestamp)
     key = _secret_list(secret)[0]
     return {
@@ -230,13 +247,29 @@ def sign(payload: bytes | str, secret: Secret, timestamp: int | None = None) -> 
     }
 
 
+_EVENT_TYPES = (OrderCreatedEvent, OrderStatusChangedEvent, OrderCancelledEvent, GenericEvent)
+
+
 def dedupe_key(event: WebhookEvent) -> str:
     """A key that is the same for every redelivery of one event, and differs between events.
 
     Built from the event's type, time and data (not the delivery's signature or timestamp).
+    Raises :class:`InputError` for anything but an event (from :func:`construct_event`).
     """
-    canonical = event.model_dump_json(by_alias=True)
-    return f"{event.event}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
+    if not isinstance(event, _EVENT_TYPES):
+        raise InputError.single("event", "must be a webhook event (from construct_event)", event)
+    try:
+        canonical = event.model_dump_json(by_alias=True)
+    except ValueError as exc:  # a hand-made event holding what JSON cannot carry
+        raise InputError.single("event", f"cannot be serialised: {exc}", event) from None
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{event.event}:{digest}"
+
+
+def _positive(value: object, name: str, kind: type | tuple[type, ...]) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, kind) and _finite(value)  # type: ignore[arg-type]
+    if not ok or value <= 0:  # type: ignore[operator]
+        raise ConfigurationError(f"{name} must be a number above 0, got {shorten(value)}")
 
 
 class EventDeduplicator:
@@ -247,16 +280,23 @@ class EventDeduplicator:
     """
 
     def __init__(self, *, max_size: int = 10_000, ttl: float = 3600.0) -> None:
-        if max_size < 1 or ttl <= 0:
-            raise ValueError("max_size must be >= 1 and ttl > 0")
+        _positive(max_size, "max_size", int)
+        _positive(ttl, "ttl", (int, float))
         self.max_size = max_size
-        self.ttl = ttl
+        self.ttl = float(ttl)
         self._seen: OrderedDict[str, float] = OrderedDict()
 
     def first_time(self, event: WebhookEvent | str, *, now: float | None = None) -> bool:
-        """Record the event (or key); True the first time it is seen within ``ttl``."""
+        """Record the event (or key); True the first time it is seen within ``ttl``.
+
+        Raises :class:`InputError` for anything but an event or a str key, or a ``now`` that
+        is not a finite number (its clock: seconds, as :func:`time.monotonic` gives)."""
         key = event if isinstance(event, str) else dedupe_key(event)
-        clock = time.monotonic() if now is None else now
+        if now is not None and (
+            isinstance(now, bool) or not isinstance(now, int | float) or not _finite(now)
+        ):
+            raise InputError.single("now", "must be a finite number of seconds", now)
+        clock = time.monotonic() if now is None else float(now)
         while self._seen:
             oldest_key, seen_at = next(iter(self._seen.items()))
             if clock - seen_at < self.ttl and len(self._seen) < self.max_size:

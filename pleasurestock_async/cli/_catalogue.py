@@ -90,10 +90,7 @@ async def products_export(
     if unknown:
         raise click.BadParameter(f"unknown {', '.join(unknown)}", param_hint="--include")
     fields = _EXPORT_FIELDS["base"] + [f for x in extras for f in _EXPORT_FIELDS[x]]
-    # A CLI's own output file: blocking writes are what the user waits for anyway.
-    handle: IO[str] = (
-        sys.stdout if output == "-" else Path(output).open("w", newline="", encoding="utf-8")  # noqa: SIM115, ASYNC230
-    )
+    handle = _output(output)
     count = 0
     try:
         writer = csv.DictWriter(handle, fields, extrasaction="ignore") if fmt == "csv" else None
@@ -120,6 +117,18 @@ async def products_export(
         if handle is not sys.stdout:
             handle.close()
     return 0
+
+
+def _output(path: str) -> IO[str]:
+    """Standard output for ``-``, else the file opened for writing (before anything is
+    fetched); a usage error (exit 2) when it cannot be."""
+    if path == "-":
+        return sys.stdout
+    try:
+        return Path(path).open("w", newline="", encoding="utf-8")
+    except (OSError, ValueError) as exc:  # a missing directory, no permission, a NUL byte
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise click.BadParameter(f"cannot write {path!r}: {reason}", param_hint="-o") from None
 
 
 @click.command()

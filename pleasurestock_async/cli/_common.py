@@ -24,6 +24,7 @@ from rich.text import Text
 from .._client import API_KEY_ENV, AsyncPleasureStock
 from ..errors import (
     AuthenticationError,
+    ConfigurationError,
     InputError,
     PermissionDeniedError,
     PleasureStockError,
@@ -170,7 +171,10 @@ async def redis_limiter(url: str, api_key: str, limits: RateLimitConfig | None) 
         raise click.UsageError(
             "--redis-url needs the redis extra: pip install 'pleasurestock-async[redis]'"
         ) from None
-    made = RedisRateLimiter.from_url(url, api_key=api_key, config=limits or DEFAULT_RATE_LIMITS)
+    try:
+        made = RedisRateLimiter.from_url(url, api_key=api_key, config=limits or DEFAULT_RATE_LIMITS)
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--redis-url") from None
     if inspect.isawaitable(made):
         made = await made
     limiter: RateLimiter = made
@@ -342,6 +346,19 @@ def dump(value: Any) -> str:
 def say(console: Console, text: str) -> None:
     """Print text that may hold anything (a server's message, a file name) as it is."""
     console.print(text, markup=False, highlight=False)
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float range that refuses NaN (every comparison with NaN is false, so a plain range
+    lets it through)."""
+
+    name = "float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number:  # NaN
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
 
 
 def sending_options(held: str) -> Callable[[Callable[P, T]], Callable[P, T]]:

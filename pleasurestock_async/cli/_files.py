@@ -11,6 +11,7 @@ import click
 from ..sales_files import (
     FIELDS,
     SalesFile,
+    SalesFileError,
     SalesFiles,
     count_records,
     read_sales_csv,
@@ -139,7 +140,7 @@ class FileOptions:
                 total += await anyio.to_thread.run_sync(
                     count_records, path, self.kind(path), abandon_on_cancel=True
                 )
-            except OSError:
+            except SalesFileError:  # reading the file will say what is wrong with it
                 return None
         return total
 
@@ -160,25 +161,39 @@ def where_text(source: SalesFiles | SalesFile, index: int | None) -> str:
 
 async def problems_of(source: SalesFiles) -> list[dict[str, Any]]:
     """Every problem of the files, read to their end and validated (nothing is sent)."""
-    from ..uploads.batcher import chunked
+    from ..uploads.batcher import PartialInputError, chunked
     from ..uploads.codec import MAX_BATCH, validate_rows
 
     problems: list[dict[str, Any]] = []
     index = 0
-    async for chunk in chunked(source, MAX_BATCH):
-        _, _, bad = validate_rows(chunk, index)
-        for e in bad:
-            path, line = source.where(e.index or 0)
-            problems.append(
-                {
-                    "file": path,
-                    "line": line,
-                    "field": e.field,
-                    "reason": e.message,
-                    "value": e.value,
-                }
-            )
-        index += len(chunk)
+    try:
+        async for chunk in chunked(source, MAX_BATCH):
+            _, _, bad = validate_rows(chunk, index)
+            for e in bad:
+                path, line = source.where(e.index or 0)
+                problems.append(
+                    {
+                        "file": path,
+                        "line": line,
+                        "field": e.field,
+                        "reason": e.message,
+                        "value": e.value,
+                    }
+                )
+            index += len(chunk)
+    except PartialInputError as partial:  # a file that cannot be read (further): a problem
+        cause = partial.__cause__
+        if not isinstance(cause, SalesFileError):
+            raise
+        problems.append(
+            {
+                "file": cause.path,
+                "line": cause.line,
+                "field": None,
+                "reason": cause.reason,
+                "value": None,
+            }
+        )
     problems.extend(
         {"file": path, "line": s.line, "field": None, "reason": s.reason, "value": None}
         for path, s in source.skipped

@@ -9,19 +9,35 @@ from typing import Any
 
 import click
 
+from ..errors import PleasureStockError
 from ..uploads._sqlite import JOURNAL
 from ..uploads.journal import Journal
 from ..uploads.lock import FileLock
-from ._common import EXIT_PARTIAL, dump, run_async, say, settings_of
+from ._common import EXIT_PARTIAL, FiniteFloatRange, dump, run_async, say, settings_of
 
 __all__ = ["journal_group"]
 
+_MAX_DAYS = 100_000.0
+"""The largest --older-than (about 270 years): a span of days Python can count."""
+
 
 def _open(path: str) -> Journal:
-    """The journal at ``path``, checked and opened to read (nothing in it changes)."""
+    """The journal at ``path``, checked and opened to read (nothing in it changes); a usage
+    error (exit 2) when there is none, or the file is not one (another program's database, a
+    CSV file given by mistake)."""
     if not Path(path).is_file():
-        raise click.UsageError(f"no journal at {path}")
-    return Journal(path, read_only=True)
+        raise click.BadParameter(f"no journal at {path}", param_hint="JOURNAL")
+    try:
+        return Journal(path, read_only=True)
+    except PleasureStockError as exc:
+        raise click.BadParameter(str(exc), param_hint="JOURNAL") from None
+
+
+def _when(timestamp: float) -> str:
+    try:
+        return dt.datetime.fromtimestamp(timestamp).isoformat(timespec="seconds")
+    except (OverflowError, OSError, ValueError):  # a journal written with a broken clock
+        return "unknown"
 
 
 @click.group("journal")
@@ -58,7 +74,7 @@ def journal_show(ctx: click.Context, journal: str) -> None:
             "batches": ranges,
             "stored": stored,
             "uncertain": uncertain,
-            "updated": dt.datetime.fromtimestamp(updated).isoformat(timespec="seconds"),
+            "updated": _when(updated),
         }
         for job, ranges, stored, uncertain, updated in jobs
     ]
@@ -105,7 +121,7 @@ def journal_show(ctx: click.Context, journal: str) -> None:
 @click.argument("journal", type=click.Path(dir_okay=False))
 @click.option(
     "--older-than",
-    type=click.FloatRange(0),
+    type=FiniteFloatRange(0, _MAX_DAYS),
     default=90,
     show_default=True,
     metavar="DAYS",

@@ -30,7 +30,35 @@ from ._progress import Reporter, time_needed
 from ._resolve import resolutions
 from ._signals import Interrupt, interruptible
 
-__all__ = ["push_command"]
+__all__ = ["DEPRECATED_SUMMARY_KEYS", "SUMMARY_KEYS", "SUMMARY_SCHEMA", "push_command"]
+
+SUMMARY_SCHEMA = 2
+"""The version of the ``--json`` summary's shape: 1 was 0.1's (``accepted``, ``batches``,
+``lines`` as ``[first, last]``); 2 since 0.2. A key renamed, removed or given another type
+raises it (and is listed in the changelog); a key added does not."""
+
+SUMMARY_KEYS = (
+    "schema_version",
+    "file",
+    "read",
+    "sent_now",
+    "processed",
+    "requests",
+    "stored_before",
+    "skipped_batches",
+    "invalid",
+    "server_rejected",
+    "failed_batches",
+    "unresolved_batches",
+    "not_sent",
+    "stored_lines",
+    "stopped",
+    "resume",
+)
+"""Every key of the ``--json`` summary of one file, in order (the README lists what each holds)."""
+
+DEPRECATED_SUMMARY_KEYS = {"accepted": "sent_now", "batches": "requests"}
+"""Schema 1's names, still written beside their new ones until 0.4."""
 
 
 def _resolutions(
@@ -265,6 +293,19 @@ def _stored_lines(journal: str, job: str, source: SalesFiles) -> list[list[int]]
         book.close()
 
 
+def _line_range(source: SalesFiles, first: int, last: int) -> dict[str, Any]:
+    """Where a batch's records are: ``lines`` as text (``file:3-9``), and the same as
+    ``file``, ``first_line`` and ``last_line`` for programs."""
+    path, first_line = source.where(first)
+    last_line = source.where(last)[1]
+    return {
+        "lines": f"{path}:{first_line}-{last_line}",
+        "file": path,
+        "first_line": first_line,
+        "last_line": last_line,
+    }
+
+
 def _span(lines: list[list[int]]) -> str:
     return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in lines)
 
@@ -297,7 +338,7 @@ def _summary(
     ]
     failed: list[dict[str, Any]] = [
         {
-            "lines": f"{at(b.first_index)}-{source.where(b.last_index)[1]}",
+            **_line_range(source, b.first_index, b.last_index),
             "records": b.records,
             "outcome": b.outcome,
             "error": b.error,
@@ -307,7 +348,7 @@ def _summary(
     unresolved: list[dict[str, Any]] = [
         {
             "batch": b.seq,
-            "lines": f"{at(b.first_index)}-{source.where(b.last_index)[1]}",
+            **_line_range(source, b.first_index, b.last_index),
             "records": b.records,
             "error": b.error,
         }
@@ -320,6 +361,7 @@ def _summary(
     if error is not None:
         stopped = _stop_text(error, source, interrupt)
     summary: dict[str, Any] = {
+        "schema_version": SUMMARY_SCHEMA,
         "file": path,
         "read": result.read,
         "sent_now": result.accepted,
@@ -337,6 +379,8 @@ def _summary(
         "resume": resume,
     }
     if settings.json:
+        for old, new in DEPRECATED_SUMMARY_KEYS.items():
+            summary[old] = summary[new]
         say(settings.out, dump(summary))
         return
     out = settings.out

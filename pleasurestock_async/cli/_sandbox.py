@@ -18,6 +18,9 @@ from .._client import API_KEY_ENV
 from ._common import global_params
 from ._inspect import inspect_group
 
+MAX_SANDBOX_PRODUCTS = 100_000
+"""The largest catalogue ``pleasurestock sandbox`` builds (about a second and 100 MB)."""
+
 __all__ = ["sandbox_command"]
 
 OPEN_WAIT = 15.0
@@ -55,7 +58,13 @@ def _local(host: str) -> str:
 @click.group("sandbox", invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--products", default=2490, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--products",
+    default=2490,
+    show_default=True,
+    type=click.IntRange(1, MAX_SANDBOX_PRODUCTS),
+    help=f"Catalogue size (at most {MAX_SANDBOX_PRODUCTS:,}: each product is built up front).",
+)
 @click.option(
     "--rate-limits/--no-rate-limits",
     default=True,

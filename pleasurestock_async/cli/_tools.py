@@ -15,6 +15,7 @@ from ._common import (
     EXIT_ERROR,
     EXIT_INVALID,
     EXIT_PARTIAL,
+    FiniteFloatRange,
     Settings,
     dump,
     run_async,
@@ -110,7 +111,7 @@ def _delays(text: str) -> tuple[float, ...]:
 @click.option(
     "--timeout",
     "attempt_timeout",
-    type=click.FloatRange(0.1, 60),
+    type=FiniteFloatRange(0.1, 60),
     default=10.0,
     show_default=True,
     help="Seconds per attempt.",

@@ -35,7 +35,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from .._apikey import ApiKey
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, shorten
 from . import _lua
 from ._clock import Clock, ManualClock, MonotonicClock, within
 from ._config import (
@@ -185,7 +185,7 @@ class RedisRateLimiter:
             raise ConfigurationError("config must be a RateLimitConfig")
         if on_unavailable not in ("raise", "local"):
             raise ConfigurationError(
-                f'on_unavailable must be "raise" or "local", got {on_unavailable!r}'
+                f'on_unavailable must be "raise" or "local", got {shorten(on_unavailable)}'
             )
         if on_unavailable == "local" and (
             isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
@@ -258,12 +258,17 @@ class RedisRateLimiter:
         """A limiter on a Redis client of its own (closed by :meth:`aclose`), e.g.
         ``RedisRateLimiter.from_url("redis://localhost:6379/0", api_key=key)``. Other
         keyword arguments are those of the constructor."""
-        client = aioredis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 1),  # one retry: a pooled connection may predate a restart
-        )
+        if not isinstance(url, str):
+            raise ConfigurationError(f"url must be a str, got {type(url).__name__}")
+        try:
+            client = aioredis.Redis.from_url(
+                url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 1),  # one retry: a pooled connection may predate a restart
+            )
+        except (ValueError, TypeError) as exc:  # the message names the part, never a password
+            raise ConfigurationError(f"not a usable Redis URL: {exc}") from None
         limiter = cls(client, api_key=api_key, config=config, timeout=timeout, **options)
         limiter._owns_redis = True
         return limiter

@@ -15,12 +15,20 @@ from typing import Generic, TypeVar
 import anyio
 import anyio.abc
 
-__all__ = ["STOP_GRACE", "Flight", "Runner"]
+from ..errors import InputError
+
+__all__ = ["STOP_GRACE", "Flight", "Runner", "check_stop"]
 
 B = TypeVar("B")
 
 STOP_GRACE = 30.0
 """Seconds a request in flight may take to answer once a run is told to stop."""
+
+
+def check_stop(stop: object) -> None:
+    """Refuse a ``stop`` that is not an :class:`anyio.Event` (or None) before a run starts."""
+    if stop is not None and not isinstance(stop, anyio.Event):
+        raise InputError.single("stop", "must be an anyio.Event (or None)", stop)
 
 
 class Flight:
@@ -72,6 +80,7 @@ class Runner(Generic[B]):
     async def run(self, source: AsyncIterator[B], stop: anyio.Event | None = None) -> None:
         """Handle every batch of ``source`` until it ends or the run is stopped. Cancellation
         stops the run as :meth:`stop` does, then propagates."""
+        check_stop(stop)
         send, receive = anyio.create_memory_object_stream[B](0)
         watcher = anyio.CancelScope()
         working = self._concurrency

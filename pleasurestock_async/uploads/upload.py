@@ -48,7 +48,7 @@ from .journal import (
     digest_of,
 )
 from .lock import FileLock, check_wait
-from .runner import Flight, Runner
+from .runner import Flight, Runner, check_stop
 from .sender import BatchHooks, Outcome, SendBatch, Sender, StopSendingError
 from .spill import Spill
 
@@ -361,11 +361,12 @@ class _Upload:
         record_errors: tuple[ServerRecordError, ...],
         body: bytes,
     ) -> None:
+        # merged rows list their positions row by row, not in input order
         self.result.failed_batches.append(
             FailedBatch(
                 batch.seq,
-                batch.first_index + positions[0],
-                batch.first_index + positions[-1],
+                batch.first_index + min(positions),
+                batch.first_index + max(positions),
                 len(positions),
                 outcome,
                 error,
@@ -464,6 +465,28 @@ def check_arguments(
         raise InputError.single("on_invalid", "must be 'raise' or 'skip'", on_invalid)
 
 
+_RESOLUTIONS = ("stored", "not_stored")
+
+
+def _check_resolve(resolve: object) -> dict[int, Resolution]:
+    """``resolve`` as resolutions by batch number, or :class:`InputError` (a value that is
+    not one of the two would otherwise be taken for "not stored" and resent)."""
+    if resolve is None:
+        return {}
+    if not isinstance(resolve, Mapping):
+        raise InputError.single(
+            "resolve", "must be a mapping of batch number to 'stored' or 'not_stored'", resolve
+        )
+    found: dict[int, Resolution] = {}
+    for seq, how in resolve.items():
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+            raise InputError.single("resolve", "batch numbers are ints from 0", seq)
+        if not isinstance(how, str) or how not in _RESOLUTIONS:
+            raise InputError.single(f"resolve[{seq}]", "must be 'stored' or 'not_stored'", how)
+        found[seq] = "stored" if how == "stored" else "not_stored"
+    return found
+
+
 async def upload_sales(
     send: SendBatch,
     records: Iterable[SaleInput] | AsyncIterable[SaleInput],
@@ -483,7 +506,9 @@ async def upload_sales(
 ) -> SalesUploadResult:
     """Upload ``records`` through ``send``; see :meth:`Sales.upload` for the arguments."""
     check_arguments(records, chunk_size, concurrency, on_invalid)
-    if journal is None and (job is not None or resolve):
+    check_stop(stop)
+    resolutions = _check_resolve(resolve)
+    if journal is None and (job is not None or resolutions):
         raise InputError.single("journal", "job and resolve need a journal", None)
     lock_wait = check_wait(lock_wait)
     path = await anyio.to_thread.run_sync(create_journal, journal) if journal is not None else None
@@ -500,7 +525,7 @@ async def upload_sales(
                 job=job or DEFAULT_JOB,
                 on_invalid=on_invalid,
                 merge=merge_duplicates,
-                resolve=dict(resolve or {}),
+                resolve=resolutions,
                 resend_unknown=resend_unknown,
                 progress=progress,
             )
