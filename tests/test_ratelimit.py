@@ -19,7 +19,13 @@ import respx
 
 from pleasurestock_async import DEFAULT_RATE_LIMITS, AsyncPleasureStock, RateLimitConfig, Window
 from pleasurestock_async.errors import ConfigurationError, RateLimitError
-from pleasurestock_async.ratelimit import ManualClock, MemoryRateLimiter, RateLimiter
+from pleasurestock_async.ratelimit import (
+    ManualClock,
+    MemoryRateLimiter,
+    MonotonicClock,
+    RateLimiter,
+)
+from pleasurestock_async.ratelimit._clock import within
 
 from .conftest import BASE, KEY
 from .simulated import on_clock
@@ -338,3 +344,11 @@ def test_a_workers_share_below_one_request_stretches_the_window() -> None:
     assert [(w.limit, w.seconds) for w in part] == [(33, 3600.0), (3, 60.0), (1, 1.5)]
     for whole, share in zip(full, part, strict=True):  # three workers' average rate fits
         assert 3 * share.limit / share.seconds <= whole.limit / whole.seconds + 1e-9
+
+
+async def test_a_bound_already_past_on_the_real_clock_is_reached_at_once() -> None:
+    """A deadline in the past (a wait of 0 that the scheduler made late) is no negative sleep:
+    ``anyio.sleep`` refuses those, and a limiter asked for ``max_wait=0`` raised ValueError."""
+    clock = MonotonicClock()
+    await clock.sleep(-1.0)
+    assert not await within(clock, clock.now() - 1.0, anyio.sleep_forever)

@@ -16,7 +16,7 @@ import anyio.abc
 import pytest
 import redis.asyncio as aioredis
 
-from pleasurestock_async.errors import APIConnectionError, ConfigurationError
+from pleasurestock_async.errors import APIConnectionError, ConfigurationError, RateLimitWaitError
 from pleasurestock_async.ratelimit import (
     BucketName,
     ManualClock,
@@ -543,3 +543,19 @@ async def test_an_acquire_whose_reply_is_lost_takes_no_slot(
             await slow.aclose()
             await direct.aclose()
             tg.cancel_scope.cancel()
+
+
+async def test_no_wait_allowed_on_a_full_window_is_a_wait_error(redis_server: RedisServer) -> None:
+    limiter = RedisRateLimiter.from_url(
+        redis_server.url,
+        api_key=KEY,
+        config=config(Window(1, 60.0)),
+        prefix=unique_prefix(),
+        timeout=REDIS_TIMEOUT,
+    )
+    try:
+        await limiter.acquire(STD, hold_for=5.0)
+        with pytest.raises(RateLimitWaitError):  # it was ValueError (a negative sleep)
+            await limiter.acquire(STD, max_wait=0, hold_for=5.0)
+    finally:
+        await limiter.aclose()

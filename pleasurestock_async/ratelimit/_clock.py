@@ -39,8 +39,8 @@ class MonotonicClock:
         return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
-        """``anyio.sleep(seconds)``."""
-        await anyio.sleep(seconds)
+        """``anyio.sleep(seconds)``; a time already past (``seconds`` below 0) is now."""
+        await anyio.sleep(max(0.0, seconds))
 
 
 class ManualClock:
