@@ -208,6 +208,11 @@ class StateDestinationError(PleasureStockError):
 class APIError(PleasureStockError):
     """A request to the API failed. ``request`` is the request (auth headers redacted)."""
 
+    outcome_unknown: bool = False
+    """True when the server may have processed the request although no answer said so (a
+    non-idempotent request is then never resent automatically); False when the failure shows
+    it did not, or the request was idempotent."""
+
     def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
         self.message = message
         self.request = request

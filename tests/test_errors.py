@@ -7,11 +7,13 @@ import respx
 from pleasurestock_async import AsyncPleasureStock
 from pleasurestock_async.errors import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
@@ -138,3 +140,10 @@ async def test_malformed_record_errors_do_not_hide_the_error(
             [{"internal_id": "ps_abcdefghij", "date": "2025-11-03", "quantity": 1}]
         )
     assert [(e.index, e.error) for e in info.value.errors] == [(2, "Invalid quantity")]
+
+
+def test_every_request_error_says_whether_its_outcome_is_unknown() -> None:
+    """``except APIError as exc: exc.outcome_unknown`` works (and type-checks) for every kind."""
+    assert APIError("x").outcome_unknown is False
+    assert ClientClosedError("closed").outcome_unknown is False
+    assert APIConnectionError("x", outcome_unknown=True).outcome_unknown is True
