@@ -16,6 +16,7 @@ from pleasurestock_async.errors import (
     ClientClosedError,
     InternalServerError,
     NotFoundError,
+    PaginationError,
     PermissionDeniedError,
     PleasureStockError,
     RateLimitError,
@@ -145,5 +146,5 @@ async def test_malformed_record_errors_do_not_hide_the_error(
 def test_every_request_error_says_whether_its_outcome_is_unknown() -> None:
     """``except APIError as exc: exc.outcome_unknown`` works (and type-checks) for every kind."""
     assert APIError("x").outcome_unknown is False
-    assert ClientClosedError("closed").outcome_unknown is False
+    assert PaginationError("the server repeated page 2").outcome_unknown is False
     assert APIConnectionError("x", outcome_unknown=True).outcome_unknown is True
