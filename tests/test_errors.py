@@ -13,7 +13,6 @@ from pleasurestock_async.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
-    ClientClosedError,
     InternalServerError,
     NotFoundError,
     PaginationError,
