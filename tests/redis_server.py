@@ -70,11 +70,12 @@ class RedisServer:
     """One ``redis-server`` process on 127.0.0.1; :meth:`stop` and :meth:`start` again on the
     same port, to test what happens while Redis is away."""
 
-    def __init__(self, binary: str, directory: Path) -> None:
+    def __init__(self, binary: str, directory: Path, *, debug: bool = False) -> None:
         self.binary = binary
         self.directory = directory
         self.port = _free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.debug = debug  # DEBUG SLEEP and the like (fault tests)
 
     @property
     def url(self) -> str:
@@ -100,6 +101,7 @@ class RedisServer:
                 "yes",
                 "--loglevel",
                 "warning",
+                *(["--enable-debug-command", "yes"] if self.debug else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

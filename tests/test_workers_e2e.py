@@ -27,7 +27,6 @@ import pytest
 import redis
 
 from pleasurestock_async import AsyncPleasureStock, RateLimitConfig, Window
-from pleasurestock_async._http import HOLD_MARGIN
 from pleasurestock_async.errors import APIError, RateLimitError
 from pleasurestock_async.ratelimit import RateLimiterUnavailableError
 from pleasurestock_async.sandbox import DEMO_API_KEY, Sandbox
@@ -267,14 +266,18 @@ def test_four_workers_use_the_shared_windows_fully_and_never_exceed_them(
         assert DEMO_API_KEY not in (tmp_path / f"w{n}.log").read_text()
 
 
-def test_a_killed_worker_frees_its_slots_by_their_deadline(
+def test_a_killed_worker_frees_its_slots_once_it_stops_beating(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
+    """A worker killed while its requests are in flight holds their slots only until the
+    others notice it stopped beating (ALIVE_FOR after its last beat, at the next beat of any
+    worker); they then count as answered when it died (a beat after its last one at most)."""
+    from pleasurestock_async.ratelimit.redis import ALIVE_FOR, HEARTBEAT
+
     second = Window(20, 1.0)
     limits = RateLimitConfig(standard=(second,))
     prefix = unique_prefix()
     timeout = 1.5
-    hold_for = timeout + HOLD_MARGIN  # how long the pipeline lets a request count in flight
     held = 6
     with serve_sandbox(limits) as (base, recorder):
         victim = start_worker(
@@ -286,7 +289,7 @@ def test_a_killed_worker_frees_its_slots_by_their_deadline(
                 limits,
                 tasks=held,
                 hold=30,
-                timeout=timeout,
+                timeout=60.0,  # its requests stay in flight until it is killed
             ),
             tmp_path / "victim.log",
         )
@@ -294,10 +297,7 @@ def test_a_killed_worker_frees_its_slots_by_their_deadline(
         while len(recorder.times("victim")) < held:
             assert time.monotonic() < deadline, "the victim's requests never arrived"
             time.sleep(0.01)
-        victim.send_signal(signal.SIGKILL)  # mid-request: its slots stay counted in Redis
-        victim.communicate(timeout=10)  # reaps it and closes its pipe
-        sent = max(recorder.times("victim"))
-        freed = sent + hold_for + second.seconds  # its deadline, then counted one window
+        run_for = 2.0 + ALIVE_FOR + 2 * HEARTBEAT + second.seconds + 4.0
         survivors = [
             start_worker(
                 spec(
@@ -307,21 +307,29 @@ def test_a_killed_worker_frees_its_slots_by_their_deadline(
                     f"s{n}",
                     limits,
                     requests=10**6,
-                    seconds=freed - time.monotonic() + 2.0,
+                    seconds=run_for,
                     timeout=timeout,
                 ),
                 tmp_path / f"s{n}.log",
             )
             for n in range(3)
         ]
+        while len(recorder.times("s")) < 3 * second.limit:  # the survivors are under way
+            assert time.monotonic() < deadline, "the survivors did not start"
+            time.sleep(0.01)
+        victim.send_signal(signal.SIGKILL)  # mid-request: its slots stay counted in Redis
+        killed = time.monotonic()
+        victim.communicate(timeout=10)  # reaps it and closes its pipe
         reports = [result_of(w, timeout=40) for w in survivors]
+    still_alive = killed + ALIVE_FOR - HEARTBEAT  # its last beat was at most one ago
+    freed = killed + ALIVE_FOR + 2 * HEARTBEAT  # noticed by a beat, counted until it died
     assert victim.returncode == -signal.SIGKILL
     assert sum(r["429"] for r in reports) == 0, reports
     assert all(r["ok"] > 0 for r in reports), reports  # every survivor kept going
     assert recorder.statuses[429] == 0
     assert busiest(recorder.times(), second.seconds) <= second.limit
     others = recorder.times("s")
-    during = [t for t in others if t < freed - 0.3]
+    during = [t for t in others if t < still_alive - 0.3]
     after = [t for t in others if t >= freed + 0.3]
     assert during and after
     assert busiest(during, second.seconds) == second.limit - held  # the rest, fully used

@@ -21,7 +21,7 @@ _LABEL = b"pleasurestock-async rate limits\x00"
 class Namespace:
     """Key names under ``prefix`` for the API key ``api_key``."""
 
-    __slots__ = ("_base", "prefix", "waiting")
+    __slots__ = ("_base", "alive", "epoch", "prefix", "restoring", "waiting")
 
     def __init__(self, prefix: str, api_key: ApiKey) -> None:
         if (
@@ -38,6 +38,12 @@ class Namespace:
         self.prefix = prefix
         self._base = f"{prefix}:{{{digest}}}"
         self.waiting = f"{self._base}:waiting"
+        self.alive = f"{self._base}:alive"
+        """Every worker, scored by the moment it counts as dead unless it beats again."""
+        self.epoch = f"{self._base}:epoch"
+        """The name of the state Redis holds (gone or changed: Redis lost it)."""
+        self.restoring = f"{self._base}:restoring"
+        """Until when every bucket waits for the workers to put back what Redis lost."""
 
     def queue(self, bucket: BucketName) -> str:
         """The tickets waiting for ``bucket``, in arrival order."""

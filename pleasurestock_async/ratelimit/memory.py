@@ -94,6 +94,11 @@ class _SlidingWindow:
             self._flying = [entry for entry in self._flying if entry[2].in_flight]
             heapq.heapify(self._flying)
 
+    def occupy(self, count: int, until: float) -> None:
+        """``count`` answered requests that stop counting at ``until``."""
+        for _ in range(count):
+            heapq.heappush(self._answered, until)
+
     def _expire(self, now: float) -> None:
         answered, flying = self._answered, self._flying
         while answered and answered[0] <= now:
@@ -273,6 +278,19 @@ class MemoryRateLimiter:
         """Count a request sent now without waiting, even past a limit (a shared limiter
         records its own requests here, for the windows it falls back to)."""
         return self._take(self._for(buckets), self.clock.now(), hold_for)
+
+    def used(self, bucket: BucketName) -> dict[float, int]:
+        """How many requests each window of ``bucket`` counts now, by its length."""
+        now = self.clock.now()
+        return {w.seconds: w.used(now) for w in self._buckets[bucket].windows}
+
+    def occupy(self, bucket: BucketName, seconds: float, count: int, until: float) -> None:
+        """Count ``count`` requests sent elsewhere in ``bucket``'s window of ``seconds``
+        until ``until`` (a shared limiter falling back to these windows: what the others
+        had used of the shared window when it was last seen)."""
+        for window in self._buckets[bucket].windows:
+            if window.seconds == seconds:
+                window.occupy(count, until)
 
     def _take(self, chosen: list[_Bucket], now: float, hold_for: float | None) -> _MemoryLease:
         deadline = math.inf if hold_for is None else now + hold_for

@@ -7,7 +7,14 @@ live in Redis and each check-and-spend is one atomic Lua script run on the Redis
 
 Keys are named after a hash of the API key (the key never reaches Redis) under a prefix, and
 every key expires on its own. A request in flight holds its slots at most until its deadline
-(``hold_for``, or ``default_hold_for``), so a worker that dies mid-request frees them then.
+(``hold_for``, or ``default_hold_for``), or until its worker stops beating: every worker
+beats every :data:`HEARTBEAT` seconds, and one silent for :data:`ALIVE_FOR` seconds (killed,
+frozen) loses its places in the queues and its requests count as answered then.
+
+Redis losing its state (``FLUSHALL``, a restart without persistence) is noticed by the next
+call of any worker: every bucket then waits a few seconds while each worker puts back what it
+sent within the longest window (it keeps that record), so no window starts from nothing while
+the API still counts those requests.
 
 Waiting: in each process, requests queue first come, first served per bucket (as in memory),
 and only the first of each queue waits in Redis, holding a ticket in that bucket's queue
@@ -20,13 +27,15 @@ Install with the ``redis`` extra: ``pip install 'pleasurestock-async[redis]'``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import anyio
 import redis.asyncio as aioredis
@@ -35,7 +44,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from .._apikey import ApiKey
-from ..errors import ConfigurationError, shorten
+from ..errors import ConfigurationError, RateLimitWaitError, shorten
 from . import _lua
 from ._clock import Clock, ManualClock, MonotonicClock, within
 from ._config import (
@@ -61,13 +70,42 @@ OnUnavailable = Literal["raise", "local"]
 
 _RANK = {name: rank for rank, name in enumerate(BUCKET_NAMES)}
 _PAUSED = "paused by the server's 429"
+_RESTORING = "Redis's state being put back by the workers"
+
+HEARTBEAT = 1.0
+"""Seconds between a worker's beats (in real time)."""
+
+ALIVE_FOR = 4.0
+"""Seconds after its last beat that a worker counts as dead: its places in the queues are
+dropped, and at the next beat of any worker its requests in flight count as answered a beat
+after its last one (when it died, at the latest)."""
+
+_MAX_LOST = 3
+"""Times one acquire puts its worker's record back before giving up on a Redis that keeps
+losing its state."""
 _FIRST_POLL = 0.001
 """A waiter whose windows have room but whose turn has not come asks again after this long,
-then twice as long each time (up to its ticket renewal period)."""
+then twice as long each time (up to a :data:`HEARTBEAT`: the turn of a dead worker's ticket
+ends within one)."""
 
 
 class _UnavailableError(Exception):
     """Redis failed; carries what to tell the user."""
+
+
+class _Reply(NamedTuple):
+    """What ACQUIRE answered: its status, the bucket it stopped at (1-based), the cause (0: a
+    pause, i: window i, -1: none, -2: restoring), the most and least seconds until that
+    frees (``most`` is Redis's time for ``ok``), the epoch of Redis's state, and for ``ok``
+    each window's count (the shape's window keys' order)."""
+
+    status: str
+    stage: int
+    cause: int
+    most: float
+    least: float
+    epoch: str
+    counts: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +120,22 @@ class _Shape:
     window_seconds: tuple[str, ...]
     queue_keys: tuple[str, ...]
     pause_keys: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Record:
+    """A request this worker sent (its lease), kept while any window still counts it, to put
+    it back should Redis lose it: times on Redis's clock."""
+
+    shape: _Shape
+    sent: float
+    hold: float
+    answered: float | None = None
+
+    def until(self, seconds: float) -> float:
+        """When it stops counting in a window of ``seconds``."""
+        end = self.sent + self.hold if self.answered is None else self.answered
+        return end + seconds
 
 
 def _text(value: Any) -> str:
@@ -118,6 +172,23 @@ class _RedisLease:
             await self._limiter._release(self._shape, self._id)
 
 
+class _RecordedLease:
+    """A lease of the local fall-back windows, recorded so that Redis can be told of it once
+    it answers again."""
+
+    __slots__ = ("_lease", "_record", "_when")
+
+    def __init__(self, lease: Lease, record: _Record, when: Any) -> None:
+        self._lease = lease
+        self._record = record
+        self._when = when  # what Redis's clock reads now (an estimate while it is away)
+
+    async def release(self) -> None:
+        if self._record.answered is None:
+            self._record.answered = self._when()
+        await self._lease.release()
+
+
 class _BothLease:
     """A lease from Redis and from the local windows (while they still count fallback
     requests): releasing it releases both."""
@@ -146,7 +217,9 @@ class RedisRateLimiter:
     """Exact sliding windows per bucket shared through Redis by every worker of one API key.
 
     Build it with :meth:`from_url`, or pass a ``redis.asyncio.Redis`` of yours (not closed
-    here). Every worker must use the same ``config``, ``prefix`` and API key.
+    here). Every worker must use the same ``config``, ``prefix`` and API key. From its first
+    acquire it beats in the background (every :data:`HEARTBEAT` seconds) until
+    :meth:`aclose` (or the end of its ``async with`` block, or of the event loop).
 
     Args:
         redis: The client to use.
@@ -158,7 +231,8 @@ class RedisRateLimiter:
             per-process windows of ``1/workers`` of each limit until Redis answers again.
         workers: How many processes share the key (needed for ``on_unavailable="local"``).
         default_hold_for: The longest a request counts as in flight when ``acquire`` is given
-            no ``hold_for`` (a worker that dies frees its slots a window after that).
+            no ``hold_for`` (a worker that dies frees its slots sooner: a window after it stops
+            beating).
         ticket_ttl: A waiter's place in a Redis queue is dropped when not renewed for this
             long (its worker died); waiters renew it every third of that.
         timeout: The longest one Redis call may take.
@@ -231,8 +305,17 @@ class RedisRateLimiter:
         self._orphans: list[tuple[_Shape, str]] = []
         self._scripts = {
             name: redis.register_script(getattr(_lua, name))
-            for name in ("ACQUIRE", "RELEASE", "PAUSE", "LEAVE", "STATUS")
+            for name in ("ACQUIRE", "RELEASE", "PAUSE", "LEAVE", "STATUS", "HEARTBEAT", "RESTORE")
         }
+        self._worker = secrets.token_hex(8)
+        self._epoch = ""  # the state of Redis this worker knows ("" before its first call)
+        self._records: dict[str, _Record] = {}  # by ticket: what this worker sent
+        self._clock_gap: float | None = None  # Redis's time less the clock's, last seen
+        self._every = self._shape(BUCKET_NAMES)
+        self._beating: asyncio.Task[None] | None = None
+        self._stopping: asyncio.Event | None = None
+        # each window's count as last seen (with Redis's time then): a fall-back starts there
+        self._last_counts: dict[str, tuple[int, float]] = {}
         self._local = (
             MemoryRateLimiter(config.scaled(1 / workers), clock=self.clock)
             if on_unavailable == "local" and workers is not None
@@ -301,25 +384,25 @@ class RedisRateLimiter:
         shape = self._shape(buckets)
         if not shape.names:
             return _FREE
+        self._start_beating()
         hold = self._default_hold if hold_for is None else max(0.0, hold_for)
         start = self.clock.now()
         local = self._local
         if local is not None and self._local_only():
-            return await local.acquire(shape.names, max_wait=max_wait, hold_for=hold)
+            return await self._on_local(buckets, shape, start, max_wait, hold_for, hold)
         probing = self._down
         local_lease: Lease | None = None
         try:
             if local is not None and self._recovering:
                 local_lease = await self._still_recovering(shape, max_wait, hold)
-            lease: Lease = await self._acquire_shared(shape, start, max_wait, hold)
+            lease = await self._acquire_shared(shape, start, max_wait, hold)
         except _UnavailableError as exc:
             if local is None:
                 raise RateLimiterUnavailableError(str(exc), where=self._where) from None
             self._went_down(exc)
             if local_lease is not None:
-                return local_lease
-            left = None if max_wait is None else max(0.0, max_wait - (self.clock.now() - start))
-            return await local.acquire(shape.names, max_wait=left, hold_for=hold)
+                return self._recorded(shape, hold, local_lease)
+            return await self._on_local(buckets, shape, start, max_wait, hold_for, hold)
         except BaseException:
             if local_lease is not None:
                 await local_lease.release()
@@ -327,13 +410,42 @@ class RedisRateLimiter:
         finally:
             if probing:
                 self._probing = False
-        if self._down:
-            self._came_back()
+        if local is not None and local_lease is None and self._recovering:
+            # Admitted by an answer that ended a fall-back (its ACQUIRE left while Redis was
+            # away): Redis does not know yet what the workers sent meanwhile, so the local
+            # share must admit it too. Not waiting for it while holding the shared slot
+            # (waiters the other way round would hold each other up): now, or queue again.
+            try:
+                local_lease = await local.acquire(shape.names, max_wait=0.0, hold_for=hold)
+            except RateLimitWaitError:
+                await lease.release()
+                left = None if max_wait is None else max(0.0, max_wait - (self.clock.now() - start))
+                return await self.acquire(buckets, max_wait=left, hold_for=hold_for)
         if local is not None and local_lease is None:
             # The local windows count this worker's own requests too, so a fall-back starts
             # from what it sent, not from nothing.
             local_lease = local.record(shape.names, hold)
         return lease if local_lease is None else _BothLease(lease, local_lease)
+
+    async def _on_local(
+        self,
+        buckets: Sequence[BucketName],
+        shape: _Shape,
+        start: float,
+        max_wait: float | None,
+        hold_for: float | None,
+        hold: float,
+    ) -> Lease:
+        """A slot of the local windows, while Redis is away; if Redis comes back while the
+        request waits for one, it queues in Redis instead (with every other request)."""
+        assert self._local is not None
+        left = None if max_wait is None else max(0.0, max_wait - (self.clock.now() - start))
+        waited = await self._local.acquire(shape.names, max_wait=left, hold_for=hold)
+        if self._down:
+            return self._recorded(shape, hold, waited)
+        await waited.release()
+        left = None if max_wait is None else max(0.0, max_wait - (self.clock.now() - start))
+        return await self.acquire(buckets, max_wait=left, hold_for=hold_for)
 
     async def pause(self, buckets: Sequence[BucketName], seconds: float) -> None:
         """Hold the named buckets for ``seconds`` for every worker (after a server 429).
@@ -380,7 +492,14 @@ class RedisRateLimiter:
         return out
 
     async def aclose(self) -> None:
-        """Close the Redis connections if this limiter created them (:meth:`from_url`)."""
+        """Stop beating, and close the Redis connections if this limiter created them
+        (:meth:`from_url`)."""
+        beating, self._beating = self._beating, None
+        if beating is not None and self._stopping is not None:
+            self._stopping.set()
+            with anyio.CancelScope(shield=True), anyio.move_on_after(self._timeout + 1.0):
+                await asyncio.wait([beating])
+            beating.cancel()
         if self._owns_redis:
             await self._redis.aclose()
 
@@ -389,8 +508,9 @@ class RedisRateLimiter:
     async def _acquire_shared(
         self, shape: _Shape, start: float, max_wait: float | None, hold: float
     ) -> Lease:
-        ticket = secrets.token_hex(8)
+        ticket = f"{self._worker}.{secrets.token_hex(6)}"
         deadline = None if max_wait is None else start + max_wait
+        lost = 0  # times Redis was found to have lost its state during this acquire
         held: list[anyio.Lock] = []
         joined = False  # whether the ticket may be in a Redis queue
         admitted = False
@@ -425,11 +545,24 @@ class RedisRateLimiter:
                 if not held:
                     continue
                 joined = True
-                status, stage, cause, least = await self._ask(shape, ticket, hold, len(held))
+                reply = await self._ask(shape, ticket, hold, len(held))
+                status, stage, cause, least = reply.status, reply.stage, reply.cause, reply.least
+                if status == "lost":  # put back what this worker sent, then ask again
+                    lost += 1
+                    if lost > _MAX_LOST:
+                        raise _UnavailableError(
+                            f"the rate limiter's Redis ({self._where}) keeps losing its state"
+                        )
+                    await self._put_back(reply.epoch)
+                    continue
                 if status == "ok":
                     admitted = True
                     for name in shape.names:
                         self._free_at.pop(name, None)
+                    self._records[ticket] = _Record(shape, reply.most, hold)
+                    self._clock_gap = reply.most - self.clock.now()
+                    for key, count in zip(shape.window_keys, reply.counts, strict=False):
+                        self._last_counts[key] = (count, reply.most)
                     return _RedisLease(self, shape, ticket)
                 if status == "ready":  # the scarcer buckets have room: queue for the next one
                     need = len(held) + 1
@@ -443,6 +576,8 @@ class RedisRateLimiter:
                 what = QUEUED
                 if cause == 0:
                     what = _PAUSED
+                elif cause == -2:
+                    what = _RESTORING
                 elif cause > 0 and least > 0:
                     what = shape.labels[stage - 1][cause - 1]
                 if least > 0:
@@ -455,7 +590,7 @@ class RedisRateLimiter:
                     raise too_long(bucket, what, (now - start) + max(least, 0.0), max_wait)
                 logged = logged or log_wait(bucket, what, least)
                 if status == "queued" and least <= 0:
-                    sleep, poll = poll, min(poll * 2, self._renew_every)
+                    sleep, poll = poll, min(poll * 2, HEARTBEAT)
                 else:
                     sleep, poll = least, _FIRST_POLL
                 sleep = min(sleep, self._renew_every)
@@ -474,40 +609,200 @@ class RedisRateLimiter:
                 with anyio.CancelScope(shield=True):
                     await self._leave(shape, ticket)
 
-    async def _ask(
-        self, shape: _Shape, ticket: str, hold: float, reach: int
-    ) -> tuple[str, int, int, float]:
-        """Ask Redis to admit the ticket: its status, the bucket it stopped at (1-based), the
-        cause (0: a pause, i: window i, -1: none) and the least seconds until that frees
-        (a waiter sleeps that long: nothing can free sooner)."""
-        args = (self._now(), ticket, _num(self._ticket_ttl), _num(hold), str(reach))
-        reply = await self._call("ACQUIRE", shape.acquire_keys, args + shape.acquire_args)
-        orphans, self._orphans = self._orphans, []
-        for orphan_shape, orphan in orphans:  # Redis answers: give back what lost calls took
-            await self._leave(orphan_shape, orphan)
-        status, stage, cause, _most, least = (_text(v) for v in reply)
-        return status, int(stage), int(cause), float(least)
+    async def _ask(self, shape: _Shape, ticket: str, hold: float, reach: int) -> _Reply:
+        """Ask Redis to admit the ticket (see :class:`_Reply`); ``least`` is the least
+        seconds until the cause frees (a waiter sleeps that long: nothing can free sooner)."""
+        keys = (
+            self._keys.waiting,
+            self._keys.alive,
+            self._keys.epoch,
+            self._keys.restoring,
+            *shape.acquire_keys[1:],
+        )
+        args = (
+            self._now(),
+            ticket,
+            _num(self._ticket_ttl),
+            _num(hold),
+            str(reach),
+            self._worker,
+            _num(ALIVE_FOR),
+            self._epoch,
+            secrets.token_hex(8),
+            _num(self._restore_for),
+            *shape.acquire_args,
+        )
+        reply = await self._call("ACQUIRE", keys, args)
+        await self._answers()
+        status, stage, cause, most, least, epoch, *counts = (_text(v) for v in reply)
+        return _Reply(
+            status,
+            int(stage),
+            int(cause),
+            float(most),
+            float(least),
+            epoch,
+            tuple(int(c) for c in counts),
+        )
+
+    async def _answers(self) -> None:
+        """Redis answered: give back what lost calls took, and after a fall-back, come back
+        at once (this worker's other requests stop using local windows alone) and tell Redis
+        what was sent meanwhile."""
+        await self._leave_orphans()
+        if self._down:
+            self._came_back()
+            with anyio.CancelScope(shield=True):
+                await self._put_back()
+
+    @property
+    def _restore_for(self) -> float:
+        """How long every bucket waits, once Redis lost its state, for each worker to put
+        back what it sent: its next beat, and a call that may take the whole timeout."""
+        return 2 * HEARTBEAT + self._timeout
 
     async def _leave(self, shape: _Shape, ticket: str) -> None:
-        keys = (self._keys.waiting, *shape.queue_keys, *shape.window_keys)
-        try:
-            await self._call("LEAVE", keys, (ticket,), whole=True)
-        except _UnavailableError:  # tried again once Redis answers (see _ask)
-            self._orphans.append((shape, ticket))
+        self._orphans.append((shape, ticket))
+        await self._leave_orphans()
+
+    async def _leave_orphans(self) -> None:
+        """Give up the places (and any slots) of tickets whose waiters gave up or never
+        heard back: one call per set of buckets; kept for later if Redis does not answer."""
+        if not self._orphans:
+            return
+        orphans, self._orphans = self._orphans, []
+        by_shape: dict[tuple[BucketName, ...], tuple[_Shape, list[str]]] = {}
+        for shape, ticket in orphans:
+            by_shape.setdefault(shape.names, (shape, []))[1].append(ticket)
+        for shape, tickets in by_shape.values():
+            keys = (self._keys.waiting, *shape.queue_keys, *shape.window_keys)
+            try:
+                await self._call("LEAVE", keys, tickets, whole=True)
+            except _UnavailableError:  # tried again once Redis answers
+                self._orphans.extend((shape, ticket) for ticket in tickets)
+            else:
+                for ticket in tickets:
+                    self._records.pop(ticket, None)
 
     async def _release(self, shape: _Shape, lease_id: str) -> None:
+        record = self._records.get(lease_id)
         if not shape.window_keys:
             return
         try:
-            await self._call(
+            answered = await self._call(
                 "RELEASE", shape.window_keys, (self._now(), lease_id, *shape.window_seconds)
             )
         except _UnavailableError as exc:
+            if record is not None:
+                record.answered = self._redis_time()
             log.warning(
                 "rate limit: could not record an answer in Redis (%s); its slots stay counted "
                 "until the request's deadline",
                 exc,
             )
+        else:
+            if record is not None:
+                record.answered = float(_text(answered))
+
+    # -- what this worker sent, should Redis lose it -----------------------------------------
+
+    def _redis_time(self) -> float:
+        """What Redis's clock reads now (from the last gap seen; the wall clock before any)."""
+        if not self._server_time:
+            return self.clock.now()
+        gap = self._clock_gap
+        if gap is None:
+            gap = time.time() - self.clock.now()
+        return self.clock.now() + gap
+
+    def _recorded(self, shape: _Shape, hold: float, lease: Lease) -> Lease:
+        """A lease of the local windows, recorded to be put back in Redis later."""
+        record = _Record(shape, self._redis_time(), hold)
+        self._records[f"{self._worker}.{secrets.token_hex(6)}"] = record
+        return _RecordedLease(lease, record, self._redis_time)
+
+    def _forget_past(self) -> None:
+        """Drop the records no window counts any more."""
+        now = self._redis_time()
+        longest = max((float(x) for x in self._every.window_seconds), default=0.0)
+        for ticket in [t for t, r in self._records.items() if r.until(longest) < now]:
+            del self._records[ticket]
+
+    async def _put_back(self, epoch: str | None = None) -> None:
+        """Tell Redis what this worker sent that a window may still count (after Redis lost
+        its state, or was away), then take ``epoch`` as the state Redis holds."""
+        self._forget_past()
+        keys: list[str] = []
+        args: list[str] = [self._now()]
+        for key, seconds in zip(self._every.window_keys, self._every.window_seconds, strict=True):
+            entries = [
+                (ticket, record.until(float(seconds)))
+                for ticket, record in self._records.items()
+                if key in record.shape.window_keys
+            ]
+            keys.append(key)
+            args.append(str(len(entries)))
+            for ticket, until in entries:
+                args += [ticket, _num(until)]
+        if self._records:
+            await self._call("RESTORE", keys, args)
+        if epoch is not None:
+            if self._epoch:
+                log.warning(
+                    "rate limit: Redis (%s) lost the shared windows; put back the %d requests "
+                    "this worker sent that still count",
+                    self._where,
+                    len(self._records),
+                )
+            self._epoch = epoch
+
+    # -- beating --------------------------------------------------------------------------
+
+    def _start_beating(self) -> None:
+        """Beat in the background from the first acquire on (Redis's client is asyncio's, so
+        the limiter runs on asyncio: an asyncio task outlives no call, it ends at aclose)."""
+        if self._beating is not None and not self._beating.done():
+            return
+        self._stopping = asyncio.Event()
+        self._beating = asyncio.get_running_loop().create_task(
+            self._beat_until_closed(self._stopping), name="pleasurestock rate-limit heartbeat"
+        )
+
+    async def _beat_until_closed(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            with anyio.move_on_after(HEARTBEAT):
+                await stopping.wait()
+            if stopping.is_set():
+                return
+            try:
+                await self._beat()
+            except _UnavailableError:
+                pass  # Redis away: the acquires deal with it (raise, or fall back)
+            except Exception:  # a beat that fails must not end the beating
+                log.debug("rate limit: a heartbeat failed", exc_info=True)
+
+    async def _beat(self) -> None:
+        """Say this worker lives, free the requests of workers that do not, and notice a
+        Redis that lost its state."""
+        every = self._every
+        keys = (self._keys.alive, self._keys.epoch, self._keys.restoring, *every.window_keys)
+        args = (
+            self._now(),
+            self._worker,
+            _num(ALIVE_FOR),
+            _num(HEARTBEAT),
+            self._epoch,
+            secrets.token_hex(8),
+            _num(self._restore_for),
+            *every.window_seconds,
+        )
+        epoch, _ = await self._call("HEARTBEAT", keys, args)
+        epoch = _text(epoch)
+        await self._answers()
+        if epoch and self._epoch and epoch != self._epoch:
+            await self._put_back(epoch)
+        else:
+            self._forget_past()
 
     async def _call(
         self, name: str, keys: Sequence[str], args: Sequence[str], *, whole: bool = False
@@ -551,6 +846,7 @@ class RedisRateLimiter:
         self._retry_at = self.clock.now() + self._retry_interval
         if not self._down:
             self._down = True
+            self._assume_the_others()
             log.warning(
                 "rate limit: %s; falling back to per-process windows (1/%d of each limit) "
                 "until it answers again",
@@ -558,22 +854,59 @@ class RedisRateLimiter:
                 self._workers,
             )
 
+    def _assume_the_others(self) -> None:
+        """Falling back: each local window (1/N of the limit) already counts this worker's
+        own requests; it must also leave room for what the other workers may have used of
+        the shared window, until those requests leave it. What a window held when last seen
+        is known, plus what the shorter windows let the others send since (a shortest window,
+        or one never seen: full). Each worker then takes 1/N of what is left: together they
+        stay within the limit."""
+        local, workers = self._local, self._workers
+        assert local is not None
+        assert workers is not None
+        now = self._redis_time()
+        for name in self._every.names:
+            own = local.used(name)
+            windows = self._windows[name]
+            for window in windows:
+                seen = self._last_counts.get(self._keys.window(name, window))
+                count = window.limit
+                if seen is not None:
+                    stale = max(0.0, now - seen[1])
+                    since = min(
+                        (
+                            w.limit * math.ceil(stale / w.seconds)
+                            for w in windows
+                            if w.seconds < window.seconds
+                        ),
+                        default=window.limit,
+                    )
+                    count = min(window.limit, seen[0] + since)
+                left_to_each = (window.limit - count) // workers
+                others = window.limit // workers - own.get(window.seconds, 0) - left_to_each
+                if others > 0:  # theirs leave the window at the latest one window from now
+                    local.occupy(name, window.seconds, others, self.clock.now() + window.seconds)
+
     def _came_back(self) -> None:
         self._down = False
         self._recovering = True
-        longest = max((w.seconds for ws in self._windows.values() for w in ws), default=0.0)
-        self._recovered_at = self.clock.now() + longest + self._default_hold
+        # Other workers may still be on their local windows until they hear from Redis (at
+        # their next beat at the latest): till then this one keeps to its local share too
+        # (what it sent meanwhile is put back).
+        grace = HEARTBEAT + self._timeout
+        self._recovered_at = self.clock.now() + grace
         log.warning(
-            "rate limit: Redis (%s) answers again; shared windows resume (local ones still "
-            "count the requests sent meanwhile)",
+            "rate limit: Redis (%s) answers again; shared windows resume (after %.0f s in "
+            "which local ones still count too)",
             self._where,
+            grace,
         )
 
     async def _still_recovering(
         self, shape: _Shape, max_wait: float | None, hold: float
     ) -> Lease | None:
-        """After a fall-back, requests also wait for local slots until no request sent
-        during the fall-back counts any more: Redis never saw those."""
+        """After a fall-back, requests also wait for local slots until every worker has had
+        the time to hear from Redis (until then some may still send on their local share)."""
         assert self._local is not None
         if self.clock.now() >= self._recovered_at:
             self._recovering = False
