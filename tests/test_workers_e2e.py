@@ -336,9 +336,9 @@ def test_a_killed_worker_frees_its_slots_once_it_stops_beating(
     # the machine is (the fault report measures it). While the victim may live, its slots
     # stay counted; once it is known dead, they are used again.
     assert busiest(during, second.seconds) <= second.limit - held
-    assert busiest(after, second.seconds) > second.limit - held, (
-        [round(t - freed, 3) for t in after]
-    )
+    assert busiest(after, second.seconds) > second.limit - held, [
+        round(t - freed, 3) for t in after
+    ]
 
 
 def test_redis_stopped_mid_run_raises_or_falls_back_without_hanging(
