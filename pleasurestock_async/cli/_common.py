@@ -387,15 +387,3 @@ def sending_options(held: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
         return func
 
     return apply
-
-
-def stopped_exit_code(reason: str, interrupted: int) -> int:
-    """The exit code of an upload or sync that stopped for ``reason`` (``interrupted``: the
-    code of the signal that stopped it)."""
-    if reason == "interrupted":
-        return interrupted
-    if reason == "authentication":
-        return EXIT_AUTH
-    if reason in ("invalid_record", "input_error"):
-        return EXIT_INVALID
-    return EXIT_ERROR
