@@ -17,7 +17,16 @@ from ..sales_files import SalesFiles
 from ..types.uploads import SalesUploadResult
 from ..uploads.journal import STORED, Journal, Resolution
 from ..uploads.options import UploadOptions
-from ._common import EXIT_INVALID, Settings, dump, run_async, say, sending_options, settings_of
+from ._common import (
+    EXIT_INVALID,
+    Settings,
+    dump,
+    on_invalid_option,
+    run_async,
+    say,
+    sending_options,
+    settings_of,
+)
 from ._files import FileOptions, file_options, open_files, problems_of, where_text
 from ._job import exit_code, run_job
 from ._progress import Reporter, time_needed
@@ -59,13 +68,7 @@ def _resolutions(
     help="The input's name in the journal (default: the file's absolute path).",
 )
 @click.option("--chunk-size", default=1000, show_default=True, type=click.IntRange(1, 1000))
-@click.option(
-    "--on-invalid",
-    type=click.Choice(["raise", "skip"]),
-    default="raise",
-    show_default=True,
-    help="Stop at an invalid line, or skip and report it.",
-)
+@on_invalid_option("Stop at an invalid line, or skip and report it.")
 @click.option("--dry-run", is_flag=True, help="Read and validate everything; send nothing.")
 @click.option(
     "--resolve",

@@ -21,7 +21,14 @@ from ..uploads import Resolution
 from ..uploads.codec import MAX_BATCH
 from ..uploads.location import state_label
 from ..uploads.options import Accept, SyncOptions
-from ._common import STATE_ENV, Settings, run_async, sending_options, settings_of
+from ._common import (
+    STATE_ENV,
+    Settings,
+    on_invalid_option,
+    run_async,
+    sending_options,
+    settings_of,
+)
 from ._files import FileOptions, file_options, open_files, where_text
 from ._job import exit_code, run_job
 from ._progress import Reporter, time_needed
@@ -105,13 +112,7 @@ def _accept(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
     is_flag=True,
     help="Declare the files as already on the platform (history sent before); send nothing.",
 )
-@click.option(
-    "--on-invalid",
-    type=click.Choice(["raise", "skip"]),
-    default="raise",
-    show_default=True,
-    help="Send nothing if a line is invalid, or skip and report it.",
-)
+@on_invalid_option("Send nothing if a line is invalid, or skip and report it.")
 @click.option(
     "--today",
     type=click.DateTime(["%Y-%m-%d"]),
