@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from pleasurestock_async import AsyncPleasureStock
 from pleasurestock_async.errors import InputError, SalesUploadError
+from pleasurestock_async.sales_files import read_sales_csv
 from pleasurestock_async.types import SaleRecord
 from pleasurestock_async.uploads import UploadProgress, runner
 
@@ -577,3 +578,21 @@ async def test_a_failed_batch_is_freed_when_done_not_by_the_garbage_collector(st
     await http.aclose()
     assert len(result.failed_batches) == 5
     assert [o for o in left if isinstance(o, InputBatch)] == []
+
+
+@pytest.mark.parametrize("day", ["2025-11-0x", "2025-02-30", "2025/11/01", "20251101", ""])
+async def test_a_bad_day_is_one_error_however_it_is_bad(
+    ps: AsyncPleasureStock, mock: respx.MockRouter, tmp_path: Path, day: str
+) -> None:
+    # A day shaped like a date but not made of digits was reported twice: once for its shape,
+    # once more as no calendar day.
+    route = mock.post("/sales").respond(json={"success": True, "processed": 1})
+    csv = tmp_path / "sales.csv"
+    csv.write_text(
+        f"internal_id,date,quantity\nps_abcdefghij,2025-11-01,1\nps_abcdefghij,{day},1\n"
+    )
+    for records in ([record(0), record(1, date=day)], read_sales_csv(csv)):
+        result = await ps.sales.upload(records, on_invalid="skip")
+        assert [(e.index, e.field) for e in result.input_errors] == [(1, "date")]
+        assert (result.invalid_records, result.stored) == (1, 1)
+    assert route.call_count == 2

@@ -254,7 +254,8 @@ def validate_rows(
         except pydantic.ValidationError as exc:
             found = details_of(exc, index=first_index + pos)
         day = item.get("date") if isinstance(item, Mapping) else None
-        if type(day) is str and _shaped_day(day) and not _real_day(day):
+        named = any(e.field == "date" for e in found)  # e.g. "2025-11-0x": refused by its shape
+        if type(day) is str and not named and _shaped_day(day) and not _real_day(day):
             found.insert(0, InputErrorDetail(first_index + pos, "date", _DAY_ERROR, day))
         if found:
             errors.extend(sorted(found, key=lambda e: e.field))
