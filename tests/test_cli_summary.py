@@ -3,7 +3,9 @@ output renders, so both always say the same."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -84,3 +86,10 @@ def test_sync_text_is_the_json_summary_rendered(sandbox: Sandbox, tmp_path: Path
     text = run("--sandbox", *common)
     assert text.exit_code == shown.exit_code
     assert text.stdout.splitlines() == list(SyncSummary(**without_json_flag(summary)).lines())
+
+
+def test_the_readme_lists_every_key_of_the_sync_summary() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("### `sales sync --json`") :]
+    listed = re.findall(r"^\| `(\w+)` \|", section[: section.index("\n\n#")], re.MULTILINE)
+    assert listed == [f.name for f in dataclasses.fields(SyncSummary)]
