@@ -107,7 +107,7 @@ async def _sdk(rows: list[dict[str, Any]]) -> float:
         result = await ps.sales.upload(rows, concurrency=4)
         elapsed = time.process_time() - start
     await http.aclose()
-    assert result.ok and result.accepted == len(rows), result
+    assert result.ok and result.stored == len(rows), result
     return elapsed
 
 
@@ -305,7 +305,7 @@ async def _stream(count: int, fail: bool) -> None:
         assert result.failed_records == count and len(result.failed_batches) == count // 1000
         assert not count or len(result.failed_batches[-1].rows()) == 1000  # rows on disk
     else:
-        assert result.accepted == count, result
+        assert result.stored == count, result
 
 
 def rss_rows(counts: list[int]) -> list[Row]:

@@ -29,6 +29,7 @@ from .errors import (
     RateLimitError,
     RateLimiterUnavailableError,
     RateLimitWaitError,
+    SalesJobError,
     SalesSyncError,
     SalesUploadError,
     StateLockedError,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from .ratelimit.redis import RedisRateLimiter
     from .types.uploads import (
         FailedBatch,
+        SalesJobResult,
         SalesSyncResult,
         SalesUploadResult,
         SyncProgress,
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
 _UPLOAD_RESULTS = frozenset(
     {
         "FailedBatch",
+        "SalesJobResult",
         "SalesSyncResult",
         "SalesUploadResult",
         "SyncProgress",
@@ -105,6 +108,8 @@ __all__ = [
     "RateLimiterUnavailableError",
     "RedisRateLimiter",
     "RequestOptions",
+    "SalesJobError",
+    "SalesJobResult",
     "SalesSyncError",
     "SalesSyncResult",
     "SalesUploadError",

@@ -11,13 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import httpx
 
 if TYPE_CHECKING:
     from .types.shared import RecordError
-    from .types.uploads import SalesSyncResult, SalesUploadResult, StateDestination
+    from .types.uploads import (
+        SalesJobResult,
+        SalesSyncResult,  # noqa: F401  (a quoted type argument below)
+        SalesUploadResult,  # noqa: F401
+        StateDestination,
+    )
 
 __all__ = [
     "APIConnectionError",
@@ -41,6 +46,7 @@ __all__ = [
     "RateLimitWaitError",
     "RateLimiterUnavailableError",
     "RequestTooLargeError",
+    "SalesJobError",
     "SalesSyncError",
     "SalesUploadError",
     "StateDestinationError",
@@ -56,6 +62,9 @@ _UNKNOWN_OUTCOME_HINT = (
     "non-idempotent POST could double-count sales or create duplicate orders. Check the "
     "server's state before sending it again."
 )
+
+ResultT = TypeVar("ResultT", bound="SalesJobResult")
+"""The result type of a sales job: :class:`SalesUploadResult` or :class:`SalesSyncResult`."""
 
 _MAX_SHOWN_VALUE = 80
 """Characters of a bad value shown in a message; the whole value stays on the error."""
@@ -401,9 +410,10 @@ UploadStopReason = Literal[
 """
 
 
-class SalesUploadError(PleasureStockError):
-    """A sales upload stopped early. ``reason`` says why (see :data:`UploadStopReason`);
-    ``result`` tells exactly what was sent and acknowledged before it stopped; ``errors``
+class SalesJobError(PleasureStockError, Generic[ResultT]):
+    """A sales upload or sync stopped early: catch this for either. ``reason`` says why (see
+    :data:`UploadStopReason`); ``result`` tells exactly what was sent and acknowledged before
+    it stopped (all of it recorded in the journal or state, when there is one); ``errors``
     lists the invalid values, if that was the cause."""
 
     def __init__(
@@ -411,32 +421,21 @@ class SalesUploadError(PleasureStockError):
         message: str,
         *,
         reason: UploadStopReason,
-        result: SalesUploadResult,
+        result: ResultT,
         errors: Sequence[InputErrorDetail] = (),
     ) -> None:
         self.reason: UploadStopReason = reason
-        self.result = result
+        self.result: ResultT = result
         self.errors: list[InputErrorDetail] = list(errors)
         super().__init__(message)
 
 
-class SalesSyncError(PleasureStockError):
-    """A sales sync stopped early. ``reason`` says why (see :data:`UploadStopReason`);
-    ``result`` tells what was sent, acknowledged and left uncertain, all of it recorded in
-    the state file."""
+class SalesUploadError(SalesJobError["SalesUploadResult"]):
+    """A sales upload stopped early; ``result`` is its :class:`SalesUploadResult`."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        reason: UploadStopReason,
-        result: SalesSyncResult,
-        errors: Sequence[InputErrorDetail] = (),
-    ) -> None:
-        self.reason: UploadStopReason = reason
-        self.result = result
-        self.errors: list[InputErrorDetail] = list(errors)
-        super().__init__(message)
+
+class SalesSyncError(SalesJobError["SalesSyncResult"]):
+    """A sales sync stopped early; ``result`` is its :class:`SalesSyncResult`."""
 
 
 class WebhookVerificationError(PleasureStockError):

@@ -23,7 +23,6 @@ import io
 import itertools
 import json
 import operator
-import re
 import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from typing import IO, Any, Literal, NamedTuple
 import anyio.to_thread
 
 from .errors import InputError, PleasureStockError
-from .uploads.codec import TextCells
+from .uploads.blocks import TextCells
 
 __all__ = [
     "FIELDS",
@@ -58,7 +57,6 @@ _ROWS = 500
 row lists that outlive about 700 allocations (dicts of text it skips), so many rows kept alive
 at once cost more than reading them; 500 die young."""
 _CACHE_LIMIT = 100_000
-_INT = re.compile(r"-?\d+")
 _GZIP_MAGIC = b"\x1f\x8b"
 
 OnError = Literal["raise", "skip"]
@@ -80,48 +78,6 @@ class SkippedLine:
 
     line: int
     reason: str
-
-
-def _as_number(text: str, optional: bool) -> int | str | None:
-    """An integer cell as an int, an empty optional one as None; anything else as given
-    (validation will name it). Called once per distinct cell text."""
-    stripped = text.strip()
-    if not stripped and optional:
-        return None
-    return int(stripped) if _INT.fullmatch(stripped) else text
-
-
-class _Numbers(dict[str, int | str | None]):
-    """Cell text to number, each distinct text converted once (a file has few)."""
-
-    def __init__(self, *, optional: bool) -> None:
-        super().__init__()
-        self.optional = optional
-
-    def __missing__(self, text: str) -> int | str | None:
-        value = _as_number(text, self.optional)
-        if len(self) < _CACHE_LIMIT:
-            self[text] = value
-        return value
-
-
-_COUNTS = _Numbers(optional=False)
-_STOCKS = _Numbers(optional=True)
-
-
-def _typed(cells: TextCells) -> list[dict[str, Any]]:
-    """The records of text cells, number cells converted, as the reader yields them."""
-    quantities = map(_COUNTS.__getitem__, cells.quantities)
-    if cells.stocks is None:
-        return [
-            {"internal_id": i, "date": d, "quantity": q}
-            for i, d, q in zip(cells.ids, cells.days, quantities, strict=True)
-        ]
-    stocks = map(_STOCKS.__getitem__, cells.stocks)
-    return [
-        {"internal_id": i, "date": d, "quantity": q, "stock_on_hand": s}
-        for i, d, q, s in zip(cells.ids, cells.days, quantities, stocks, strict=True)
-    ]
 
 
 class _Days(dict[str, str]):
@@ -317,14 +273,15 @@ class SalesFile:
         return self._records()
 
     async def _records(self) -> AsyncIterator[dict[str, Any]]:
-        async with contextlib.aclosing(self._sales_blocks()) as blocks:
+        async with contextlib.aclosing(self.sales_blocks()) as blocks:
             async for block in blocks:
                 for record in block:  # TextCells convert their cells here
                     yield record
 
-    async def _sales_blocks(self) -> AsyncGenerator[Sequence[dict[str, Any]], None]:
-        """The records in blocks as read (what the upload's batcher takes): a CSV file's as
-        :class:`TextCells`, whose number cells validation converts."""
+    async def sales_blocks(self) -> AsyncGenerator[Sequence[dict[str, Any]], None]:
+        """The records in blocks of up to 10,000 as read (a
+        :class:`~pleasurestock_async.uploads.blocks.BlockSource`: how uploads and syncs read
+        the file); a CSV file's as :class:`~pleasurestock_async.uploads.blocks.TextCells`."""
         try:
             handle = await anyio.to_thread.run_sync(_open_text, self.path, self.encoding)
         except OSError as exc:
@@ -457,7 +414,7 @@ class SalesFile:
             self._note(line, count)
         if self.date_format is not None:
             cells[1 :: len(at)] = list(map(self._days.__getitem__, cells[1 :: len(at)]))
-        return TextCells(cells, len(at), _typed)
+        return TextCells(cells, len(at))
 
     def _irregular(
         self, rows: list[list[str]], done: int, end: int, width: int, header_line: int
@@ -542,18 +499,18 @@ class SalesFiles:
         return self._records()
 
     async def _records(self) -> AsyncIterator[dict[str, Any]]:
-        async with contextlib.aclosing(self._sales_blocks()) as blocks:
+        async with contextlib.aclosing(self.sales_blocks()) as blocks:
             async for block in blocks:
                 for record in block:  # TextCells convert their cells here
                     yield record
 
-    async def _sales_blocks(self) -> AsyncGenerator[Sequence[dict[str, Any]], None]:
-        """Every file's blocks, one file after another."""
+    async def sales_blocks(self) -> AsyncGenerator[Sequence[dict[str, Any]], None]:
+        """Every file's blocks, one file after another (see :meth:`SalesFile.sales_blocks`)."""
         self._starts = []
         total = 0
         for source in self.files:
             self._starts.append(total)
-            async with contextlib.aclosing(source._sales_blocks()) as blocks:
+            async with contextlib.aclosing(source.sales_blocks()) as blocks:
                 async for block in blocks:
                     yield block
             total += source.records

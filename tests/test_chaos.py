@@ -95,7 +95,7 @@ async def test_uploads_under_mixed_faults_end_exact(tmp_path: Path) -> None:
             assert result.accounted() == result.read == len(records)
             on_server = held(sandbox)
             assert max(on_server.values(), default=0) == 1  # never counted twice
-            assert result.accepted + result.already_stored <= len(on_server)
+            assert result.stored + result.already_stored <= len(on_server)
             if result.ok:
                 break
             resolve = decide(sandbox, records, result)

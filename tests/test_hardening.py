@@ -213,7 +213,7 @@ async def test_3_a_failing_input_keeps_what_came_before() -> None:
     assert err.reason == "input_error" and "disk gone" in str(err)
     assert isinstance(err.__cause__, OSError)
     # the whole ranges before the failure went; the 5 records of the broken range did not
-    assert err.result.accepted == 20 and err.result.not_sent == 5
+    assert err.result.stored == 20 and err.result.not_sent == 5
     assert err.result.read == err.result.accounted() == 25 and err.result.stopped == "input_error"
 
 
@@ -234,7 +234,7 @@ async def test_3_a_rerun_after_a_failing_input_sends_only_the_rest(tmp_path: Pat
         with pytest.raises(SalesUploadError):
             await ps.sales.upload(broken(), journal=journal, job="day1")
         again = await ps.sales.upload([record(n) for n in range(2500)], journal=journal, job="day1")
-    assert again.ok and again.already_stored == 1000 and again.accepted == 1500
+    assert again.ok and again.already_stored == 1000 and again.stored == 1500
     assert sent == [1000, 1000, 500]  # nothing sent twice
 
 
@@ -249,7 +249,7 @@ async def test_3_a_failing_progress_callback_stops_with_the_result() -> None:
             )
     result = info.value.result
     assert info.value.reason == "progress_error"
-    assert result.accounted() == result.read and result.accepted >= 10
+    assert result.accounted() == result.read and result.stored >= 10
 
 
 @pytest.mark.parametrize("records", [None, 5, "ps_abcdefghij", {"internal_id": "x"}])
@@ -282,7 +282,7 @@ async def test_4_a_2xx_that_does_not_add_up_is_unknown(
     async with client(transport) as ps:
         result = await ps.sales.upload([record(n) for n in range(10)], journal=journal)
         again = await ps.sales.upload([record(n) for n in range(10)], journal=journal)
-    assert not result.ok and result.accepted == 0
+    assert not result.ok and result.stored == 0
     (failed,) = result.failed_batches
     assert failed.outcome == "unknown"
     assert again.unresolved_records == 10 and again.batches == 0
@@ -301,7 +301,7 @@ async def test_4_a_record_named_twice_in_a_400_is_refused_once() -> None:
 
     async with client(httpx.MockTransport(twice)) as ps:
         result = await ps.sales.upload([record(n) for n in range(3)])
-    assert len(result.server_rejected) == 1 and result.accepted == 2
+    assert len(result.refused) == 1 and result.stored == 2
     assert result.not_sent == 0 and result.accounted() == result.read == 3
 
 
@@ -417,7 +417,7 @@ async def test_7_a_batch_waiting_out_a_429_is_recorded_as_not_sent(
     async with client(httpx.MockTransport(stored)) as ps:
         again = await ps.sales.upload([record(n) for n in range(5)], journal=journal)
     # refused by a 429, so certainly not stored: sent again, nothing held back as unknown
-    assert again.ok and again.accepted == 5 and not again.unresolved_batches
+    assert again.ok and again.stored == 5 and not again.unresolved_batches
 
 
 # -- 9. every public entry point validates its arguments ------------------------------------------
@@ -551,7 +551,7 @@ async def test_11_records_not_sent_after_an_invalid_one_are_accounted(
         await ps.sales.upload(records, chunk_size=10)
     result = info.value.result
     # reading stopped at the batch holding the invalid record: its other 9 were not sent
-    assert result.read == 30 and result.accepted == 20 and result.invalid == 1
+    assert result.read == 30 and result.stored == 20 and result.invalid_records == 1
     assert result.not_sent == 9 and result.accounted() == result.read
 
 
@@ -603,7 +603,7 @@ async def test_a_request_queued_for_a_connection_does_not_time_out_unsent() -> N
                 tg.start_soon(ps.products.get, "ps_abcdefghij")
             tg.start_soon(upload)
     # waiting in the queue is not part of an attempt: nothing timed out, nothing is unknown
-    assert result[0].ok and result[0].accepted == 30
+    assert result[0].ok and result[0].stored == 30
 
 
 @pytest.mark.parametrize("options", [{"timeout": -1}, {"max_retries": -1}, {"nope": 1}])
@@ -642,14 +642,14 @@ async def test_a_client_closed_during_an_upload_leaves_nothing_may_be_stored(
         await first.wait()
         await http.aclose()  # the caller closes its own pool mid-upload
     (result,) = results
-    assert result.accepted >= 10 and result.accounted() == 50
+    assert result.stored >= 10 and result.accounted() == 50
     assert {b.outcome for b in result.failed_batches} == {"not_sent"}
     async with client(httpx.MockTransport(stored)) as again:
         rerun = await again.sales.upload(
             [record(n) for n in range(50)], chunk_size=10, journal=journal
         )
     assert rerun.ok and not rerun.unresolved_batches
-    assert rerun.accepted + rerun.already_stored == 50
+    assert rerun.stored + rerun.already_stored == 50
 
 
 async def test_a_deeply_nested_2xx_is_an_sdk_error() -> None:

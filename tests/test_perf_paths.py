@@ -20,15 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pleasurestock_async import sales_files
-from pleasurestock_async.sales_files import (
-    FIELDS,
-    SalesFiles,
-    _typed,
-    read_sales_csv,
-    read_sales_jsonl,
-)
+from pleasurestock_async.sales_files import FIELDS, SalesFiles, read_sales_csv, read_sales_jsonl
 from pleasurestock_async.uploads.batcher import chunked
-from pleasurestock_async.uploads.codec import TextCells, validate_rows
+from pleasurestock_async.uploads.blocks import TextCells
+from pleasurestock_async.uploads.codec import validate_rows
 
 pytestmark = pytest.mark.concurrency
 
@@ -67,7 +62,7 @@ def text_record(quantity: str, stock: str | None, day: str = "2025-11-03") -> di
 def cells_of(records: list[dict[str, Any]]) -> TextCells:
     """Text records of one shape as the reader hands them over."""
     width = 4 if "stock_on_hand" in records[0] else 3
-    return TextCells([r[f] for r in records for f in FIELDS[:width]], width, _typed)
+    return TextCells([r[f] for r in records for f in FIELDS[:width]], width)
 
 
 def same_as_reader(records: list[dict[str, Any]]) -> None:
@@ -292,7 +287,7 @@ def test_csv_blocks_hold_the_records_read_one_by_one(
     async def compare(path: Path) -> None:
         one = read_sales_csv(path, on_error="skip")
         records = [r async for r in one]
-        assert records == TextCells(found, width, _typed).typed()
+        assert records == TextCells(found, width).typed()
         assert [one.line_of(i) for i in range(len(records))] == lines
         assert [s.line for s in one.skipped] == problems
         other = read_sales_csv(path, on_error="skip")

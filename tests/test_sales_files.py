@@ -121,9 +121,9 @@ async def test_upload_from_file_reports_line_numbers(
     )
     source = read_sales_csv(path)
     result = await ps.sales.upload(source, on_invalid="skip")
-    (bad,) = result.rejected
+    (bad,) = result.input_errors
     assert bad.field == "date" and source.line_of(bad.index) == 4  # type: ignore[arg-type]
-    assert result.accepted == 2  # the empty stock on line 2 is sent without a stock
+    assert result.stored == 2  # the empty stock on line 2 is sent without a stock
 
 
 async def test_broken_file_stops_upload_with_result(

@@ -202,7 +202,7 @@ async def test_uploads_and_journals_keep_no_key(server: str, tmp_path: Path) -> 
         texts = [repr(result)]
         texts += [b.error for b in result.failed_batches]
         texts += [repr(b.record_errors) for b in result.failed_batches]
-        texts += [repr(e) for e in result.server_rejected]
+        texts += [repr(e) for e in result.refused]
         assert_no_key(texts)
     for path in sorted(tmp_path.iterdir()):  # noqa: ASYNC240 (a test's own small files)
         assert KEY.encode() not in path.read_bytes(), path.name

@@ -81,7 +81,7 @@ async def test_6_a_failed_batch_with_merged_duplicates_covers_its_last_record(
     ]
     result = await ps.sales.upload(records, merge_duplicates=True)
     (failed,) = result.failed_batches
-    assert (failed.first_index, failed.last_index, failed.records) == (0, 2, 3)
+    assert (failed.first_index, failed.last_index, failed.size) == (0, 2, 3)
 
 
 # -- item 6: the --json summary of sales push is versioned -------------------------------------

@@ -218,20 +218,21 @@ async def test_one_unknown_product_costs_one_row(
     rows.insert(7, row("ps_zzzzzzzzzz", TODAY - timedelta(days=1), 3))
     state = tmp_path / "state.db"
     result = await ps.sales.sync(rows, state=state, today=TODAY)
-    ((day, error),) = result.server_rejected
-    assert day.internal_id == "ps_zzzzzzzzzz" and day.index == 7
+    (error,) = result.refused
+    day = error.day
+    assert day is not None and day.internal_id == "ps_zzzzzzzzzz" and day.index == 7
     assert error.error == "Product not found"
     assert result.stored == 30 and not result.failed_batches
     assert [(q.internal_id, q.new) for q in result.quarantine] == [("ps_zzzzzzzzzz", True)]
     assert result.needs_attention  # a new refusal is news
     again = await ps.sales.sync(rows, state=state, today=TODAY)  # held in quarantine
-    assert again.sent == 0 and again.server_rejected == [] and again.quarantined == 1
+    assert again.sent == 0 and again.refused == [] and again.quarantined == 1
     assert [(q.internal_id, q.new, q.rows) for q in again.quarantine] == [
         ("ps_zzzzzzzzzz", False, 1)
     ]
     assert not again.needs_attention and not again.ok  # known and held: no news
     retried = await ps.sales.sync(rows, state=state, today=TODAY, retry_refused=True)
-    assert retried.sent == 1 and len(retried.server_rejected) == 1
+    assert retried.sent == 1 and len(retried.refused) == 1
     assert sandbox.request_counts["POST /sales"] == 3  # two for the first run, one retry
 
 
@@ -310,7 +311,7 @@ async def test_invalid_records_stop_before_anything_is_sent(
     assert info.value.reason == "invalid_record" and info.value.errors[0].index == 1
     assert sandbox.request_counts["POST /sales"] == 0
     skipped = await ps.sales.sync(rows, state=tmp_path / "s.db", today=TODAY, on_invalid="skip")
-    assert skipped.stored == 2 and [e.index for e in skipped.invalid] == [1]
+    assert skipped.stored == 2 and [e.index for e in skipped.input_errors] == [1]
 
 
 async def test_a_state_in_use_is_refused(

@@ -459,7 +459,7 @@ async def test_a_journal_of_0_2_is_marked_and_kept(
     from pleasurestock_async.uploads.journal import Journal
 
     result = await ps.sales.upload(first, journal=journal, job="day-1")
-    assert result.accepted == 5
+    assert result.stored == 5
     again = await ps.sales.upload(first, journal=journal, job="day-1")
     assert again.already_stored == 5 and sent(sandbox) == 1
     with contextlib.closing(sqlite3.connect(journal)) as db:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from pleasurestock_async import AsyncPleasureStock
 from pleasurestock_async.errors import InputError, SalesUploadError
+from pleasurestock_async.sales_files import read_sales_csv
 from pleasurestock_async.types import SaleRecord
 from pleasurestock_async.uploads import UploadProgress, runner
 
@@ -64,7 +65,7 @@ async def test_2500_records_make_batches_of_1000_1000_500(
     assert sorted(len(b) for b in sent) == [500, 1000, 1000]
     flat = Counter(json.dumps(r, sort_keys=True) for b in sent for r in b)
     assert flat == Counter(json.dumps(r, sort_keys=True) for r in records)
-    assert result.ok and result.processed == 2500 and result.accepted == 2500
+    assert result.ok and result.processed == 2500 and result.stored == 2500
     assert result.batches == 3 and result.read == 2500
 
 
@@ -112,7 +113,7 @@ async def test_invalid_record_raise_stops_before_its_batch(
     assert "index 23" in str(err) and "quantity" in str(err)
     # batches 0-9 and 10-19 went; the batch holding record 23 and everything after did not
     assert sorted(r["quantity"] for b in sent for r in b) == sorted(n % 13 for n in range(20))
-    assert err.result.accepted == 20 and err.result.batches == 2
+    assert err.result.stored == 20 and err.result.batches == 2
 
 
 async def test_invalid_records_skip_mode(ps: AsyncPleasureStock, mock: respx.MockRouter) -> None:
@@ -123,17 +124,17 @@ async def test_invalid_records_skip_mode(ps: AsyncPleasureStock, mock: respx.Moc
     records[17] = record(17, date="2025-02-30", quantity=True)
     records[29] = "not even a mapping"  # type: ignore[call-overload]
     result = await ps.sales.upload(records, chunk_size=10, on_invalid="skip")
-    assert sorted((e.index, e.field) for e in result.rejected) == [
+    assert sorted((e.index, e.field) for e in result.input_errors) == [
         (3, "internal_id"),
         (17, "date"),
         (17, "quantity"),
         (29, "value"),
     ]
-    assert all(e.message for e in result.rejected)
-    assert sum(len(b) for b in sent) == 27 and result.accepted == 27
+    assert all(e.message for e in result.input_errors)
+    assert sum(len(b) for b in sent) == 27 and result.stored == 27
     # a batch is a range of the input: its invalid records leave gaps, later ones stay put
     assert sorted(len(b) for b in sent) == [9, 9, 9]
-    assert result.invalid == 3 and result.accounted() == result.read == 30
+    assert result.invalid_records == 3 and result.accounted() == result.read == 30
     assert not result.ok
 
 
@@ -170,9 +171,9 @@ async def test_a_rejected_batch_is_healed_without_the_named_records(
     result = await ps.sales.upload(records, chunk_size=10, concurrency=1)
     # one unknown id costs one row: its batch went again without it
     assert [len(b) for b in sent] == [10, 10, 9, 10]
-    assert [(e.index, e.error) for e in result.server_rejected] == [(14, "Product not found")]
-    assert result.server_rejected[0].received == "ps_unknown000"
-    assert result.accepted == 29 and result.processed == 29 and result.batches == 4
+    assert [(e.index, e.error) for e in result.refused] == [(14, "Product not found")]
+    assert result.refused[0].received == "ps_unknown000"
+    assert result.stored == 29 and result.processed == 29 and result.batches == 4
     assert not result.failed_batches and not result.ok
     assert result.accounted() == result.read == 30
 
@@ -187,8 +188,8 @@ async def test_healing_can_be_turned_off(ps: AsyncPleasureStock, mock: respx.Moc
     assert failed.outcome == "rejected_by_server" and failed.status_code == 400
     assert (failed.first_index, failed.last_index) == (10, 19)
     assert [(e.index, e.error) for e in failed.record_errors] == [(14, "Product not found")]
-    assert len(failed.rows()) == 10 and failed.records == 9
-    assert result.accepted == 20 and len(result.server_rejected) == 1
+    assert len(failed.rows()) == 10 and failed.size == 9
+    assert result.stored == 20 and len(result.refused) == 1
 
 
 async def test_a_second_rejection_is_reported_not_retried(
@@ -210,10 +211,10 @@ async def test_a_second_rejection_is_reported_not_retried(
     mock.post("/sales").mock(side_effect=recording(sent, respond))
     result = await ps.sales.upload([record(n) for n in range(3)])
     assert [len(b) for b in sent] == [3, 2]
-    assert sorted(e.index for e in result.server_rejected) == [0, 1]
+    assert sorted(e.index for e in result.refused) == [0, 1]
     (failed,) = result.failed_batches
-    assert failed.outcome == "rejected_by_server" and failed.records == 1
-    assert result.accounted() == 3 and result.accepted == 0
+    assert failed.outcome == "rejected_by_server" and failed.size == 1
+    assert result.accounted() == 3 and result.stored == 0
 
 
 async def test_server_400_indices_skip_left_out_records(
@@ -257,7 +258,7 @@ async def test_500_on_one_batch_others_succeed(
     assert "may have processed" in failed.error
     assert (failed.first_index, failed.last_index) == (20, 29)
     assert [r["quantity"] for r in failed.rows()] == [n % 13 for n in range(20, 30)]
-    assert result.accepted == 40 and result.failed_records == 10 and not result.ok
+    assert result.stored == 40 and result.failed_records == 10 and not result.ok
 
 
 async def test_unreadable_success_is_unknown(
@@ -267,7 +268,7 @@ async def test_unreadable_success_is_unknown(
     result = await ps.sales.upload([record(n) for n in range(5)])
     (failed,) = result.failed_batches
     assert failed.outcome == "unknown"
-    assert result.accepted == 0
+    assert result.stored == 0
 
 
 async def test_401_stops_everything(ps: AsyncPleasureStock, mock: respx.MockRouter) -> None:
@@ -280,7 +281,7 @@ async def test_401_stops_everything(ps: AsyncPleasureStock, mock: respx.MockRout
     assert info.value.reason == "authentication"
     assert len(sent) <= 4  # at most the requests already in flight
     result = info.value.result
-    assert result.accepted == 0
+    assert result.stored == 0
     assert all(f.outcome == "not_sent" for f in result.failed_batches)
     assert result.read < 10_000
 
@@ -311,7 +312,7 @@ async def test_merge_duplicates(ps: AsyncPleasureStock, mock: respx.MockRouter) 
             {"internal_id": "ps_0123456789", "date": "2025-11-03", "quantity": 1},
         ]
     ]
-    assert result.accepted == 4 and result.processed == 2 and result.read == 4
+    assert result.stored == 4 and result.processed == 2 and result.read == 4
 
 
 @pytest.mark.parametrize(
@@ -395,8 +396,8 @@ async def test_journal_holds_back_what_was_cut_off_in_flight(
                 tg.cancel_scope.cancel()
         again = await ps.sales.upload(records, chunk_size=100, concurrency=1, journal=journal)
         (unresolved,) = again.unresolved_batches
-        assert (unresolved.seq, unresolved.first_index, unresolved.records) == (1, 100, 100)
-        assert again.already_stored == 100 and again.accepted == 100 and not again.ok
+        assert (unresolved.seq, unresolved.first_index, unresolved.size) == (1, 100, 100)
+        assert again.already_stored == 100 and again.stored == 100 and not again.ok
         settled = await ps.sales.upload(
             records, chunk_size=100, journal=journal, resolve={1: "stored"}
         )
@@ -488,7 +489,7 @@ async def test_sent_multiset_equals_valid_input(
         json.dumps(r, sort_keys=True) for r in valid
     )
     assert all(len(b) <= chunk for b in sent)
-    assert result.accepted == len(valid) and len({e.index for e in result.rejected}) == len(
+    assert result.stored == len(valid) and len({e.index for e in result.input_errors}) == len(
         rows
     ) - len(valid)
     assert result.accounted() == result.read == len(rows)
@@ -577,3 +578,21 @@ async def test_a_failed_batch_is_freed_when_done_not_by_the_garbage_collector(st
     await http.aclose()
     assert len(result.failed_batches) == 5
     assert [o for o in left if isinstance(o, InputBatch)] == []
+
+
+@pytest.mark.parametrize("day", ["2025-11-0x", "2025-02-30", "2025/11/01", "20251101", ""])
+async def test_a_bad_day_is_one_error_however_it_is_bad(
+    ps: AsyncPleasureStock, mock: respx.MockRouter, tmp_path: Path, day: str
+) -> None:
+    # A day shaped like a date but not made of digits was reported twice: once for its shape,
+    # once more as no calendar day.
+    route = mock.post("/sales").respond(json={"success": True, "processed": 1})
+    csv = tmp_path / "sales.csv"
+    csv.write_text(
+        f"internal_id,date,quantity\nps_abcdefghij,2025-11-01,1\nps_abcdefghij,{day},1\n"
+    )
+    for records in ([record(0), record(1, date=day)], read_sales_csv(csv)):
+        result = await ps.sales.upload(records, on_invalid="skip")
+        assert [(e.index, e.field) for e in result.input_errors] == [(1, "date")]
+        assert (result.invalid_records, result.stored) == (1, 1)
+    assert route.call_count == 2

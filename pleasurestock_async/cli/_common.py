@@ -361,6 +361,18 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+def on_invalid_option(help: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """``--on-invalid raise|skip``: what a command that sends sales does with an invalid line
+    (``help`` says it in the command's words)."""
+    return click.option(
+        "--on-invalid",
+        type=click.Choice(["raise", "skip"]),
+        default="raise",
+        show_default=True,
+        help=help,
+    )
+
+
 def sending_options(held: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """The options of a command that sends sales: requests at once, healing of refused
     batches, and how long to wait for another run holding ``held`` (its journal or state)."""
@@ -387,15 +399,3 @@ def sending_options(held: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
         return func
 
     return apply
-
-
-def stopped_exit_code(reason: str, interrupted: int) -> int:
-    """The exit code of an upload or sync that stopped for ``reason`` (``interrupted``: the
-    code of the signal that stopped it)."""
-    if reason == "interrupted":
-        return interrupted
-    if reason == "authentication":
-        return EXIT_AUTH
-    if reason in ("invalid_record", "input_error"):
-        return EXIT_INVALID
-    return EXIT_ERROR

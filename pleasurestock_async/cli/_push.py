@@ -2,63 +2,50 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
 import tempfile
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 import click
 
-from ..errors import SalesUploadError
+from ..errors import SalesJobError, SalesUploadError
 from ..sales_files import SalesFiles
 from ..types.uploads import SalesUploadResult
 from ..uploads.journal import STORED, Journal, Resolution
+from ..uploads.options import UploadOptions
 from ._common import (
     EXIT_INVALID,
-    EXIT_PARTIAL,
     Settings,
     dump,
+    on_invalid_option,
     run_async,
     say,
     sending_options,
     settings_of,
-    stopped_exit_code,
 )
 from ._files import FileOptions, file_options, open_files, problems_of, where_text
+from ._job import exit_code, run_job
 from ._progress import Reporter, time_needed
 from ._resolve import resolutions
 from ._signals import Interrupt, interruptible
+from ._summary import Summary, invalid_items, invalid_line, show
 
-__all__ = ["DEPRECATED_SUMMARY_KEYS", "SUMMARY_KEYS", "SUMMARY_SCHEMA", "push_command"]
+__all__ = [
+    "DEPRECATED_SUMMARY_KEYS",
+    "SUMMARY_KEYS",
+    "SUMMARY_SCHEMA",
+    "PushSummary",
+    "push_command",
+]
 
 SUMMARY_SCHEMA = 2
 """The version of the ``--json`` summary's shape: 1 was 0.1's (``accepted``, ``batches``,
 ``lines`` as ``[first, last]``); 2 since 0.2. A key renamed, removed or given another type
 raises it (and is listed in the changelog); a key added does not."""
-
-SUMMARY_KEYS = (
-    "schema_version",
-    "file",
-    "read",
-    "sent_now",
-    "processed",
-    "requests",
-    "stored_before",
-    "skipped_batches",
-    "invalid",
-    "server_rejected",
-    "failed_batches",
-    "unresolved_batches",
-    "not_sent",
-    "stored_lines",
-    "stopped",
-    "resume",
-)
-"""Every key of the ``--json`` summary of one file, in order (the README lists what each holds)."""
-
-DEPRECATED_SUMMARY_KEYS = {"accepted": "sent_now", "batches": "requests"}
-"""Schema 1's names, still written beside their new ones until 0.4."""
 
 
 def _resolutions(
@@ -81,13 +68,7 @@ def _resolutions(
     help="The input's name in the journal (default: the file's absolute path).",
 )
 @click.option("--chunk-size", default=1000, show_default=True, type=click.IntRange(1, 1000))
-@click.option(
-    "--on-invalid",
-    type=click.Choice(["raise", "skip"]),
-    default="raise",
-    show_default=True,
-    help="Stop at an invalid line, or skip and report it.",
-)
+@on_invalid_option("Stop at an invalid line, or skip and report it.")
 @click.option("--dry-run", is_flag=True, help="Read and validate everything; send nothing.")
 @click.option(
     "--resolve",
@@ -151,27 +132,22 @@ async def push_command(
             "tip: add --journal sales.journal to make this push resumable (a rerun then sends "
             "only what is not stored yet)",
         )
+    # One set of settings for every file; each file adds its journal job, progress and stop.
+    upload = UploadOptions(
+        chunk_size=chunk_size,
+        concurrency=concurrency,
+        on_invalid="skip" if on_invalid == "skip" else "raise",
+        journal=journal,
+        resend_unknown=resend_unknown,
+        resolve=resolve or None,
+        heal_rejections=heal,
+        lock_wait=wait_lock,
+    )
 
     async def work(interrupt: Interrupt) -> int:
         code = 0
         for path in paths:
-            found = await _push_one(
-                settings,
-                path,
-                options,
-                interrupt,
-                journal=journal,
-                job=job,
-                upload={
-                    "chunk_size": chunk_size,
-                    "concurrency": concurrency,
-                    "on_invalid": "skip" if on_invalid == "skip" else "raise",
-                    "resend_unknown": resend_unknown,
-                    "resolve": resolve or None,
-                    "heal_rejections": heal,
-                    "lock_wait": wait_lock,
-                },
-            )
+            found = await _push_one(settings, path, options, upload, interrupt, job=job)
             if interrupt.signum is not None:
                 return interrupt.exit_code
             code = max(code, found)
@@ -189,10 +165,7 @@ async def _dry_run(settings: Settings, paths: list[str], options: FileOptions) -
         if settings.json:
             say(settings.out, dump(p))
         else:
-            got = "" if p["value"] is None else f" (got {p['value']!r})"
-            say(
-                settings.out, f"{p['file']}:{p['line']}: {p['field'] or 'line'}: {p['reason']}{got}"
-            )
+            say(settings.out, invalid_line(f"{p['file']}:{p['line']}", *_problem(p)))
     say(
         settings.err,
         f"{source.records:,} records read from {len(paths)} file(s); {len(problems)} problem(s)",
@@ -200,68 +173,67 @@ async def _dry_run(settings: Settings, paths: list[str], options: FileOptions) -
     return EXIT_INVALID if problems else 0
 
 
+def _problem(problem: dict[str, Any]) -> tuple[str | None, str, object]:
+    return problem["field"], problem["reason"], problem["value"]
+
+
 async def _push_one(
     settings: Settings,
     path: str,
     options: FileOptions,
+    upload: UploadOptions,
     interrupt: Interrupt,
     *,
-    journal: str | None,
     job: str | None,
-    upload: dict[str, Any],
 ) -> int:
-    source = open_files([path], options, str(upload["on_invalid"]))
+    source = open_files([path], options, upload.on_invalid)
     total = await options.count([path])
     job_name = job or _job_of(path)
     # Without a journal of the user's, a scratch one still tells which lines were stored, and
     # is kept (and named) only if the run is left unfinished. It is created by the upload, in
     # a fresh directory: a journal is only ever created where no file exists.
     scratch = None
-    if journal is None:
+    if upload.journal is None:
         scratch = os.path.join(tempfile.mkdtemp(prefix="pleasurestock-push-"), "push.journal")
-    book = journal if journal is not None else scratch
+    book = str(upload.journal) if upload.journal is not None else scratch
     assert book is not None
     reporter = Reporter(settings.err, total=total, label="push")
-    result: SalesUploadResult
-    error: SalesUploadError | None = None
+    chosen = dataclasses.replace(
+        upload, journal=book, job=job_name, progress=reporter, stop=interrupt.stop
+    )
+
+    def estimate(status: Any) -> str | None:
+        if not total:
+            return None
+        requests = math.ceil(total / upload.chunk_size)
+        return f"{path}: {time_needed(requests, status, total)}"
+
     keep: str | None = None
     try:
-        async with settings.client() as ps:
-            status = (await ps.rate_limiter.status()).get("standard")
-            if total:
-                requests = math.ceil(total / int(upload["chunk_size"]))
-                say(settings.err, f"{path}: {time_needed(requests, status, total)}")
-            async with reporter.running(ps.rate_limiter):
-                try:
-                    result = await ps.sales.upload(
-                        source,
-                        progress=reporter,
-                        journal=book,
-                        job=job_name,
-                        stop=interrupt.stop,
-                        **upload,
-                    )
-                except SalesUploadError as exc:
-                    error, result = exc, exc.result
-                reporter.extra_invalid = len(source.skipped)
-                reporter.finish(result.read)
-            for notice in source.notices:
-                say(settings.err, notice)
+        ran = await run_job(
+            settings,
+            source,
+            reporter,
+            lambda ps: ps.sales.upload(source, settings=chosen),
+            stopped=SalesUploadError,
+            estimate=estimate,
+        )
+        result, error = ran.result, ran.error
         unfinished = not result.ok or error is not None
         stored = _stored_lines(book, job_name, source) if unfinished else []
         # an unfinished run keeps its journal: only it knows what may already be stored
         keep = scratch if scratch is not None and unfinished else None
-        _summary(settings, path, source, result, error, interrupt, stored, book, keep)
+        summary = PushSummary.of(settings, path, source, result, error, interrupt, stored, keep)
+        show(settings, summary)
     finally:
         if scratch is not None and keep is None:
             shutil.rmtree(os.path.dirname(scratch), ignore_errors=True)
-    if error is not None:
-        return stopped_exit_code(error.reason, interrupt.exit_code)
-    if result.failed_batches or result.unresolved_batches:
-        return EXIT_PARTIAL
-    if result.rejected or result.server_rejected or source.skipped:
-        return EXIT_INVALID
-    return 0
+    return exit_code(
+        error,
+        interrupt.exit_code,
+        partial=bool(result.failed_batches or result.unresolved_batches),
+        invalid=bool(result.input_errors or result.refused or source.skipped),
+    )
 
 
 def _job_of(path: str) -> str:
@@ -310,124 +282,140 @@ def _span(lines: list[list[int]]) -> str:
     return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in lines)
 
 
-def _summary(
-    settings: Settings,
-    path: str,
-    source: SalesFiles,
-    result: SalesUploadResult,
-    error: SalesUploadError | None,
-    interrupt: Interrupt,
-    stored: list[list[int]],
-    journal: str,
-    kept: str | None,
-) -> None:
+_FATES = {
+    "not_sent": "not stored; sent again on the next run",
+    "rejected_by_server": "refused by the server, nothing stored",
+    "unknown": "may be stored (answer lost)",
+}
 
-    def at(index: int | None) -> str:
-        return where_text(source, index)
 
-    invalid: list[dict[str, Any]] = [
-        {"at": at(e.index), "field": e.field, "reason": e.message, "value": e.value}
-        for e in result.rejected
-    ] + [
-        {"at": f"{p}:{s.line}", "field": None, "reason": s.reason, "value": None}
-        for p, s in source.skipped
-    ]
-    refused: list[dict[str, Any]] = [
-        {"at": at(e.index), "error": e.error, "received": e.received}
-        for e in result.server_rejected
-    ]
-    failed: list[dict[str, Any]] = [
-        {
-            **_line_range(source, b.first_index, b.last_index),
-            "records": b.records,
-            "outcome": b.outcome,
-            "error": b.error,
-        }
-        for b in result.failed_batches
-    ]
-    unresolved: list[dict[str, Any]] = [
-        {
-            "batch": b.seq,
-            **_line_range(source, b.first_index, b.last_index),
-            "records": b.records,
-            "error": b.error,
-        }
-        for b in result.unresolved_batches
-    ]
-    resume = None
-    if error is not None or failed or unresolved:
-        resume = settings.command(add=("--journal", kept) if kept else ())
-    stopped = None
-    if error is not None:
-        stopped = _stop_text(error, source, interrupt)
-    summary: dict[str, Any] = {
-        "schema_version": SUMMARY_SCHEMA,
-        "file": path,
-        "read": result.read,
-        "sent_now": result.accepted,
-        "processed": result.processed,
-        "requests": result.batches,
-        "stored_before": result.already_stored,
-        "skipped_batches": result.skipped_batches,
-        "invalid": invalid,
-        "server_rejected": refused,
-        "failed_batches": failed,
-        "unresolved_batches": unresolved,
-        "not_sent": result.not_sent,
-        "stored_lines": _span(stored) if stored else None,
-        "stopped": stopped,
-        "resume": resume,
-    }
-    if settings.json:
-        for old, new in DEPRECATED_SUMMARY_KEYS.items():
-            summary[old] = summary[new]
-        say(settings.out, dump(summary))
-        return
-    out = settings.out
-    say(
-        out,
-        f"{path}: read {result.read:,}; this run stored {result.accepted:,} in "
-        f"{result.batches:,} requests (server processed {result.processed:,})",
-    )
-    if result.already_stored:
-        say(
-            out,
-            f"  earlier runs had stored {result.already_stored:,} of them "
-            f"({result.skipped_batches:,} whole batches skipped); nothing was sent twice",
+@dataclasses.dataclass
+class PushSummary(Summary):
+    """What ``sales push`` reports for one file (``--json``: this object; the README lists
+    what each key holds)."""
+
+    RENAMED: ClassVar[dict[str, str]] = {"accepted": "sent_now", "batches": "requests"}
+
+    schema_version: int
+    file: str
+    read: int
+    sent_now: int
+    processed: int
+    requests: int
+    stored_before: int
+    skipped_batches: int
+    invalid: list[dict[str, Any]]
+    server_rejected: list[dict[str, Any]]
+    failed_batches: list[dict[str, Any]]
+    unresolved_batches: list[dict[str, Any]]
+    not_sent: int
+    stored_lines: str | None
+    stopped: str | None
+    resume: str | None
+
+    @classmethod
+    def of(
+        cls,
+        settings: Settings,
+        path: str,
+        source: SalesFiles,
+        result: SalesUploadResult,
+        error: SalesJobError[SalesUploadResult] | None,
+        interrupt: Interrupt,
+        stored: list[list[int]],
+        kept: str | None,
+    ) -> PushSummary:
+        """The summary of pushing ``path`` (``stored``: its line ranges stored, when the run
+        is unfinished; ``kept``: the scratch journal kept to resume it)."""
+        failed = [
+            {
+                **_line_range(source, b.first_index, b.last_index),
+                "records": b.size,
+                "outcome": b.outcome,
+                "error": b.error,
+            }
+            for b in result.failed_batches
+        ]
+        unresolved = [
+            {
+                "batch": b.seq,
+                **_line_range(source, b.first_index, b.last_index),
+                "records": b.size,
+                "error": b.error,
+            }
+            for b in result.unresolved_batches
+        ]
+        resume = None
+        if error is not None or failed or unresolved:
+            resume = settings.command(add=("--journal", kept) if kept else ())
+        return cls(
+            schema_version=SUMMARY_SCHEMA,
+            file=path,
+            read=result.read,
+            sent_now=result.stored,
+            processed=result.processed,
+            requests=result.batches,
+            stored_before=result.already_stored,
+            skipped_batches=result.skipped_batches,
+            invalid=invalid_items(result.input_errors, source),
+            server_rejected=[
+                {"at": where_text(source, e.index), "error": e.error, "received": e.received}
+                for e in result.refused
+            ],
+            failed_batches=failed,
+            unresolved_batches=unresolved,
+            not_sent=result.not_sent,
+            stored_lines=_span(stored) if stored else None,
+            stopped=None if error is None else _stop_text(error, source, interrupt),
+            resume=resume,
         )
-    for item in invalid:
-        got = "" if item["value"] is None else f" (got {item['value']!r})"
-        say(out, f"  {item['at']}: {item['field'] or 'line'}: {item['reason']}{got}")
-    for item in refused:
-        say(
-            out,
-            f"  {item['at']}: refused by the server: {item['error']} (got {item['received']!r})",
+
+    def lines(self) -> Iterator[str]:
+        yield (
+            f"{self.file}: read {self.read:,}; this run stored {self.sent_now:,} in "
+            f"{self.requests:,} requests (server processed {self.processed:,})"
         )
-    for batch in failed:
-        fate = {
-            "not_sent": "not stored; sent again on the next run",
-            "rejected_by_server": "refused by the server, nothing stored",
-            "unknown": "may be stored (answer lost)",
-        }.get(batch["outcome"], batch["outcome"])
-        say(out, f"  {batch['lines']}: {batch['records']:,} records {fate}: {batch['error']}")
-    for batch in unresolved:
-        say(
-            out,
-            f"  {batch['lines']}: {batch['records']:,} records may already be stored "
-            f"(batch {batch['batch']}); check the platform, then rerun with "
-            f"--resolve {batch['batch']}=stored or --resolve {batch['batch']}=not-stored",
-        )
-    if stopped:
-        say(out, f"  stopped: {stopped}")
-    if stored and (error is not None or failed or unresolved):
-        say(out, f"  stored lines: {_span(stored)}")
-        if result.not_sent:
-            say(out, f"  not sent: {result.not_sent:,} records")
-    if resume:
-        say(out, f"  to resume: {resume}")
+        if self.stored_before:
+            yield (
+                f"  earlier runs had stored {self.stored_before:,} of them "
+                f"({self.skipped_batches:,} whole batches skipped); nothing was sent twice"
+            )
+        for item in self.invalid:
+            yield "  " + invalid_line(item["at"], item["field"], item["reason"], item["value"])
+        for item in self.server_rejected:
+            yield (
+                f"  {item['at']}: refused by the server: {item['error']} (got {item['received']!r})"
+            )
+        for batch in self.failed_batches:
+            fate = _FATES.get(batch["outcome"], batch["outcome"])
+            yield f"  {batch['lines']}: {batch['records']:,} records {fate}: {batch['error']}"
+        for batch in self.unresolved_batches:
+            yield (
+                f"  {batch['lines']}: {batch['records']:,} records may already be stored "
+                f"(batch {batch['batch']}); check the platform, then rerun with "
+                f"--resolve {batch['batch']}=stored or --resolve {batch['batch']}=not-stored"
+            )
+        if self.stopped:
+            yield f"  stopped: {self.stopped}"
+        unfinished = self.stopped or self.failed_batches or self.unresolved_batches
+        if self.stored_lines and unfinished:
+            yield f"  stored lines: {self.stored_lines}"
+            if self.not_sent:
+                yield f"  not sent: {self.not_sent:,} records"
+        if self.resume:
+            yield f"  to resume: {self.resume}"
 
 
-def _stop_text(error: SalesUploadError, source: SalesFiles, interrupt: Interrupt) -> str:
+SUMMARY_KEYS = tuple(f.name for f in dataclasses.fields(PushSummary))
+"""Every key of the ``--json`` summary of one file, in order (the README lists what each holds)."""
+
+DEPRECATED_SUMMARY_KEYS = PushSummary.RENAMED
+"""Schema 1's names, still written beside their new ones until 0.4."""
+
+
+def _stop_text(
+    error: SalesJobError[SalesUploadResult], source: SalesFiles, interrupt: Interrupt
+) -> str:
     if error.reason == "interrupted":
         return f"interrupted by {interrupt.name}; answers in flight were waited for and recorded"
     if error.reason == "invalid_record" and error.errors:

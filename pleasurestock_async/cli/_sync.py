@@ -3,39 +3,45 @@ difference from what a state file says the server has."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import click
 
-from ..errors import SalesSyncError
+from ..errors import SalesJobError, SalesSyncError
+from ..ratelimit import BucketStatus
 from ..sales_files import SalesFiles
-from ..types.uploads import SalesSyncResult, SyncDay
+from ..types.uploads import QuarantinedId, SalesSyncResult, SyncDay
 from ..uploads import Resolution
 from ..uploads.codec import MAX_BATCH
 from ..uploads.location import state_label
 from ..uploads.options import Accept, SyncOptions
 from ._common import (
-    EXIT_INVALID,
-    EXIT_PARTIAL,
     STATE_ENV,
     Settings,
-    dump,
+    on_invalid_option,
     run_async,
-    say,
     sending_options,
     settings_of,
-    stopped_exit_code,
 )
 from ._files import FileOptions, file_options, open_files, where_text
+from ._job import exit_code, run_job
 from ._progress import Reporter, time_needed
 from ._resolve import resolutions
 from ._signals import Interrupt, interruptible
+from ._summary import Summary, invalid_items, invalid_line, show
 
-__all__ = ["sync_command", "sync_exit_code"]
+__all__ = ["SYNC_SUMMARY_SCHEMA", "SyncSummary", "sync_command", "sync_exit_code"]
+
+SYNC_SUMMARY_SCHEMA = 1
+"""The version of the ``--json`` summary's shape (``schema_version``, since 0.3): a key
+renamed, removed or given another type raises it (and is listed in the changelog); a key
+added does not."""
 
 SYNC_EXIT_CODES = (
     "\b\nExit codes: 0 everything is stored, acknowledged (--accept) or held in quarantine; "
@@ -106,13 +112,7 @@ def _accept(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
     is_flag=True,
     help="Declare the files as already on the platform (history sent before); send nothing.",
 )
-@click.option(
-    "--on-invalid",
-    type=click.Choice(["raise", "skip"]),
-    default="raise",
-    show_default=True,
-    help="Send nothing if a line is invalid, or skip and report it.",
-)
+@on_invalid_option("Send nothing if a line is invalid, or skip and report it.")
 @click.option(
     "--today",
     type=click.DateTime(["%Y-%m-%d"]),
@@ -209,29 +209,32 @@ async def sync_command(
         )
         source = open_files(paths, options, on_invalid)
         reporter.total = total = await _count(options, paths, interrupt)
-        error: SalesSyncError | None = None
-        async with settings.client() as ps:
-            status = (await ps.rate_limiter.status()).get("standard")
-            if total and not mark_stored and not dry_run:
-                needed = time_needed(math.ceil(total / MAX_BATCH), status)
-                say(
-                    settings.err,
-                    f"sync: the export holds about {total:,} rows and only differences are "
-                    f"sent, so at most: {needed}",
-                )
-            async with reporter.running(ps.rate_limiter):
-                try:
-                    result = await ps.sales.sync(source, settings=sync)
-                except SalesSyncError as exc:
-                    error, result = exc, exc.result
-                reporter.extra_invalid = len(source.skipped)
-                reporter.finish(result.read)
-            for notice in source.notices:
-                say(settings.err, notice)
-        plan = time_needed(result.batches, status, result.to_send) if dry_run else None
-        _summary(settings, paths, source, result, error, interrupt, state_label(state), plan)
+
+        def estimate(status: BucketStatus | None) -> str | None:
+            if not total or mark_stored or dry_run:
+                return None
+            needed = time_needed(math.ceil(total / MAX_BATCH), status)
+            return (
+                f"sync: the export holds about {total:,} rows and only differences are sent, "
+                f"so at most: {needed}"
+            )
+
+        ran = await run_job(
+            settings,
+            source,
+            reporter,
+            lambda ps: ps.sales.sync(source, settings=sync),
+            stopped=SalesSyncError,
+            estimate=estimate,
+        )
+        result, error = ran.result, ran.error
+        plan = time_needed(result.batches, ran.status, result.to_send) if dry_run else None
+        summary = SyncSummary.of(
+            settings, paths, source, result, error, interrupt, state_label(state), plan
+        )
+        show(settings, summary)
         if error is not None:
-            return stopped_exit_code(error.reason, interrupt.exit_code)
+            return exit_code(error, interrupt.exit_code, partial=False, invalid=False)
         return sync_exit_code(result, len(source.skipped))
 
     return await interruptible(work, reporter.say)
@@ -258,12 +261,13 @@ def sync_exit_code(result: SalesSyncResult, skipped_lines: int = 0) -> int:
     doubt or a discrepancy not acknowledged; 3 for invalid lines and records refused by the
     server (an id refused for the first time included, not one already in quarantine)."""
     new_discrepancy = any(not d.acknowledged for d in result.discrepancies)
-    if result.failed_batches or result.uncertain or new_discrepancy:
-        return EXIT_PARTIAL
     new_ids = any(q.new for q in result.quarantine)
-    if result.invalid or result.new_refusals or new_ids or skipped_lines:
-        return EXIT_INVALID
-    return 0
+    return exit_code(
+        None,
+        0,
+        partial=bool(result.failed_batches or result.uncertain or new_discrepancy),
+        invalid=bool(result.input_errors or result.new_refusals or new_ids or skipped_lines),
+    )
 
 
 def _day(day: SyncDay, source: SalesFiles) -> dict[str, Any]:
@@ -279,215 +283,246 @@ def _day(day: SyncDay, source: SalesFiles) -> dict[str, Any]:
     }
 
 
-def _summary(
-    settings: Settings,
-    paths: list[str],
-    source: SalesFiles,
+def _quarantined(q: QuarantinedId) -> dict[str, Any]:
+    return {
+        "internal_id": q.internal_id,
+        "error": q.error,
+        "since": q.since.isoformat(),
+        "last_refused": q.last_refused.isoformat(),
+        "retry_on": q.retry_on.isoformat(),
+        "new": q.new,
+        "rows": q.rows,
+    }
+
+
+@dataclasses.dataclass
+class SyncSummary(Summary):
+    """What ``sales sync`` reports (``--json``: this object; the README lists what each key
+    holds)."""
+
+    schema_version: int
+    files: list[str]
+    state: str
+    dry_run: bool
+    read: int
+    product_days: int
+    to_send: int
+    sent: int
+    stored: int
+    requests: int
+    unchanged: int
+    deferred_stock: int
+    declared: int
+    resolved: int
+    looked_up: int
+    discrepancies: list[dict[str, Any]]
+    uncertain: list[dict[str, Any]]
+    server_rejected: list[dict[str, Any]]
+    quarantine: dict[str, Any]
+    invalid: list[dict[str, Any]]
+    failed: list[dict[str, Any]]
+    stopped: str | None
+    resolve: dict[str, Any] | None
+    accept: str | None
+    resume: str | None
+    plan: str | None
+
+    @classmethod
+    def of(
+        cls,
+        settings: Settings,
+        paths: list[str],
+        source: SalesFiles,
+        result: SalesSyncResult,
+        error: SalesJobError[SalesSyncResult] | None,
+        interrupt: Interrupt,
+        state: str,
+        plan: str | None,
+    ) -> SyncSummary:
+        """The summary of a sync of ``paths`` with ``state`` (its label); ``plan``: the time
+        a dry run's requests would take."""
+        discrepancies = [
+            {"kind": d.kind, "acknowledged": d.acknowledged, **_day(d.day, source)}
+            for d in result.discrepancies
+        ]
+        uncertain = [_day(d, source) for d in result.uncertain]
+        held = {q.internal_id for q in result.quarantine}
+        base = settings.command(drop=("--assume-unknown", "--resolve", "--accept", "--dry-run"))
+        resolve: dict[str, Any] | None = None
+        if uncertain:
+            resolve = {
+                "batches": result.uncertain_batches,
+                "stored": f"{base} --assume-unknown stored",
+                "not_stored": f"{base} --assume-unknown not-stored",
+                "per_batch": f"{base} --resolve BATCH=stored --resolve BATCH=not-stored ...",
+            }
+        new = any(not d["acknowledged"] for d in discrepancies)
+        interrupted = error is not None and error.reason == "interrupted"
+        return cls(
+            schema_version=SYNC_SUMMARY_SCHEMA,
+            files=paths,
+            state=state,
+            dry_run=result.dry_run,
+            read=result.read,
+            product_days=result.product_days,
+            to_send=result.to_send,
+            sent=result.sent,
+            stored=result.stored,
+            requests=result.batches,
+            unchanged=result.unchanged,
+            deferred_stock=result.deferred_stock,
+            declared=result.declared,
+            resolved=result.resolved,
+            looked_up=result.looked_up,
+            discrepancies=discrepancies,
+            uncertain=uncertain,
+            server_rejected=[
+                {
+                    **_day(e.day, source),
+                    "error": e.error,
+                    "received": e.received,
+                    "quarantined": e.day.internal_id in held,
+                }
+                for e in result.refused
+                if e.day is not None
+            ],
+            quarantine={
+                "rows": result.quarantined,
+                "ids": [_quarantined(q) for q in result.quarantine],
+            },
+            invalid=invalid_items(result.input_errors, source),
+            failed=[
+                {
+                    "rows": b.size,
+                    "first_at": where_text(source, b.first_index),
+                    "outcome": b.outcome,
+                    "error": b.error,
+                }
+                for b in result.failed_batches
+                if b.outcome != "unknown"  # those rows are listed one by one as uncertain
+            ],
+            stopped=None if error is None else _stop_text(error, result, interrupt, state),
+            resolve=resolve,
+            accept=f"{base} --accept all" if new else None,
+            resume=settings.command() if interrupted else None,
+            plan=plan,
+        )
+
+    def lines(self) -> Iterator[str]:
+        yield (
+            f"sync of {', '.join(self.files)}: read {self.read:,} records, "
+            f"{self.product_days:,} products x days"
+        )
+        if self.dry_run:
+            yield f"  dry run: nothing was sent and {self.state} was not changed"
+            yield f"  would send {self.to_send:,} rows: {self.plan}"
+        if self.looked_up:
+            yield f"  looked up {self.looked_up:,} product UUIDs (kept in the state)"
+        if self.declared:
+            yield f"  declared {self.declared:,} days as already on the platform (nothing sent)"
+        if self.resolved:
+            yield f"  settled {self.resolved:,} uncertain rows of earlier runs"
+        if not self.dry_run:
+            yield (
+                f"  this run sent {self.sent:,} rows in {self.requests:,} requests; "
+                f"the server stored {self.stored:,}"
+            )
+        yield f"  unchanged (stored by earlier runs): {self.unchanged:,} days"
+        if self.deferred_stock:
+            yield (
+                f"  stock deferred: {self.deferred_stock:,} days are still open; their stock "
+                "is sent once they close"
+            )
+        yield from self._discrepancy_lines()
+        yield from self._uncertain_lines()
+        yield from self._refusal_lines()
+        for item in self.invalid:
+            yield "  " + invalid_line(item["at"], item["field"], item["reason"], item["value"])
+        for batch in self.failed:
+            yield (
+                f"  {batch['rows']:,} rows not stored (first at {batch['first_at']}): "
+                f"{batch['error']}; they go again on the next run"
+            )
+        if self.stopped:
+            yield f"  stopped: {self.stopped}"
+        if self.resume:
+            yield f"  to resume: {self.resume}"
+
+    def _discrepancy_lines(self) -> Iterator[str]:
+        new = [d for d in self.discrepancies if not d["acknowledged"]]
+        for d in new:
+            what = "quantity" if d["kind"] == "quantity" else "stock"
+            stored = d["stored_quantity"] if what == "quantity" else d["stored_stock"]
+            export = d["export_quantity"] if what == "quantity" else d["export_stock"]
+            yield (
+                f"  {d['at']}: discrepancy {d['product']} {d['date']}: the server has {what} "
+                f"{stored}, the export {export} (the API cannot lower it)"
+            )
+        known = len(self.discrepancies) - len(new)
+        if known:
+            yield f"  acknowledged discrepancies (unchanged since accepted): {known:,}"
+        if self.accept:
+            yield "  once checked on the platform, acknowledge them (or one: --accept ID:DAY):"
+            yield f"    {self.accept}"
+
+    def _uncertain_lines(self) -> Iterator[str]:
+        for d in self.uncertain:
+            yield (
+                f"  {d['at']}: uncertain {d['product']} {d['date']} (batch {d['batch']}): "
+                f"sent, the answer was lost (export quantity {d['export_quantity']}, stored "
+                f"before {d['stored_quantity']})"
+            )
+        if self.resolve:
+            batches = ", ".join(f"{b} ({n:,} rows)" for b, n in self.resolve["batches"].items())
+            yield f"  uncertain batches: {batches}"
+            yield "  check the platform for those rows, then settle them with one of:"
+            yield f"    {self.resolve['stored']}"
+            yield f"    {self.resolve['not_stored']}"
+            if len(self.resolve["batches"]) > 1:
+                yield f"    {self.resolve['per_batch']}"
+
+    def _refusal_lines(self) -> Iterator[str]:
+        grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        for d in self.server_rejected:
+            grouped[(d["product"], d["error"])].append(d)
+        for (product, reason), rows in grouped.items():
+            then = (
+                "held in the state's quarantine from now on"
+                if rows[0]["quarantined"]
+                else "sent again on the next run"
+            )
+            yield (
+                f"  {rows[0]['at']}: refused by the server {product}: {reason} "
+                f"({len(rows):,} rows); {then}"
+            )
+        ids = self.quarantine["ids"]
+        if ids:
+            fresh = [q["internal_id"] for q in ids if q["new"]]
+            retry = min(q["retry_on"] for q in ids)
+            news = f" (new: {', '.join(fresh)})" if fresh else ""
+            yield (
+                f"  quarantine: {len(ids):,} id{'s' if len(ids) != 1 else ''} refused as "
+                f"unknown{news}, {self.quarantine['rows']:,} rows held back, not sent; tried "
+                f"again from {retry}, or now with --retry-refused"
+            )
+
+
+def _stop_text(
+    error: SalesJobError[SalesSyncResult],
     result: SalesSyncResult,
-    error: SalesSyncError | None,
     interrupt: Interrupt,
     state: str,
-    plan: str | None,
-) -> None:
-
-    def at(index: int | None) -> str:
-        return where_text(source, index)
-
-    discrepancies = [
-        {"kind": d.kind, "acknowledged": d.acknowledged, **_day(d.day, source)}
-        for d in result.discrepancies
-    ]
-    uncertain = [_day(d, source) for d in result.uncertain]
-    held = {q.internal_id for q in result.quarantine}
-    refused: list[dict[str, Any]] = [
-        {
-            **_day(day, source),
-            "error": e.error,
-            "received": e.received,
-            "quarantined": day.internal_id in held,
-        }
-        for day, e in result.server_rejected
-    ]
-    quarantine: dict[str, Any] = {
-        "rows": result.quarantined,
-        "ids": [
-            {
-                "internal_id": q.internal_id,
-                "error": q.error,
-                "since": q.since.isoformat(),
-                "last_refused": q.last_refused.isoformat(),
-                "retry_on": q.retry_on.isoformat(),
-                "new": q.new,
-                "rows": q.rows,
-            }
-            for q in result.quarantine
-        ],
-    }
-    invalid: list[dict[str, Any]] = [
-        {"at": at(e.index), "field": e.field, "reason": e.message, "value": e.value}
-        for e in result.invalid
-    ] + [
-        {"at": f"{p}:{s.line}", "field": None, "reason": s.reason, "value": None}
-        for p, s in source.skipped
-    ]
-    failed: list[dict[str, Any]] = [
-        {"rows": b.records, "first_at": at(b.first_index), "outcome": b.outcome, "error": b.error}
-        for b in result.failed_batches
-        if b.outcome != "unknown"  # those rows are listed one by one as uncertain
-    ]
-    base = settings.command(drop=("--assume-unknown", "--resolve", "--accept", "--dry-run"))
-    resolve: dict[str, Any] | None = None
-    if uncertain:
-        resolve = {
-            "batches": result.uncertain_batches,
-            "stored": f"{base} --assume-unknown stored",
-            "not_stored": f"{base} --assume-unknown not-stored",
-            "per_batch": f"{base} --resolve BATCH=stored --resolve BATCH=not-stored ...",
-        }
-    new = [d for d in discrepancies if not d["acknowledged"]]
-    accept = f"{base} --accept all" if new else None
-    resume = settings.command() if error is not None and error.reason == "interrupted" else None
-    stopped = None
-    if error is not None:
-        stopped = _stop_text(error, source)
-        if error.reason == "interrupted":
-            stopped = (
-                f"interrupted by {interrupt.name}; answers in flight were waited for and "
-                f"recorded in {state}"
-                if result.sent
-                else f"interrupted by {interrupt.name}; nothing was sent"
-            )
-    summary: dict[str, Any] = {
-        "files": paths,
-        "state": state,
-        "dry_run": result.dry_run,
-        "read": result.read,
-        "product_days": result.product_days,
-        "to_send": result.to_send,
-        "sent": result.sent,
-        "stored": result.stored,
-        "requests": result.batches,
-        "unchanged": result.unchanged,
-        "deferred_stock": result.deferred_stock,
-        "declared": result.declared,
-        "resolved": result.resolved,
-        "looked_up": result.looked_up,
-        "discrepancies": discrepancies,
-        "uncertain": uncertain,
-        "server_rejected": refused,
-        "quarantine": quarantine,
-        "invalid": invalid,
-        "failed": failed,
-        "stopped": stopped,
-        "resolve": resolve,
-        "accept": accept,
-        "resume": resume,
-    }
-    if settings.json:
-        say(settings.out, dump(summary))
-        return
-    out = settings.out
-    say(
-        out,
-        f"sync of {', '.join(paths)}: read {result.read:,} records, "
-        f"{result.product_days:,} products x days",
-    )
-    if result.dry_run:
-        say(out, f"  dry run: nothing was sent and {state} was not changed")
-        say(out, f"  would send {result.to_send:,} rows: {plan}")
-    if result.looked_up:
-        say(out, f"  looked up {result.looked_up:,} product UUIDs (kept in the state)")
-    if result.declared:
-        say(out, f"  declared {result.declared:,} days as already on the platform (nothing sent)")
-    if result.resolved:
-        say(out, f"  settled {result.resolved:,} uncertain rows of earlier runs")
-    if not result.dry_run:
-        say(
-            out,
-            f"  this run sent {result.sent:,} rows in {result.batches:,} requests; "
-            f"the server stored {result.stored:,}",
+) -> str:
+    if error.reason == "interrupted":
+        if not result.sent:
+            return f"interrupted by {interrupt.name}; nothing was sent"
+        return (
+            f"interrupted by {interrupt.name}; answers in flight were waited for and "
+            f"recorded in {state}"
         )
-    say(out, f"  unchanged (stored by earlier runs): {result.unchanged:,} days")
-    if result.deferred_stock:
-        say(
-            out,
-            f"  stock deferred: {result.deferred_stock:,} days are still open; their stock is "
-            "sent once they close",
-        )
-    for d in new:
-        what = "quantity" if d["kind"] == "quantity" else "stock"
-        stored = d["stored_quantity"] if what == "quantity" else d["stored_stock"]
-        export = d["export_quantity"] if what == "quantity" else d["export_stock"]
-        say(
-            out,
-            f"  {d['at']}: discrepancy {d['product']} {d['date']}: the server has {what} "
-            f"{stored}, the export {export} (the API cannot lower it)",
-        )
-    known = len(discrepancies) - len(new)
-    if known:
-        say(out, f"  acknowledged discrepancies (unchanged since accepted): {known:,}")
-    if accept:
-        say(out, "  once checked on the platform, acknowledge them (or one: --accept ID:DAY):")
-        say(out, f"    {accept}")
-    for d in uncertain:
-        say(
-            out,
-            f"  {d['at']}: uncertain {d['product']} {d['date']} (batch {d['batch']}): sent, "
-            f"the answer was lost (export quantity {d['export_quantity']}, stored before "
-            f"{d['stored_quantity']})",
-        )
-    if resolve:
-        batches = ", ".join(f"{b} ({n:,} rows)" for b, n in resolve["batches"].items())
-        say(out, f"  uncertain batches: {batches}")
-        say(out, "  check the platform for those rows, then settle them with one of:")
-        say(out, f"    {resolve['stored']}")
-        say(out, f"    {resolve['not_stored']}")
-        if len(resolve["batches"]) > 1:
-            say(out, f"    {resolve['per_batch']}")
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for d in refused:
-        grouped[(d["product"], d["error"])].append(d)
-    for (product, reason), rows in grouped.items():
-        then = (
-            "held in the state's quarantine from now on"
-            if rows[0]["quarantined"]
-            else "sent again on the next run"
-        )
-        say(
-            out,
-            f"  {rows[0]['at']}: refused by the server {product}: {reason} "
-            f"({len(rows):,} rows); {then}",
-        )
-    if result.quarantine:
-        ids = quarantine["ids"]
-        fresh = [q["internal_id"] for q in ids if q["new"]]
-        retry = min(q["retry_on"] for q in ids)
-        news = f" (new: {', '.join(fresh)})" if fresh else ""
-        say(
-            out,
-            f"  quarantine: {len(ids):,} id{'s' if len(ids) != 1 else ''} refused as unknown"
-            f"{news}, {result.quarantined:,} rows held back, not sent; tried again from "
-            f"{retry}, or now with --retry-refused",
-        )
-    for item in invalid:
-        got = "" if item["value"] is None else f" (got {item['value']!r})"
-        say(out, f"  {item['at']}: {item['field'] or 'line'}: {item['reason']}{got}")
-    for batch in failed:
-        say(
-            out,
-            f"  {batch['rows']:,} rows not stored (first at {batch['first_at']}): "
-            f"{batch['error']}; they go again on the next run",
-        )
-    if stopped:
-        say(out, f"  stopped: {stopped}")
-    if resume:
-        say(out, f"  to resume: {resume}")
-
-
-def _stop_text(error: SalesSyncError, source: SalesFiles) -> str:
     if error.reason == "invalid_record":
         return (
-            f"{len(error.result.invalid)} invalid records (listed above); nothing was sent. "
+            f"{result.invalid_records} invalid records (listed above); nothing was sent. "
             "Fix them, or pass --on-invalid skip to sync the valid records"
         )
     return str(error)

@@ -20,10 +20,18 @@ from ._base import Resource
 if TYPE_CHECKING:  # the upload package loads on first use (codec, SQLite, time zones, workers)
     from ..types.uploads import SalesSyncResult, SalesUploadResult, StateDestination, StateStatus
     from ..uploads.journal import Resolution
-    from ..uploads.options import Accept, StockPolicy, SyncOptions, SyncProgressCallback
+    from ..uploads.options import (
+        Accept,
+        OnInvalid,
+        ProgressCallback,
+        StockPolicy,
+        SyncOptions,
+        SyncProgressCallback,
+        UploadOptions,
+    )
     from ..uploads.sender import SendBatch
     from ..uploads.sync import Lookup
-    from ..uploads.upload import OnInvalid, ProgressCallback, SaleInput
+    from ..uploads.upload import SaleInput
 
 __all__ = ["Sales", "SalesWithRawResponse"]
 
@@ -127,6 +135,7 @@ class Sales(Resource):
         heal_rejections: bool = True,
         lock_wait: float = 0.0,
         stop: anyio.Event | None = None,
+        settings: UploadOptions | None = None,
         options: RequestOptions | None = None,
     ) -> SalesUploadResult:
         """Upload any number of new sales: validated as read, sent in batches of
@@ -144,7 +153,7 @@ class Sales(Resource):
             concurrency: Batches in flight at once (1 to 64).
             on_invalid: ``"raise"``: stop before the batch holding an invalid record is sent
                 (:class:`SalesUploadError` with ``reason="invalid_record"``); ``"skip"``:
-                leave it out and list it in ``result.rejected``.
+                leave it out and list it in ``result.input_errors``.
             progress: Called with an :class:`UploadProgress` as batches finish.
             journal: An SQLite file that makes reruns exactly-once: what the server stored is
                 skipped, what it certainly did not is sent (a fixed line too), what may have
@@ -158,12 +167,14 @@ class Sales(Resource):
                 server would (quantity summed, stock the maximum): fewer rows, same totals.
             heal_rejections: When the server refuses a batch for some of its records (400,
                 nothing stored), send it again once without them; they are reported in
-                ``result.server_rejected``.
+                ``result.refused``.
             lock_wait: Seconds to wait for another run holding the journal (default: refuse
                 at once with :class:`StateLockedError`).
             stop: Set this event to stop cleanly: no new batch; requests in flight get up to
                 30 s for their answer; then :class:`SalesUploadError` (``reason=
                 "interrupted"``) carries the result.
+            settings: All of the above in one :class:`UploadOptions` (built once, e.g. by a
+                command line); then pass none of them separately.
             options: Per-call settings for each request.
 
         Returns:
@@ -179,24 +190,13 @@ class Sales(Resource):
             result = await ps.sales.upload(read_sales_csv("sales.csv"), journal="sales.db",
                                            job="sales-2025-11-03")
         """
+        given = dict(locals())  # the keyword settings, by their UploadOptions names
+        from ..uploads.options import UploadOptions, settings_from
         from ..uploads.upload import upload_sales
 
-        return await upload_sales(
-            self._sender(options),
-            cast("Iterable[SaleInput] | AsyncIterable[SaleInput]", records),  # checked as read
-            chunk_size=chunk_size,
-            concurrency=concurrency,
-            on_invalid=on_invalid,
-            progress=progress,
-            journal=journal,
-            job=job,
-            resend_unknown=resend_unknown,
-            resolve=resolve,
-            merge_duplicates=merge_duplicates,
-            heal_rejections=heal_rejections,
-            lock_wait=lock_wait,
-            stop=stop,
-        )
+        chosen = settings_from(UploadOptions, settings, given)
+        records = cast("Iterable[SaleInput] | AsyncIterable[SaleInput]", records)  # checked as read
+        return await upload_sales(self._sender(options), records, chosen)
 
     async def sync(
         self,
@@ -292,38 +292,12 @@ class Sales(Resource):
 
             result = await ps.sales.sync(read_sales_csv("export.csv"), state="sales-state.db")
         """
-        from ..uploads.options import SyncOptions
+        given = dict(locals())  # the keyword settings, by their SyncOptions names
+        from ..uploads.options import SyncOptions, settings_from
         from ..uploads.store import destination_of
         from ..uploads.sync import sync_sales
 
-        given = {
-            "state": state,
-            "today": today,
-            "timezone": timezone,
-            "stock": stock,
-            "assume_unknown": assume_unknown,
-            "resolve": resolve,
-            "mark_stored": mark_stored,
-            "on_invalid": on_invalid,
-            "concurrency": concurrency,
-            "heal_rejections": heal_rejections,
-            "progress": progress,
-            "lock_wait": lock_wait,
-            "stop": stop,
-            "dry_run": dry_run,
-            "accept": accept,
-            "retry_refused": retry_refused,
-        }
-        if settings is None:
-            if state is None:
-                raise InputError.single("state", "is required (a file path)", None)
-            settings = SyncOptions(**given)  # type: ignore[arg-type]
-        elif not isinstance(settings, SyncOptions):
-            raise InputError.single("settings", "must be a SyncOptions", settings)
-        elif any(value != _SYNC_DEFAULTS[name] for name, value in given.items()):
-            raise InputError.single(
-                "settings", "pass either settings or the separate keyword settings, not both"
-            )
+        settings = settings_from(SyncOptions, settings, given)
         return await sync_sales(
             self._sender(options),
             records,
@@ -394,26 +368,6 @@ class Sales(Resource):
         from ..uploads.store import read_status
 
         return await read_status(state)
-
-
-_SYNC_DEFAULTS: dict[str, Any] = {
-    "state": None,
-    "today": None,
-    "timezone": None,
-    "stock": "closed",
-    "assume_unknown": None,
-    "resolve": None,
-    "mark_stored": False,
-    "on_invalid": "raise",
-    "concurrency": 4,
-    "heal_rejections": True,
-    "progress": None,
-    "lock_wait": 0.0,
-    "stop": None,
-    "dry_run": False,
-    "accept": None,
-    "retry_refused": False,
-}
 
 
 class SalesWithRawResponse:

@@ -1,11 +1,12 @@
 """Sales of any size: ``sales.upload`` (an append-only stream, exactly-once with a journal) and
 ``sales.sync`` (state-based: only what the platform does not have yet).
 
-Modules: :mod:`.codec` (validation and encoding), :mod:`.batcher` (input ranges),
+Modules: :mod:`.blocks` (inputs that hand over records in blocks), :mod:`.codec`
+(validation and encoding), :mod:`.batcher` (input ranges),
 :mod:`.sender` (one batch and what the server has of it), :mod:`.runner` (workers and a clean
 stop), :mod:`.journal` and :mod:`.state` (SQLite records, checked by :mod:`._sqlite`),
 :mod:`.store` (the sync's state seam, off the event loop), :mod:`.lock` (one run per file),
-:mod:`.options` (a sync's settings), :mod:`.upload`, :mod:`.sync`. The result types live in
+:mod:`.options` (the settings of each job), :mod:`.upload`, :mod:`.sync`. The result types live in
 :mod:`pleasurestock_async.types.uploads`.
 """
 
@@ -21,6 +22,7 @@ from ..types.uploads import (
     FailedBatch,
     HeldBatch,
     QuarantinedId,
+    SalesJobResult,
     SalesSyncResult,
     SalesUploadResult,
     ServerRecordError,
@@ -34,30 +36,42 @@ from ..types.uploads import (
 )
 
 if TYPE_CHECKING:
+    from .blocks import BlockSource, TextCells
     from .journal import Journal, Resolution
-    from .options import Accept, StockPolicy, SyncOptions
+    from .options import (
+        MAX_CONCURRENCY,
+        Accept,
+        OnInvalid,
+        ProgressCallback,
+        StockPolicy,
+        SyncOptions,
+        UploadOptions,
+    )
     from .runner import STOP_GRACE
     from .state import QUARANTINE_DAYS, SyncState
     from .store import StateStore, open_state
     from .sync import sync_sales
-    from .upload import MAX_CONCURRENCY, OnInvalid, ProgressCallback, upload_sales
+    from .upload import upload_sales
 
 # The engines (SQLite, time zones, workers) load when first used, not with the client.
 _LAZY = {
+    "BlockSource": "blocks",
+    "TextCells": "blocks",
     "Journal": "journal",
     "Resolution": "journal",
     "Accept": "options",
+    "MAX_CONCURRENCY": "options",
+    "OnInvalid": "options",
+    "ProgressCallback": "options",
     "StockPolicy": "options",
     "SyncOptions": "options",
+    "UploadOptions": "options",
     "STOP_GRACE": "runner",
     "QUARANTINE_DAYS": "state",
     "SyncState": "state",
     "StateStore": "store",
     "open_state": "store",
     "sync_sales": "sync",
-    "MAX_CONCURRENCY": "upload",
-    "OnInvalid": "upload",
-    "ProgressCallback": "upload",
     "upload_sales": "upload",
 }
 __all__ = [
@@ -66,6 +80,7 @@ __all__ = [
     "STOP_GRACE",
     "Accept",
     "BatchOutcome",
+    "BlockSource",
     "Discrepancy",
     "FailedBatch",
     "HeldBatch",
@@ -74,6 +89,7 @@ __all__ = [
     "ProgressCallback",
     "QuarantinedId",
     "Resolution",
+    "SalesJobResult",
     "SalesSyncResult",
     "SalesUploadResult",
     "ServerRecordError",
@@ -86,7 +102,9 @@ __all__ = [
     "SyncProgress",
     "SyncRun",
     "SyncState",
+    "TextCells",
     "UnresolvedBatch",
+    "UploadOptions",
     "UploadProgress",
     "open_state",
     "sync_sales",

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -17,7 +24,8 @@ import anyio.lowlevel
 
 from ..errors import InputErrorDetail
 from ..types.sales import SaleRow
-from .codec import TextCells, validate_rows
+from .blocks import BlockSource, TextCells
+from .codec import validate_rows
 
 __all__ = ["InputBatch", "PartialInputError", "chunked", "merged", "read_batches"]
 
@@ -59,16 +67,15 @@ async def chunked(
     input raises, the whole lists read before it still come out, then
     :class:`PartialInputError` (with the input's error as its cause).
 
-    A sales file reader hands over whole blocks (``_sales_blocks``) rather than one record
-    per step of the event loop; a block of :class:`TextCells` stays one (a sequence of the
-    same records, kept as cells), for validation."""
+    A :class:`BlockSource` (a sales file reader) is read a block at a time rather than one
+    record per step of the event loop; a block of :class:`TextCells` stays one (a sequence of
+    the same records, kept as cells), for validation."""
     failure: list[Exception] = []
     chunk: Sequence[Any] = []
-    blocks = getattr(records, "_sales_blocks", None)
-    if blocks is not None:
+    if isinstance(records, BlockSource):
         pending: Sequence[Any] = []
         try:
-            async with contextlib.aclosing(blocks()) as source:
+            async with _closed_after(records.sales_blocks()) as source:
                 async for block in source:
                     pending = _joined(pending, block)
                     start = 0
@@ -111,6 +118,16 @@ async def chunked(
             await anyio.lowlevel.checkpoint()
     if failure:
         raise PartialInputError(len(chunk)) from failure[0]
+
+
+@contextlib.asynccontextmanager
+async def _closed_after(blocks: AsyncIterator[Any]) -> AsyncGenerator[AsyncIterator[Any], None]:
+    """``blocks``, closed at the end when it is a generator (so its file closes at once)."""
+    try:
+        yield blocks
+    finally:
+        if isinstance(blocks, AsyncGenerator):
+            await blocks.aclose()
 
 
 def _joined(pending: Sequence[Any], block: Sequence[Any]) -> Sequence[Any]:

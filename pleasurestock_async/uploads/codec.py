@@ -5,11 +5,11 @@ and serialised straight to JSON bytes; :class:`SaleRecord` instances are accepte
 Valid dicts are sent as the caller gave them: the validated copies are only looked at, never
 kept, and a date string stays a string (its calendar check is one dict lookup per row).
 
-Records read from a sales file come as :class:`TextCells`, the text of their cells: each field's
-column is validated in one pydantic-core call (number cells by a validator that accepts only
-plain digits) and the row dicts are built from the results. Cells that this refuses are converted
-the reader's way and validated as any other records, so the errors reported (and what a user's
-own dicts may hold) are unchanged.
+Records read from a sales file come as :class:`~.blocks.TextCells`, the text of their cells:
+each field's column is validated in one pydantic-core call (number cells by a validator that
+accepts only plain digits) and the row dicts are built from the results. Cells that this
+refuses are converted the reader's way and validated as any other records, so the errors
+reported (and what a user's own dicts may hold) are unchanged.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Annotated, Any, NotRequired, cast, overload
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated, Any, NotRequired, cast
 
 import pydantic
 import pydantic_core
@@ -29,8 +29,9 @@ from .._validation import details_of
 from ..errors import InputErrorDetail
 from ..types.sales import MAX_BATCH, SaleRecord, SaleRow
 from ..types.shared import MAX_COUNT, NonNegativeInt, ProductId
+from .blocks import TextCells
 
-__all__ = ["MAX_BATCH", "TextCells", "canonical", "encode_sales", "validate_rows"]
+__all__ = ["MAX_BATCH", "canonical", "encode_sales", "validate_rows"]
 
 _ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
 _DAY_ERROR = "must be a date or a 'YYYY-MM-DD' string"
@@ -71,86 +72,6 @@ class _CheckedRow(TypedDict):
 # known keys of its record, so the key counts differ iff some record had an unknown key.
 class _RowIgnoringExtra(_CheckedRow):
     __pydantic_config__ = pydantic.ConfigDict(extra="ignore")  # type: ignore[misc]
-
-
-class TextCells(Sequence[dict[str, Any]]):
-    """Records from a sales file reader as the text of their cells: ``cells`` holds each
-    record's ``internal_id``, ``date``, ``quantity`` and, when ``width`` is 4, ``stock_on_hand``
-    in turn; these are its records ``start`` to ``stop`` (a slice shares the list). ``convert``
-    turns them into the records the reader yields (numbers as ints, a blank stock as None,
-    anything else as given); as a sequence, it holds those records."""
-
-    __slots__ = ("cells", "convert", "start", "stop", "width")
-
-    def __init__(
-        self,
-        cells: list[str],
-        width: int,
-        convert: Callable[[TextCells], list[dict[str, Any]]],
-        start: int = 0,
-        stop: int | None = None,
-    ) -> None:
-        self.cells = cells
-        self.width = width
-        self.convert = convert
-        self.start = start
-        self.stop = len(cells) // width if stop is None else stop
-
-    def _column(self, field: int) -> list[str]:
-        n = self.width
-        return self.cells[self.start * n + field : self.stop * n : n]
-
-    @property
-    def ids(self) -> list[str]:
-        return self._column(0)
-
-    @property
-    def days(self) -> list[str]:
-        return self._column(1)
-
-    @property
-    def quantities(self) -> list[str]:
-        return self._column(2)
-
-    @property
-    def stocks(self) -> list[str] | None:
-        """The stock cells; None if the records have none (the file has no such column)."""
-        return self._column(3) if self.width > 3 else None
-
-    def typed(self) -> list[dict[str, Any]]:
-        """The records as the reader yields them one by one."""
-        return self.convert(self)
-
-    def joined(self, other: TextCells) -> TextCells | None:
-        """These records then ``other``'s; None if only one of them has stock cells."""
-        n = self.width
-        if other.width != n:
-            return None
-        cells = self.cells[self.start * n : self.stop * n]
-        cells += other.cells[other.start * n : other.stop * n]
-        return TextCells(cells, n, self.convert)
-
-    def __len__(self) -> int:
-        return self.stop - self.start
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, Any]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> TextCells: ...
-
-    def __getitem__(self, index: int | slice) -> dict[str, Any] | TextCells:
-        n = self.width
-        rows = range(self.start, self.stop)[index]  # a list's index rules
-        if isinstance(rows, int):
-            return TextCells(self.cells, n, self.convert, rows, rows + 1).typed()[0]
-        if rows.step == 1:
-            return TextCells(self.cells, n, self.convert, rows.start, max(rows.start, rows.stop))
-        cells = [cell for i in rows for cell in self.cells[i * n : i * n + n]]
-        return TextCells(cells, n, self.convert)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.typed())
 
 
 def _digits_schema() -> core_schema.CoreSchema:
@@ -333,7 +254,8 @@ def validate_rows(
         except pydantic.ValidationError as exc:
             found = details_of(exc, index=first_index + pos)
         day = item.get("date") if isinstance(item, Mapping) else None
-        if type(day) is str and _shaped_day(day) and not _real_day(day):
+        named = any(e.field == "date" for e in found)  # e.g. "2025-11-0x": refused by its shape
+        if type(day) is str and not named and _shaped_day(day) and not _real_day(day):
             found.insert(0, InputErrorDetail(first_index + pos, "date", _DAY_ERROR, day))
         if found:
             errors.extend(sorted(found, key=lambda e: e.field))

@@ -69,7 +69,7 @@ from .runner import Flight, Runner
 from .sender import BatchHooks, Outcome, SendBatch, Sender, StopSendingError
 from .spill import Spill
 from .store import StateStore, open_state, quarantined_id
-from .upload import check_arguments
+from .upload import check_records
 
 __all__ = ["Lookup", "StockPolicy", "SyncProgressCallback", "settle", "sync_sales"]
 
@@ -197,7 +197,9 @@ class _Sync:
                     raise _StoppedError
                 first = self.result.read
                 rows, positions, bad = validate_rows(chunk, first)
-                self.result.invalid.extend(bad)
+                if bad:
+                    self.result.input_errors.extend(bad)
+                    self.result.invalid_records += len({e.index for e in bad})
                 inputs, uuids = _input_rows(rows, positions, first)
                 if uuids:
                     ids = await self._ps_ids(uuids)
@@ -420,8 +422,8 @@ class _Sync:
         unknown_ids: dict[str, str] = {}
         for r, error in outcome.refused:
             day = items[r].day
-            result.server_rejected.append(
-                (day, ServerRecordError(day.index, error.error, error.expected, error.received))
+            result.refused.append(
+                ServerRecordError(day.index, error.error, error.expected, error.received, day)
             )
             if _refuses_id(error, day.internal_id):
                 unknown_ids[day.internal_id] = error.error
@@ -483,7 +485,7 @@ class _Sync:
                 SyncProgress(
                     phase,
                     self.result.read,
-                    len(self.result.invalid),
+                    self.result.invalid_records,
                     self.result.to_send,
                     self.result.stored,
                     self.failed,
@@ -532,7 +534,7 @@ async def sync_sales(
 ) -> SalesSyncResult:
     """Sync ``records`` through ``send`` as ``options`` say, for ``destination`` (the client's
     base URL and key); ``lookup`` resolves product UUIDs. See :meth:`Sales.sync`."""
-    check_arguments(records, MAX_BATCH, options.concurrency, options.on_invalid)
+    check_records(records)
     today = options.day().isoformat()
     dry = options.dry_run
     async with open_state(options.state, read_only=dry, wait=options.lock_wait) as store:
@@ -605,14 +607,14 @@ async def _run(sync: _Sync, records: Iterable[Any] | AsyncIterable[Any]) -> None
             f"reading the input failed after {result.read} records (nothing was sent): {exc}",
             cause=exc,
         )
-    if result.invalid and options.on_invalid == "raise":
-        first = result.invalid[0]
+    if result.input_errors and options.on_invalid == "raise":
+        first = result.input_errors[0]
         _raise(
             sync,
             "invalid_record",
             f"invalid sale record at index {first.index}: {first} (nothing was sent; "
             "fix it, or pass on_invalid='skip' to sync the valid records)",
-            errors=[e for e in result.invalid if e.index == first.index],
+            errors=[e for e in result.input_errors if e.index == first.index],
         )
     if sync.abort is not None:  # the progress callback failed while reading
         _raise(sync, *sync.abort)

@@ -8,10 +8,10 @@ requests), so a batch whose fate is unknown is reported, never silently resent.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from os import PathLike
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -28,7 +28,7 @@ from ..types.uploads import (
 )
 from ._sqlite import JOURNAL
 from .batcher import InputBatch, PartialInputError, merged, read_batches
-from .codec import MAX_BATCH, canonical
+from .codec import canonical
 from .journal import (
     INVALID,
     MAY_BE_STORED,
@@ -47,8 +47,9 @@ from .journal import (
     create_journal,
     digest_of,
 )
-from .lock import FileLock, check_wait
-from .runner import Flight, Runner, check_stop
+from .lock import FileLock
+from .options import MAX_CONCURRENCY, OnInvalid, ProgressCallback, UploadOptions
+from .runner import Flight, Runner
 from .sender import BatchHooks, Outcome, SendBatch, Sender, StopSendingError
 from .spill import Spill
 
@@ -57,15 +58,11 @@ __all__ = [
     "OnInvalid",
     "ProgressCallback",
     "SaleInput",
-    "check_arguments",
+    "check_records",
     "upload_sales",
 ]
 
-OnInvalid = Literal["raise", "skip"]
 SaleInput = SaleRecord | Mapping[str, Any]
-ProgressCallback = Callable[[UploadProgress], None]
-
-MAX_CONCURRENCY = 64
 DEFAULT_JOB = "default"
 
 
@@ -103,27 +100,18 @@ class _Plan:
 
 class _Upload:
     def __init__(
-        self,
-        sender: Sender,
-        journal: Journal | NullJournal,
-        *,
-        job: str,
-        on_invalid: OnInvalid,
-        merge: bool,
-        resolve: Mapping[int, Resolution],
-        resend_unknown: bool,
-        progress: ProgressCallback | None,
+        self, sender: Sender, journal: Journal | NullJournal, options: UploadOptions
     ) -> None:
         self.sender = sender
         self.journal = journal
         # the journal's SQLite work runs in a worker thread, one call at a time
         self._limiter = anyio.CapacityLimiter(1)
-        self.job = job
-        self.on_invalid = on_invalid
-        self.merge = merge
-        self.resolve = resolve
-        self.resend_unknown = resend_unknown
-        self.progress = progress
+        self.job = options.job or DEFAULT_JOB
+        self.on_invalid = options.on_invalid
+        self.merge = options.merge_duplicates
+        self.resolve: Mapping[int, Resolution] = options.resolve or {}
+        self.resend_unknown = options.resend_unknown
+        self.progress = options.progress
         self.result = SalesUploadResult()
         self.runner: Runner[InputBatch] = Runner(self.handle, concurrency=1)
         self.abort: _StopUploadError | None = None
@@ -171,8 +159,8 @@ class _Upload:
         )
 
     def _count_invalid(self, batch: InputBatch) -> None:
-        self.result.invalid += len(batch.invalid_positions)
-        self.result.rejected.extend(batch.invalid)
+        self.result.invalid_records += len(batch.invalid_positions)
+        self.result.input_errors.extend(batch.invalid)
 
     # -- one range ---------------------------------------------------------------------------
 
@@ -322,13 +310,13 @@ class _Upload:
         stored = plan.positions_of(outcome.stored)
         for i in stored:
             marks[i] = STORED
-        self.result.accepted += len(stored)
+        self.result.stored += len(stored)
         refused_rows = {row for row, _ in outcome.refused}
         stored_rows = set(outcome.stored)
         for row, error in outcome.refused:
             for i in plan.group(row):
                 marks[i] = REFUSED
-                self.result.server_rejected.append(_server_error(batch.first_index + i, error))
+                self.result.refused.append(_server_error(batch.first_index + i, error))
         done = refused_rows | stored_rows
         left = (
             []
@@ -385,9 +373,9 @@ class _Upload:
             self.progress(
                 UploadProgress(
                     read=self.result.read,
-                    accepted=self.result.accepted + self.result.already_stored,
+                    accepted=self.result.stored + self.result.already_stored,
                     failed=self.result.failed_records,
-                    invalid=self.result.invalid,
+                    invalid=self.result.invalid_records,
                     batches_done=self._done,
                 )
             )
@@ -445,92 +433,49 @@ class _Hooks(BatchHooks):
         self._flight.sent = False
 
 
-def check_arguments(
-    records: object, chunk_size: object, concurrency: object, on_invalid: object
-) -> None:
-    """Refuse arguments of the wrong type or range before anything starts."""
+def check_records(records: object) -> None:
+    """Refuse an input that is not a list, iterable or async iterable of records."""
     if isinstance(records, str | bytes | Mapping) or not isinstance(
         records, Iterable | AsyncIterable
     ):
         raise InputError.single(
             "records", "must be a list, iterable or async iterable of sales records", records
         )
-    for name, value, high in (
-        ("chunk_size", chunk_size, MAX_BATCH),
-        ("concurrency", concurrency, MAX_CONCURRENCY),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-            raise InputError.single(name, f"must be an int from 1 to {high}", value)
-    if on_invalid not in ("raise", "skip"):
-        raise InputError.single("on_invalid", "must be 'raise' or 'skip'", on_invalid)
-
-
-_RESOLUTIONS = ("stored", "not_stored")
-
-
-def _check_resolve(resolve: object) -> dict[int, Resolution]:
-    """``resolve`` as resolutions by batch number, or :class:`InputError` (a value that is
-    not one of the two would otherwise be taken for "not stored" and resent)."""
-    if resolve is None:
-        return {}
-    if not isinstance(resolve, Mapping):
-        raise InputError.single(
-            "resolve", "must be a mapping of batch number to 'stored' or 'not_stored'", resolve
-        )
-    found: dict[int, Resolution] = {}
-    for seq, how in resolve.items():
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-            raise InputError.single("resolve", "batch numbers are ints from 0", seq)
-        if not isinstance(how, str) or how not in _RESOLUTIONS:
-            raise InputError.single(f"resolve[{seq}]", "must be 'stored' or 'not_stored'", how)
-        found[seq] = "stored" if how == "stored" else "not_stored"
-    return found
 
 
 async def upload_sales(
     send: SendBatch,
     records: Iterable[SaleInput] | AsyncIterable[SaleInput],
-    *,
-    chunk_size: int = MAX_BATCH,
-    concurrency: int = 4,
-    on_invalid: OnInvalid = "raise",
-    progress: ProgressCallback | None = None,
-    journal: str | PathLike[str] | None = None,
-    job: str | None = None,
-    resend_unknown: bool = False,
-    resolve: Mapping[int, Resolution] | None = None,
-    merge_duplicates: bool = False,
-    heal_rejections: bool = True,
-    lock_wait: float = 0.0,
-    stop: anyio.Event | None = None,
+    options: UploadOptions | None = None,
+    **settings: Any,
 ) -> SalesUploadResult:
-    """Upload ``records`` through ``send``; see :meth:`Sales.upload` for the arguments."""
-    check_arguments(records, chunk_size, concurrency, on_invalid)
-    check_stop(stop)
-    resolutions = _check_resolve(resolve)
-    if journal is None and (job is not None or resolutions):
-        raise InputError.single("journal", "job and resolve need a journal", None)
-    lock_wait = check_wait(lock_wait)
-    path = await anyio.to_thread.run_sync(create_journal, journal) if journal is not None else None
-    lock = FileLock(path, wait=lock_wait, kind=JOURNAL) if path is not None else None
+    """Upload ``records`` through ``send`` as ``options`` say (see :meth:`Sales.upload`).
+
+    The settings given as keywords instead of ``options`` are deprecated (they go in 0.4)."""
+    if options is None:
+        warnings.warn(
+            "upload_sales(send, records, **settings) is deprecated and goes in 0.4: pass "
+            "UploadOptions(**settings)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        options = UploadOptions(**settings)
+    elif settings:
+        raise InputError.single("options", "pass the settings in options only", sorted(settings))
+    check_records(records)
+    path = None
+    if options.journal is not None:
+        path = await anyio.to_thread.run_sync(create_journal, options.journal)
+    lock = FileLock(path, wait=options.lock_wait, kind=JOURNAL) if path is not None else None
     upload: _Upload | None = None
     async with lock or contextlib.nullcontext():
         book: Journal | NullJournal = NullJournal()
         if path is not None:  # opened (and checked) only once the file itself is locked
             book = await anyio.to_thread.run_sync(Journal, path)
         try:
-            upload = _Upload(
-                Sender(send, heal=heal_rejections),
-                book,
-                job=job or DEFAULT_JOB,
-                on_invalid=on_invalid,
-                merge=merge_duplicates,
-                resolve=resolutions,
-                resend_unknown=resend_unknown,
-                progress=progress,
-            )
-            upload.runner = Runner(upload.handle, concurrency=concurrency)
-            await upload.runner.run(upload.batches(records, chunk_size), stop)
+            upload = _Upload(Sender(send, heal=options.heal_rejections), book, options)
+            upload.runner = Runner(upload.handle, concurrency=options.concurrency)
+            await upload.runner.run(upload.batches(records, options.chunk_size), options.stop)
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(book.close)
@@ -551,7 +496,7 @@ async def upload_sales(
             "input_error", f"reading the input failed after {result.read} records: {exc}"
         )
         abort.__cause__ = exc
-    if abort is None and stop is not None and stop.is_set():
+    if abort is None and options.stop is not None and options.stop.is_set():
         abort = _StopUploadError(
             "interrupted", "the upload was stopped: see the result for what was stored"
         )
