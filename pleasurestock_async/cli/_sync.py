@@ -521,8 +521,10 @@ def _stop_text(
             f"recorded in {state}"
         )
     if error.reason == "invalid_record":
+        count = result.invalid_records
         return (
-            f"{result.invalid_records} invalid records (listed above); nothing was sent. "
+            f"{count} invalid record{'' if count == 1 else 's'} (listed above); nothing was "
+            "sent. "
             "Fix them, or pass --on-invalid skip to sync the valid records"
         )
     return str(error)

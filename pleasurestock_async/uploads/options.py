@@ -183,7 +183,7 @@ def settings_from(
     if settings is None:
         return kind(**{f.name: given[f.name] for f in names})
     if not isinstance(settings, kind):
-        raise InputError.single("settings", f"must be a {kind.__name__}", settings)
+        raise InputError.single("settings", f"must be an instance of {kind.__name__}", settings)
     if any(given[f.name] != _default(f) for f in names):
         raise InputError.single(
             "settings", "pass either settings or the separate keyword settings, not both"
