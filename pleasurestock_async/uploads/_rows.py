@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["InputRow", "Noted", "PendingRow", "PendingState", "PlanRow"]
+__all__ = ["STATE_TABLES", "InputRow", "Noted", "PendingRow", "PendingState", "PlanRow"]
 
 PendingState = Literal["planned", "sending", "unknown"]
 
@@ -21,3 +21,35 @@ PendingRow = tuple[str, str, int, int | None]
 Noted = tuple[str, str, str, int, int | None, int | None, int | None, int]
 """A discrepancy: day, product, kind, export quantity, export stock, stored quantity, stored
 stock, first input index."""
+
+STATE_TABLES: dict[str, tuple[str, ...]] = {
+    "days": ("product", "day", "quantity", "stock"),
+    "pending": ("product", "day", "quantity", "stock", "state", "batch", "error", "updated_at"),
+    "product_ids": ("uuid", "internal_id"),
+    "quarantine": (
+        "product",
+        "error",
+        "first_day",
+        "last_day",
+        "retry_on",
+        "first_run",
+        "last_run",
+    ),
+    "discrepancies": (
+        "day",
+        "product",
+        "kind",
+        "export_quantity",
+        "export_stock",
+        "stored_quantity",
+        "stored_stock",
+        "first_index",
+        "accepted_stored",
+        "accepted_export",
+        "last_run",
+    ),
+    "runs": ("run", "started", "finished", "today", "read", "sent", "stored", "outcome"),
+}
+"""The tables of a state (besides its metadata) and their columns, in the order every store
+reads and writes them (days as ``YYYY-MM-DD``): what a store must hold, and what ``state copy``
+moves."""

@@ -27,6 +27,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from ..errors import InputError, StateFileError
+from ._rows import STATE_TABLES
 
 __all__ = [
     "JOURNAL",
@@ -70,44 +71,7 @@ STATE = FileKind(
     "state",
     0x50537374,  # "PSst"
     3,
-    {
-        "meta": ("key", "value"),
-        "days": ("product", "day", "quantity", "stock"),
-        "pending": (
-            "product",
-            "day",
-            "quantity",
-            "stock",
-            "state",
-            "batch",
-            "error",
-            "updated_at",
-        ),
-        "product_ids": ("uuid", "internal_id"),
-        "quarantine": (
-            "product",
-            "error",
-            "first_day",
-            "last_day",
-            "retry_on",
-            "first_run",
-            "last_run",
-        ),
-        "discrepancies": (
-            "day",
-            "product",
-            "kind",
-            "export_quantity",
-            "export_stock",
-            "stored_quantity",
-            "stored_stock",
-            "first_index",
-            "accepted_stored",
-            "accepted_export",
-            "last_run",
-        ),
-        "runs": ("run", "started", "finished", "today", "read", "sent", "stored", "outcome"),
-    },
+    {"meta": ("key", "value"), **STATE_TABLES},
 )
 JOURNAL = FileKind(
     "journal",

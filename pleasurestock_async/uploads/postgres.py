@@ -32,7 +32,7 @@ from ..errors import StateFileError, StateLockedError
 from ..types.uploads import StateDestination, StateStatus
 from . import _pg_schema
 from ._pg_driver import Driver
-from ._rows import InputRow, Noted, PendingRow, PendingState, PlanRow
+from ._rows import STATE_TABLES, InputRow, Noted, PendingRow, PendingState, PlanRow
 from .location import PostgresLocation
 from .state import _KEEP_RUNS, QUARANTINE_DAYS
 
@@ -48,36 +48,8 @@ _POLL = 0.1
 _INPUT_BUFFER = 20_000
 _LOCK_SALT = 0x50537374  # "PSst", as the SQLite state's application_id
 
-COPY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "days": ("product", "day", "quantity", "stock"),
-    "pending": ("product", "day", "quantity", "stock", "state", "batch", "error", "updated_at"),
-    "product_ids": ("uuid", "internal_id"),
-    "quarantine": (
-        "product",
-        "error",
-        "first_day",
-        "last_day",
-        "retry_on",
-        "first_run",
-        "last_run",
-    ),
-    "discrepancies": (
-        "day",
-        "product",
-        "kind",
-        "export_quantity",
-        "export_stock",
-        "stored_quantity",
-        "stored_stock",
-        "first_index",
-        "accepted_stored",
-        "accepted_export",
-        "last_run",
-    ),
-    "runs": ("run", "started", "finished", "today", "read", "sent", "stored", "outcome"),
-}
-"""The tables a state is made of, with their columns in the order both stores read and write
-them (days as ``YYYY-MM-DD``): what ``state copy`` moves."""
+COPY_COLUMNS = STATE_TABLES
+"""What ``state copy`` moves (see :data:`STATE_TABLES`)."""
 
 _DATES = {"day", "first_day", "last_day", "retry_on", "today"}
 _ORDER = {
