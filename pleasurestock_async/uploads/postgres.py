@@ -797,10 +797,9 @@ class PostgresStore:
 
     async def is_blank(self) -> bool:
         """Whether the state holds nothing at all (never run, nothing declared)."""
-        meta = await self.export_meta()
-        if meta.destination is not None or meta.runs:
-            return False
-        return all(v[0] == 0 for v in (await self.fingerprint()).values())
+        from .store import holds_nothing
+
+        return await holds_nothing(self)
 
     async def import_state(
         self,

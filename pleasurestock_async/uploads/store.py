@@ -293,6 +293,14 @@ def copy_mismatch(
     )
 
 
+async def holds_nothing(store: StateStore) -> bool:
+    """Whether ``store`` holds nothing at all: never bound, never run, no row in any table."""
+    meta = await store.export_meta()
+    if meta.destination is not None or meta.runs:
+        return False
+    return all(v[0] == 0 for v in (await store.fingerprint()).values())
+
+
 def meta_key(meta: StateMeta) -> tuple[Any, ...]:
     """A state's meta as a comparable value (the time of binding aside)."""
     bound = meta.destination
@@ -551,10 +559,7 @@ class SqliteStore:
 
     async def is_blank(self) -> bool:
         """Whether the state holds nothing."""
-        meta = await self.export_meta()
-        if meta.destination is not None or meta.runs:
-            return False
-        return all(v[0] == 0 for v in (await self.fingerprint()).values())
+        return await holds_nothing(self)
 
     async def import_state(
         self,
