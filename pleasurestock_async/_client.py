@@ -12,19 +12,17 @@ from typing import Any
 import httpx
 
 from ._apikey import ApiKey, guard_logs
-from ._http import (
-    MAX_CONNECTIONS,
+from ._http import MAX_CONNECTIONS, HTTPPipeline, Lifecycle
+from ._options import NOT_GIVEN, NotGiven, check_headers
+from ._retry import DEFAULT_MAX_RETRY_AFTER
+from ._settings import (
     MAX_RESPONSE_BYTES,
     ClientSettings,
-    HTTPPipeline,
-    Lifecycle,
     as_timeout,
     call_timeout,
     check_retries,
     check_seconds,
 )
-from ._options import NOT_GIVEN, NotGiven, check_headers
-from ._retry import DEFAULT_MAX_RETRY_AFTER
 from ._version import __version__
 from .errors import ConfigurationError, shorten
 from .ratelimit import DEFAULT_RATE_LIMITS, MemoryRateLimiter, RateLimitConfig, RateLimiter
