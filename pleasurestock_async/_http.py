@@ -39,7 +39,7 @@ from ._settings import (
     plus,
     resolve_call,
 )
-from .ratelimit import BucketName, Clock, Lease, MonotonicClock, RateLimiter
+from .ratelimit import BucketName, Clock, Lease, RateLimiter
 from .ratelimit._clock import within
 
 __all__ = [
@@ -292,8 +292,7 @@ class HTTPPipeline:
         self.lifecycle = lifecycle
         self.default_headers: dict[str, str] = dict(default_headers)
         # Deadlines run on the limiter's clock: a simulated one moves them in tests too.
-        clock = getattr(limiter, "clock", None)
-        self.clock: Clock = clock if isinstance(clock, Clock) else MonotonicClock()
+        self.clock: Clock = limiter.clock
         self._defaults = call_defaults(settings)  # a call without options
 
     # -- the public way in ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 from ..errors import ConfigurationError
+from ._clock import Clock, MonotonicClock
 from ._config import BucketName, BucketStatus
 from ._waits import WaitListener, WaitListeners
 
@@ -34,6 +35,10 @@ class RateLimiter(Protocol):
     One limiter serves every request of a client (and, for a shared store, of many processes).
     ``AsyncPleasureStock(rate_limiter=...)`` accepts any implementation.
     """
+
+    clock: Clock
+    """Where the limiter's time comes from; the client runs each call's deadline on it too,
+    so a :class:`ManualClock` moves both in tests."""
 
     async def acquire(
         self,
@@ -80,7 +85,8 @@ class RateLimiter(Protocol):
 
 @runtime_checkable
 class _OldRateLimiter(Protocol):
-    """What the protocol asked before ``uses_key`` and ``on_wait`` (accepted, deprecated)."""
+    """What the protocol asked before ``clock``, ``uses_key`` and ``on_wait`` (accepted,
+    deprecated)."""
 
     async def acquire(
         self,
@@ -102,6 +108,9 @@ class BaseRateLimiter:
     ``uses_key`` (True) and ``aclose`` (nothing to release). A subclass writes ``acquire``,
     ``pause`` and ``status``, calls :meth:`waiting` before each wait, and raises
     :func:`~pleasurestock_async.ratelimit.wait_error` for a wait ``max_wait`` forbids."""
+
+    clock: Clock = MonotonicClock()
+    """Real time unless a subclass sets ``self.clock`` (a :class:`ManualClock` in tests)."""
 
     def uses_key(self, api_key: str) -> bool:
         """True: these windows are not tied to one key (override for a store that is)."""
@@ -130,12 +139,14 @@ class BaseRateLimiter:
 
 
 class _OldLimiter(BaseRateLimiter):
-    """A limiter written for the protocol before ``uses_key`` and ``on_wait``: its waits are
-    not announced."""
+    """A limiter written for the protocol before ``clock``, ``uses_key`` and ``on_wait``: its
+    waits are not announced."""
 
     def __init__(self, limiter: _OldRateLimiter) -> None:
         self.limiter = limiter
-        self.clock: object = getattr(limiter, "clock", None)
+        clock = getattr(limiter, "clock", None)
+        if isinstance(clock, Clock):
+            self.clock = clock
 
     async def acquire(
         self,
@@ -157,15 +168,16 @@ class _OldLimiter(BaseRateLimiter):
 
 
 def checked_limiter(limiter: object) -> RateLimiter:
-    """``limiter`` as a :class:`RateLimiter`. One written before ``uses_key`` and ``on_wait``
-    joined the protocol (0.3) still works, with a :class:`DeprecationWarning` (refused from
-    0.4); anything else is a :class:`~pleasurestock_async.errors.ConfigurationError`."""
+    """``limiter`` as a :class:`RateLimiter`. One written before ``clock``, ``uses_key`` and
+    ``on_wait`` joined the protocol (0.3) still works, with a :class:`DeprecationWarning`
+    (refused from 0.4); anything else is a
+    :class:`~pleasurestock_async.errors.ConfigurationError`."""
     if isinstance(limiter, RateLimiter):
         return limiter
     if isinstance(limiter, _OldRateLimiter):
         warnings.warn(
-            f"{type(limiter).__name__} lacks uses_key() and on_wait() of the RateLimiter "
-            "protocol (subclass pleasurestock_async.ratelimit.BaseRateLimiter to get both); "
+            f"{type(limiter).__name__} lacks clock, uses_key() or on_wait() of the RateLimiter "
+            "protocol (subclass pleasurestock_async.ratelimit.BaseRateLimiter to get them); "
             "such limiters are refused from 0.4",
             DeprecationWarning,
             stacklevel=3,
