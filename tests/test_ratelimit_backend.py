@@ -263,3 +263,35 @@ async def test_the_cli_progress_line_shows_a_wait_of_the_external_bucket_at_once
 
             await on_clock(clock, twice)
     assert "sync: external rate limit: waiting until " in stream.getvalue()
+
+
+async def test_an_old_limiter_of_another_key_is_still_refused() -> None:
+    """The client honoured an old limiter's own ``uses_key``: the wrapper keeps doing so."""
+
+    class OldOfAnotherKey:
+        async def acquire(
+            self,
+            buckets: Sequence[BucketName],
+            *,
+            max_wait: float | None = None,
+            hold_for: float | None = None,
+        ) -> Lease:
+            raise AssertionError("never asked")
+
+        async def pause(self, buckets: Sequence[BucketName], seconds: float) -> None:
+            return None
+
+        async def status(self) -> Mapping[BucketName, BucketStatus]:
+            return {}
+
+        async def aclose(self) -> None:
+            return None
+
+        def uses_key(self, api_key: str) -> bool:
+            return False
+
+    with (
+        pytest.warns(DeprecationWarning, match="on_wait"),
+        pytest.raises(ConfigurationError, match="another API key"),
+    ):
+        AsyncPleasureStock(KEY, base_url=BASE, rate_limiter=OldOfAnotherKey())  # type: ignore[arg-type]

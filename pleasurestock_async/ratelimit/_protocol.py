@@ -105,9 +105,10 @@ class _OldRateLimiter(Protocol):
 
 class BaseRateLimiter:
     """A base for rate limiters: it gives :meth:`on_wait` and :meth:`waiting` (the listeners),
-    ``uses_key`` (True) and ``aclose`` (nothing to release). A subclass writes ``acquire``,
-    ``pause`` and ``status``, calls :meth:`waiting` before each wait, and raises
-    :func:`~pleasurestock_async.ratelimit.wait_error` for a wait ``max_wait`` forbids."""
+    ``uses_key`` (True), ``aclose`` (nothing to release) and ``clock`` (real time). A
+    subclass writes ``acquire``, ``pause`` and ``status``, calls :meth:`waiting` before each
+    wait, and raises :func:`~pleasurestock_async.ratelimit.wait_error` for a wait
+    ``max_wait`` forbids (CONTRIBUTING, "A new rate-limiter backend", lists all of it)."""
 
     clock: Clock = MonotonicClock()
     """Real time unless a subclass sets ``self.clock`` (a :class:`ManualClock` in tests)."""
@@ -165,6 +166,10 @@ class _OldLimiter(BaseRateLimiter):
 
     async def aclose(self) -> None:
         await self.limiter.aclose()
+
+    def uses_key(self, api_key: str) -> bool:
+        own = getattr(self.limiter, "uses_key", None)  # the old way a limiter said so
+        return True if own is None else bool(own(api_key))
 
 
 def checked_limiter(limiter: object) -> RateLimiter:
