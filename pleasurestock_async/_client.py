@@ -12,22 +12,21 @@ from typing import Any
 import httpx
 
 from ._apikey import ApiKey, guard_logs
-from ._http import (
-    MAX_CONNECTIONS,
+from ._http import MAX_CONNECTIONS, HTTPPipeline, Lifecycle
+from ._options import NOT_GIVEN, NotGiven, check_headers
+from ._retry import DEFAULT_MAX_RETRY_AFTER
+from ._settings import (
     MAX_RESPONSE_BYTES,
     ClientSettings,
-    HTTPPipeline,
-    Lifecycle,
     as_timeout,
     call_timeout,
     check_retries,
     check_seconds,
 )
-from ._options import NOT_GIVEN, NotGiven, check_headers
-from ._retry import DEFAULT_MAX_RETRY_AFTER
 from ._version import __version__
 from .errors import ConfigurationError, shorten
 from .ratelimit import DEFAULT_RATE_LIMITS, MemoryRateLimiter, RateLimitConfig, RateLimiter
+from .ratelimit._protocol import checked_limiter
 from .resources import (
     Currency,
     CurrencyWithRawResponse,
@@ -163,9 +162,10 @@ class AsyncPleasureStock:
                 f"no API key: pass api_key=... or set the {API_KEY_ENV} environment variable"
             )
         key = ApiKey(raw_key)
-        uses_key = getattr(rate_limiter, "uses_key", None)
-        if uses_key is not None and not uses_key(key.reveal()):
-            raise ConfigurationError("rate_limiter keeps another API key's windows")
+        if rate_limiter is not None:
+            rate_limiter = checked_limiter(rate_limiter)
+            if not rate_limiter.uses_key(key.reveal()):
+                raise ConfigurationError("rate_limiter keeps another API key's windows")
         url = _checked_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
         timeouts = as_timeout(timeout)
         if not isinstance(attempt_timeout, NotGiven):
@@ -186,8 +186,6 @@ class AsyncPleasureStock:
             raise ConfigurationError(
                 f"rate_limits must be a RateLimitConfig or None, got {type(rate_limits).__name__}"
             )
-        if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
-            raise ConfigurationError("rate_limiter must implement the RateLimiter protocol")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ConfigurationError("http_client must be an httpx.AsyncClient")
         settings = ClientSettings(

@@ -12,13 +12,12 @@ pauses) counts against one deadline: ``timeout`` (given as a number) plus
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NoReturn, TypeVar
 from urllib.parse import quote
 
 import anyio
@@ -28,17 +27,23 @@ import pydantic
 from . import errors
 from ._apikey import REDACTED, ApiKey
 from ._body import ACCEPT_ENCODING, BodyReader, TooLargeError
-from ._options import NOT_GIVEN, NotGiven, RequestOptions, check_headers, check_query
+from ._options import RequestOptions
 from ._parse import read_model
 from ._response import RawCapture, capture, capturing
 from ._retry import RetryPolicy, is_idempotent, never_sent, parse_retry_after
-from .ratelimit import BucketName, Clock, MonotonicClock, RateLimiter
+from ._settings import (
+    CallSettings,
+    ClientSettings,
+    Deadline,
+    call_defaults,
+    plus,
+    resolve_call,
+)
+from .ratelimit import BucketName, Clock, Lease, RateLimiter
 from .ratelimit._clock import within
 
 __all__ = [
-    "MAX_RESPONSE_BYTES",
     "AttemptHooks",
-    "ClientSettings",
     "Endpoint",
     "HTTPPipeline",
     "Lifecycle",
@@ -49,12 +54,6 @@ __all__ = [
 log = logging.getLogger("pleasurestock_async")
 
 M = TypeVar("M", bound=pydantic.BaseModel)
-
-MAX_RESPONSE_BYTES = 32 * 1024 * 1024
-"""The largest answer read by default (decoded): a page of 1,000 products is about 1 MB."""
-
-UNBOUNDED_PHASES_ATTEMPT = 300.0
-"""The whole-attempt bound when per-phase timeouts are given as an :class:`httpx.Timeout`."""
 
 HOLD_MARGIN = 5.0
 """Seconds past an attempt's deadline that its rate-limit slot is still held."""
@@ -118,128 +117,6 @@ def external(
 ) -> Endpoint:
     """A route of the external B2B API (``Authorization: Bearer``)."""
     return Endpoint(method, path, "external", smart, frozenset(query), frozenset(body))
-
-
-@dataclass(frozen=True, slots=True)
-class ClientSettings:
-    """A client's defaults for every call (a call's ``options`` override them)."""
-
-    timeout: httpx.Timeout
-    attempt_timeout: float | NotGiven | None
-    max_retries: int
-    max_rate_limit_wait: float | None
-    max_retry_after: float
-    max_response_bytes: int
-    strict_response_validation: bool
-    call_timeout: float | None = None
-    """``timeout`` when it was given as a number: it then bounds each call as a whole."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """The settings of one call, resolved."""
-
-    timeout: httpx.Timeout
-    attempt_timeout: float | None
-    retry: RetryPolicy
-    max_rate_limit_wait: float | None
-    extra_headers: Mapping[str, str]
-    extra_query: Mapping[str, Any]
-    within: float | None
-    """Seconds the whole call may take (``timeout`` + ``max_rate_limit_wait``), if bounded."""
-
-
-def as_timeout(value: object, name: str = "timeout") -> httpx.Timeout:
-    """A number of seconds, ``None`` or an :class:`httpx.Timeout` as an :class:`httpx.Timeout`."""
-    if isinstance(value, httpx.Timeout):
-        return value
-    if value is None:
-        return httpx.Timeout(None)
-    return httpx.Timeout(check_seconds(value, name, allow_none=False))
-
-
-def call_timeout(value: object) -> float | None:
-    """The whole-call bound a ``timeout`` sets: the number itself (an :class:`httpx.Timeout`
-    bounds only the phases of each attempt; ``None``, nothing)."""
-    if value is None or isinstance(value, httpx.Timeout):
-        return None
-    return check_seconds(value, "timeout", allow_none=False)
-
-
-def check_seconds(value: object, name: str, *, allow_none: bool = True) -> float | None:
-    """``value`` as seconds (a finite number >= 0), or a :class:`ConfigurationError`."""
-    if value is None and allow_none:
-        return None
-    seconds = math.nan
-    if not isinstance(value, bool) and isinstance(value, int | float):
-        try:
-            seconds = float(value)
-        except OverflowError:  # an int beyond any float
-            seconds = math.inf
-    if not math.isfinite(seconds):
-        raise errors.ConfigurationError(
-            f"{name} must be a finite number of seconds, got {errors.shorten(value)}"
-        )
-    if seconds < 0:
-        raise errors.ConfigurationError(f"{name} must be 0 or more, got {errors.shorten(value)}")
-    return seconds
-
-
-def check_retries(value: object, name: str = "max_retries") -> int:
-    """``value`` as a retry count (an int >= 0), or a :class:`ConfigurationError`."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise errors.ConfigurationError(f"{name} must be an int >= 0, got {errors.shorten(value)}")
-    return value
-
-
-def _plus(*parts: float | None) -> float | None:
-    """The sum of ``parts``; None (no bound) if any is None."""
-    total = 0.0
-    for part in parts:
-        if part is None:
-            return None
-        total += part
-    return total
-
-
-class Deadline:
-    """The moment a call must be over by, on ``clock`` (``None``: no bound). Every wait of the
-    call is bounded by what is left of it."""
-
-    __slots__ = ("at", "clock", "seconds")
-
-    def __init__(self, clock: Clock, seconds: float | None) -> None:
-        self.clock = clock
-        self.seconds = seconds
-        self.at = None if seconds is None else clock.now() + seconds
-
-    def left(self) -> float | None:
-        """Seconds left (0 once passed), or None without a bound."""
-        return None if self.at is None else max(0.0, self.at - self.clock.now())
-
-    def bound(self, seconds: float | None) -> float | None:
-        """``seconds`` cut to what is left (None: neither bounds it)."""
-        left = self.left()
-        if left is None:
-            return seconds
-        return left if seconds is None else min(seconds, left)
-
-    def allows(self, wait: float) -> bool:
-        """Whether waiting ``wait`` seconds still leaves time to send before the end."""
-        left = self.left()
-        return left is None or wait < left
-
-
-def whole_attempt(timeout: httpx.Timeout, attempt_timeout: float | NotGiven | None) -> float | None:
-    """The bound on one attempt as a whole: as given, else the single number of ``timeout``."""
-    if not isinstance(attempt_timeout, NotGiven):
-        return attempt_timeout
-    phases = {timeout.connect, timeout.read, timeout.write, timeout.pool}
-    if phases == {None}:
-        return None
-    if len(phases) == 1:
-        return phases.pop()
-    return UNBOUNDED_PHASES_ATTEMPT
 
 
 MAX_CONNECTIONS = 20
@@ -349,6 +226,50 @@ class _Attempt:
     elapsed: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Sending:
+    """One call on its way: its route, the request built once, its settings, its deadline
+    and the hooks told about each attempt."""
+
+    endpoint: Endpoint
+    request: httpx.Request
+    call: CallSettings
+    deadline: Deadline
+    hooks: AttemptHooks
+
+
+@dataclass(slots=True)
+class _Step:
+    """What follows an attempt: its ``answer``, an ``error`` to raise (from ``cause``), or
+    another attempt after ``wait`` seconds of backoff (``reason`` logged; none after a 429,
+    whose pause the limiter keeps)."""
+
+    answer: _Answer | None = None
+    error: errors.APIError | None = None
+    cause: Exception | None = None
+    wait: float = 0.0
+    reason: str | None = None
+
+
+def _raise(step: _Step) -> NoReturn:
+    """Raise the step's error. The traceback holds the frames it passes: none of them may
+    hold the error or its cause in turn (a cycle that keeps the request and its body until
+    the collector runs)."""
+    error, cause = step.error, step.cause
+    step.error = step.cause = None
+    assert error is not None
+    try:
+        raise error from cause
+    finally:
+        del error, cause
+
+
+def _fields(request: httpx.Request, **more: object) -> dict[str, object]:
+    """The structured fields of a log record about ``request`` (``extra=``): its method and
+    path (never its headers or query: no key)."""
+    return {"method": request.method, "path": request.url.path, **more}
+
+
 class HTTPPipeline:
     """Sends every request of a client and its copies."""
 
@@ -371,8 +292,8 @@ class HTTPPipeline:
         self.lifecycle = lifecycle
         self.default_headers: dict[str, str] = dict(default_headers)
         # Deadlines run on the limiter's clock: a simulated one moves them in tests too.
-        clock = getattr(limiter, "clock", None)
-        self.clock: Clock = clock if isinstance(clock, Clock) else MonotonicClock()
+        self.clock: Clock = limiter.clock
+        self._defaults = call_defaults(settings)  # a call without options
 
     # -- the public way in ----------------------------------------------------------------------
 
@@ -417,61 +338,7 @@ class HTTPPipeline:
 
     def check_options(self, options: RequestOptions | None) -> None:
         """Raise :class:`ConfigurationError` now for options no request could use."""
-        self._call(options)
-
-    def _call(self, options: RequestOptions | None) -> _Call:
-        s = self.settings
-        if not options:
-            if options is not None and not isinstance(options, Mapping):
-                raise errors.ConfigurationError(
-                    f"options must be a dict of request options, got {type(options).__name__}"
-                )
-            return _Call(
-                s.timeout,
-                whole_attempt(s.timeout, s.attempt_timeout),
-                RetryPolicy(max_retries=s.max_retries),
-                s.max_rate_limit_wait,
-                {},
-                {},
-                _plus(s.call_timeout, s.max_rate_limit_wait),
-            )
-        if not isinstance(options, Mapping):
-            raise errors.ConfigurationError(
-                f"options must be a dict of request options, got {type(options).__name__}"
-            )
-        unknown = [name for name in options if name not in RequestOptions.__annotations__]
-        if unknown:
-            raise errors.ConfigurationError(
-                f"unknown request option(s): {', '.join(map(errors.shorten, unknown))}; "
-                f"known: {', '.join(RequestOptions.__annotations__)}"
-            )
-        timeout = s.timeout
-        total = s.call_timeout
-        if "timeout" in options:
-            timeout = as_timeout(options["timeout"])
-            total = call_timeout(options["timeout"])
-        attempt: float | NotGiven | None = s.attempt_timeout
-        if "attempt_timeout" in options:
-            attempt = check_seconds(options["attempt_timeout"], "attempt_timeout")
-        elif "timeout" in options:
-            attempt = NOT_GIVEN
-        retries = (
-            check_retries(options["max_retries"]) if "max_retries" in options else s.max_retries
-        )
-        wait = (
-            check_seconds(options["max_rate_limit_wait"], "max_rate_limit_wait")
-            if "max_rate_limit_wait" in options
-            else s.max_rate_limit_wait
-        )
-        return _Call(
-            timeout,
-            whole_attempt(timeout, attempt),
-            RetryPolicy(max_retries=retries),
-            wait,
-            check_headers(options.get("extra_headers"), "extra_headers"),
-            check_query(options.get("extra_query"), "extra_query"),
-            _plus(total, wait),
-        )
+        resolve_call(self.settings, self._defaults, options)
 
     def _build(
         self,
@@ -479,7 +346,7 @@ class HTTPPipeline:
         path_params: Mapping[str, str] | None,
         params: Mapping[str, Any] | None,
         body: bytes | None,
-        call: _Call,
+        call: CallSettings,
     ) -> httpx.Request:
         headers = {**self.default_headers, **call.extra_headers}
         # only what the body reader decodes with a bound on memory
@@ -511,92 +378,113 @@ class HTTPPipeline:
         options: RequestOptions | None,
         hooks: AttemptHooks | None,
     ) -> _Answer:
+        """Attempt after attempt until an answer, or an error: each attempt's outcome is
+        judged into the next step (the answer, a retry after a wait, or the error)."""
         self.lifecycle.check()
-        call = self._call(options)
-        deadline = Deadline(self.clock, call.within)
-        hooks = hooks or _NO_HOOKS
-        request = self._build(endpoint, path_params, params, body, call)
-        retry = call.retry
+        call = resolve_call(self.settings, self._defaults, options)
+        sending = _Sending(
+            endpoint,
+            self._build(endpoint, path_params, params, body, call),
+            call,
+            Deadline(self.clock, call.within),
+            hooks or _NO_HOOKS,
+        )
         attempt = 0
         while True:
-            tried = await self._attempt(endpoint, request, call, deadline, hooks, attempt)
-            response, content, failure = tried.response, tried.content, tried.failure
-            cut_short = False  # a retry the call's deadline left no time for
-            if failure is not None and (response is None or response.is_success):
-                if response is None and never_sent(failure):
-                    await hooks.not_stored()
-                if attempt < retry.max_retries and _retries_failure(
-                    retry, request.method, failure, response
-                ):
-                    wait = retry.backoff(attempt)
-                    if deadline.allows(wait):
-                        await self._backoff(request, retry, attempt, wait, _reason(failure))
-                        attempt += 1
-                        continue
-                    cut_short = True
-                error = self._failure_error(request, response, failure, retry)
-                if cut_short:
-                    error.add_note(_NOT_RETRIED)
-                cause = failure if isinstance(failure, httpx.HTTPError) else None
-                failure = tried.failure = None
-                try:
-                    raise error from cause
-                finally:
-                    # the traceback holds this frame: it must not hold the errors in turn (a
-                    # cycle that keeps the request and its body until the collector runs)
-                    del error, cause
-            assert response is not None
-            if failure is None and response.is_success:
-                return _Answer(response, content, tried.elapsed, attempt)
+            tried = await self._attempt(sending, attempt)
+            step = await self._judge(sending, tried, attempt)
+            # the failure's traceback holds the frame that holds ``tried``: no cycle
+            tried.failure = None
+            del tried
+            if step.answer is not None:
+                return step.answer
+            if step.error is not None:
+                _raise(step)
+            if step.reason is not None:
+                await self._backoff(sending.request, call.retry, attempt, step.wait, step.reason)
+            attempt += 1
 
-            status = response.status_code
-            if status == 429:
-                await hooks.not_stored()
-                retry_after = parse_retry_after(
-                    response.headers.get("Retry-After"), cap=self.settings.max_retry_after
-                )
-                pause = retry.backoff(attempt) if retry_after is None else retry_after
-                await self.limiter.pause(endpoint.buckets, pause)
-                limit = call.max_rate_limit_wait
-                if (
-                    attempt < retry.max_retries
-                    and (limit is None or pause <= limit)
-                    and deadline.allows(pause)
-                ):
-                    log.warning(
-                        "%s %s answered 429: every request of the %s bucket pauses %.1f s "
-                        "(retry %d of %d)",
-                        request.method,
-                        request.url.path,
-                        "/".join(endpoint.buckets),
-                        pause,
-                        attempt + 1,
-                        retry.max_retries,
-                    )
-                    attempt += 1
-                    continue
-                raise self._status_error(response, content, failure, retry, retry_after)
-            if attempt < retry.max_retries and retry.retries_status(request.method, status):
-                wait = retry.backoff(attempt)
-                if deadline.allows(wait):
-                    await self._backoff(request, retry, attempt, wait, f"HTTP {status}")
-                    attempt += 1
-                    continue
-                cut_short = True
-            error = self._status_error(response, content, failure, retry, None)
-            if cut_short:
-                error.add_note(_NOT_RETRIED)
-            raise error
+    async def _judge(self, sending: _Sending, tried: _Attempt, attempt: int) -> _Step:
+        """What follows an attempt: its answer, a retry, or an error."""
+        response = tried.response
+        if tried.failure is not None and (response is None or response.is_success):
+            return await self._on_failure(sending, tried, attempt)
+        assert response is not None
+        if tried.failure is None and response.is_success:
+            return _Step(answer=_Answer(response, tried.content, tried.elapsed, attempt))
+        if response.status_code == 429:
+            return await self._on_429(sending, tried, attempt)
+        retry, status = sending.call.retry, response.status_code
+        cut_short = False  # a retry the call's deadline left no time for
+        if attempt < retry.max_retries and retry.retries_status(sending.request.method, status):
+            wait = retry.backoff(attempt)
+            if sending.deadline.allows(wait):
+                return _Step(wait=wait, reason=f"HTTP {status}")
+            cut_short = True
+        error = self._status_error(response, tried.content, tried.failure, retry, None)
+        if cut_short:
+            error.add_note(_NOT_RETRIED)
+        return _Step(error=error)
 
-    async def _attempt(
-        self,
-        endpoint: Endpoint,
-        request: httpx.Request,
-        call: _Call,
-        deadline: Deadline,
-        hooks: AttemptHooks,
-        attempt: int,
-    ) -> _Attempt:
+    async def _on_failure(self, sending: _Sending, tried: _Attempt, attempt: int) -> _Step:
+        """An attempt that gave no usable answer: a retry when the method and the failure
+        allow one and the deadline leaves time for it, else the error."""
+        request, response, failure, retry = (
+            sending.request,
+            tried.response,
+            tried.failure,
+            sending.call.retry,
+        )
+        assert failure is not None
+        if response is None and never_sent(failure):
+            await sending.hooks.not_stored()
+        cut_short = False
+        if attempt < retry.max_retries and _retries_failure(
+            retry, request.method, failure, response
+        ):
+            wait = retry.backoff(attempt)
+            if sending.deadline.allows(wait):
+                return _Step(wait=wait, reason=_reason(failure))
+            cut_short = True
+        error = self._failure_error(request, response, failure, retry)
+        if cut_short:
+            error.add_note(_NOT_RETRIED)
+        cause = failure if isinstance(failure, httpx.HTTPError) else None
+        return _Step(error=error, cause=cause)
+
+    async def _on_429(self, sending: _Sending, tried: _Attempt, attempt: int) -> _Step:
+        """The server's 429: every request of the bucket pauses (its ``Retry-After``, else a
+        backoff); this one retries after the pause when its bounds allow, else the error."""
+        response, retry, request = tried.response, sending.call.retry, sending.request
+        assert response is not None
+        await sending.hooks.not_stored()
+        retry_after = parse_retry_after(
+            response.headers.get("Retry-After"), cap=self.settings.max_retry_after
+        )
+        pause = retry.backoff(attempt) if retry_after is None else retry_after
+        buckets = sending.endpoint.buckets
+        await self.limiter.pause(buckets, pause)
+        limit = sending.call.max_rate_limit_wait
+        if (
+            attempt < retry.max_retries
+            and (limit is None or pause <= limit)
+            and sending.deadline.allows(pause)
+        ):
+            bucket = "/".join(buckets)
+            log.warning(
+                "%s %s answered 429: every request of the %s bucket pauses %.1f s (retry %d of %d)",
+                request.method,
+                request.url.path,
+                bucket,
+                pause,
+                attempt + 1,
+                retry.max_retries,
+                extra=_fields(request, status=429, attempt=attempt + 1, bucket=bucket, wait=pause),
+            )
+            return _Step()  # the limiter holds the next attempt until the pause ends
+        return _Step(error=self._status_error(response, tried.content, None, retry, retry_after))
+
+    async def _attempt(self, sending: _Sending, attempt: int) -> _Attempt:
         """One attempt: a rate-limit slot, a connection, the exchange, the body.
 
         The slot comes first: a call waiting for its bucket holds no connection, so calls of
@@ -604,43 +492,63 @@ class HTTPPipeline:
         wait for a connection, which a request sent meanwhile cannot overtake.
         """
         waited_from = self.clock.now()
-        max_wait = deadline.bound(call.max_rate_limit_wait)
         # the wait for a connection is bounded by the call's deadline alone (our queue is in
         # front of the pool: a bulk job may queue there as long as its calls allow)
-        pool = deadline.left()
-        run_for = deadline.bound(call.attempt_timeout)
-        hold = _plus(pool, run_for, HOLD_MARGIN)
+        pool = sending.deadline.left()
+        lease = await self._slot(sending, pool)
         try:
-            lease = await self.limiter.acquire(endpoint.buckets, max_wait=max_wait, hold_for=hold)
+            waited = self.clock.now() - waited_from
+            if await self._connection(pool):
+                tried = await self._connected(sending)
+            else:
+                assert pool is not None
+                tried = _Attempt(
+                    failure=httpx.PoolTimeout(
+                        f"no connection was free within {pool:g} s; nothing was sent",
+                        request=sending.request,
+                    )
+                )
+            if not isinstance(tried.failure, _NotStartedError):
+                self._log(sending, tried, attempt, waited)
+            return tried
+        finally:
+            await lease.release()
+
+    async def _slot(self, sending: _Sending, pool: float | None) -> Lease:
+        """The rate-limit slot of an attempt, held for as long as the attempt may last."""
+        call, deadline = sending.call, sending.deadline
+        max_wait = deadline.bound(call.max_rate_limit_wait)
+        hold = plus(pool, deadline.bound(call.attempt_timeout), HOLD_MARGIN)
+        try:
+            return await self.limiter.acquire(
+                sending.endpoint.buckets, max_wait=max_wait, hold_for=hold
+            )
         except errors.RateLimitWaitError as exc:
             if max_wait != call.max_rate_limit_wait:
                 exc.add_note(
                     f"the call's deadline (timeout + max_rate_limit_wait) left {max_wait:.1f} s"
                 )
             raise
-        tried = _Attempt()
+
+    async def _connected(self, sending: _Sending) -> _Attempt:
+        """The exchange, on a connection of the pool (given back when it ends), within what
+        is left of the attempt and of the call."""
+        call, deadline, request = sending.call, sending.deadline, sending.request
         try:
-            got_slot = self.clock.now()
-            if not await self._connection(pool):
-                assert pool is not None
-                tried.failure = httpx.PoolTimeout(
-                    f"no connection was free within {pool:g} s; nothing was sent",
-                    request=request,
-                )
-                self._log(request, tried, attempt, got_slot - waited_from)
-                return tried
             # what is left of the call once a connection was free, if that is shorter
             run_for = deadline.bound(call.attempt_timeout)
             if run_for is not None and run_for <= 0 and deadline.left() == 0:
-                tried.failure = _NotStartedError(
-                    "the call's deadline passed before the request could be sent; nothing was sent",
-                    request=request,
+                return _Attempt(
+                    failure=_NotStartedError(
+                        "the call's deadline passed before the request could be sent; "
+                        "nothing was sent",
+                        request=request,
+                    )
                 )
-                self.lifecycle.gate.release()
-                return tried
+            tried = _Attempt()
             started = time.perf_counter()
             try:
-                await hooks.before_send()
+                await sending.hooks.before_send()
                 with anyio.fail_after(run_for):
                     tried.response = await self._exchange(request)
                     try:
@@ -652,13 +560,10 @@ class HTTPPipeline:
                 tried.failure = _DeadlineError(run_for, run_for != call.attempt_timeout)
             except (httpx.HTTPError, TooLargeError) as exc:
                 tried.failure = exc
-            finally:
-                self.lifecycle.gate.release()
             tried.elapsed = time.perf_counter() - started
-            self._log(request, tried, attempt, got_slot - waited_from)
             return tried
         finally:
-            await lease.release()
+            self.lifecycle.gate.release()
 
     async def _connection(self, bound: float | None) -> bool:
         """A place among the pool's connections (first come, first served), within ``bound``
@@ -725,6 +630,7 @@ class HTTPPipeline:
             attempt + 1,
             retry.max_retries,
             reason,
+            extra=_fields(request, attempt=attempt + 1, wait=wait, reason=reason),
         )
         await self.clock.sleep(wait)
 
@@ -800,9 +706,13 @@ class HTTPPipeline:
             extensions={"http_version": response.extensions.get("http_version", b"HTTP/1.1")},
         )
 
-    def _log(self, request: httpx.Request, tried: _Attempt, attempt: int, waited: float) -> None:
+    def _log(self, sending: _Sending, tried: _Attempt, attempt: int, waited: float) -> None:
+        """One INFO record per attempt; its ``extra=`` fields: method, path, status (None
+        without an answer), error (the failure's type, or None), elapsed, attempt (0 for the
+        first), bucket and wait (seconds waited for the rate-limit slot)."""
         if not log.isEnabledFor(logging.INFO):
             return
+        request = sending.request
         response, failure, elapsed = tried.response, tried.failure, tried.elapsed
         outcome = (
             str(response.status_code)
@@ -814,6 +724,15 @@ class HTTPPipeline:
             notes.append(f"retry {attempt}")
         if waited >= 0.001:
             notes.append(f"waited {waited:.3f} s for a rate-limit slot")
+        fields = _fields(
+            request,
+            status=response.status_code if response is not None else None,
+            error=None if failure is None else type(failure).__name__,
+            elapsed=elapsed,
+            attempt=attempt,
+            bucket="/".join(sending.endpoint.buckets),
+            wait=waited,
+        )
         log.info(
             "%s %s -> %s in %.3f s%s",
             request.method,
@@ -821,6 +740,7 @@ class HTTPPipeline:
             outcome,
             elapsed,
             f" ({', '.join(notes)})" if notes else "",
+            extra=fields,
         )
 
 

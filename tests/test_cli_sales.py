@@ -531,3 +531,26 @@ def test_a_push_without_a_journal_keeps_one_when_anything_may_be_stored(
     kept = Path(args[args.index("--journal") + 1])
     for leftover in (kept, Path(f"{kept}.lock"), Path(f"{kept}-wal"), Path(f"{kept}-shm")):
         leftover.unlink(missing_ok=True)
+
+
+@pytest.mark.slow
+def test_push_shows_each_rate_limit_wait_as_it_begins(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The wait line came from scraping a log text written only for waits over a second, and
+    read the standard bucket alone; it now comes from the limiter's wait events."""
+    rows = [f"{p},2025-11-03,1," for p in ids(sandbox, 3)]
+    path = write(tmp_path / "s.csv", rows)
+    result = run(
+        "--sandbox",
+        "--limits",
+        "standard=1/s",
+        "sales",
+        "push",
+        str(path),
+        "--journal",
+        str(tmp_path / "j.db"),
+        "--chunk-size",
+        "1",
+    )
+    assert result.exit_code == 0, result.output
+    waits = [line for line in result.output.splitlines() if "rate limit: waiting until" in line]
+    assert waits and all(line.startswith("push: standard rate limit: waiting") for line in waits)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,6 +23,7 @@ from pleasurestock_async.ratelimit import (
     ManualClock,
     RateLimitConfig,
     RateLimiterUnavailableError,
+    RateLimitWait,
     RedisRateLimiter,
     Window,
 )
@@ -566,3 +568,33 @@ async def test_no_wait_allowed_on_a_full_window_is_a_wait_error(redis_server: Re
             await limiter.acquire(STD, max_wait=0, hold_for=5.0)
     finally:
         await limiter.aclose()
+
+
+async def test_waits_of_the_local_fallback_are_announced_too() -> None:
+    with socket.socket() as s:  # a port nothing listens on: Redis is down from the start
+        s.bind(("127.0.0.1", 0))
+        unused = s.getsockname()[1]
+    clock = ManualClock()
+    limiter = RedisRateLimiter.from_url(
+        f"redis://127.0.0.1:{unused}/0",
+        api_key=KEY,
+        config=config(Window(1, 10.0)),
+        prefix=unique_prefix(),
+        on_unavailable="local",
+        workers=1,
+        clock=clock,
+        timeout=REDIS_TIMEOUT,
+    )
+    seen: list[RateLimitWait] = []
+    limiter.on_wait(seen.append)
+
+    async def twice() -> None:
+        for _ in range(2):
+            await (await limiter.acquire(STD, hold_for=5.0)).release()
+
+    try:
+        await on_clock(clock, twice)
+    finally:
+        await limiter.aclose()
+    # a shared window never seen counts as full when falling back: both requests wait
+    assert [(e.bucket, e.window, e.seconds) for e in seen] == [("standard", "1 per 10 s", 10.0)] * 2

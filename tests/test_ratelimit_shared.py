@@ -29,6 +29,7 @@ from pleasurestock_async.ratelimit import (
     MemoryRateLimiter,
     RateLimitConfig,
     RateLimiter,
+    RateLimitWait,
     Window,
 )
 
@@ -438,6 +439,25 @@ async def test_long_waits_are_logged_with_bucket_window_and_time(
     assert len(waits) == 1
     assert "10.0 s for the standard bucket (1 per 10 s) until" in waits[0]
     assert waits[0].endswith("UTC")
+
+
+async def test_each_wait_is_announced_once_to_the_listeners(make: Make) -> None:
+    clock = ManualClock()
+    limiter = await make(config(Window(1, 10.0)), clock)
+    seen: list[RateLimitWait] = []
+    stop = limiter.on_wait(seen.append)
+    at: list[float] = []
+    await take_and_answer(limiter, clock, at)  # no wait: nothing announced
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take_and_answer, limiter, clock, at)
+        await clock.run(until=20.0)
+        stop()
+        tg.start_soon(take_and_answer, limiter, clock, at)  # after stop(): not told
+        await clock.run(until=40.0)
+        tg.cancel_scope.cancel()  # what is left unfinished fails below
+    assert at == [0.0, 10.0, 20.0]
+    assert [(e.bucket, e.window, e.seconds) for e in seen] == [("standard", "1 per 10 s", 10.0)]
+    assert seen[0].until == pytest.approx(time.time() + 10.0, abs=30.0)
 
 
 async def test_short_waits_are_not_logged(make: Make, caplog: pytest.LogCaptureFixture) -> None:

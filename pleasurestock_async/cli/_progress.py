@@ -3,7 +3,6 @@ what the run is waiting for when a rate limit holds it (never a frozen bar)."""
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -16,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.text import Text
 
-from ..ratelimit import BucketStatus, RateLimiter, Window, WindowStatus
+from ..ratelimit import BucketStatus, RateLimiter, RateLimitWait, Window, WindowStatus
 from ..types.sales import MAX_BATCH
 from ..types.uploads import SyncProgress, UploadProgress
 from ._limits import describe_limits
@@ -64,20 +63,13 @@ def time_needed(requests: int, status: BucketStatus | None, rows: int | None = N
     )
 
 
-class _WaitLog(logging.Handler):
-    """Keeps the SDK's last "waiting for a slot until ..." record (its exact time)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.until: float = 0.0
-        self.window = ""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.msg.__class__ is str and record.msg.startswith("rate limit: waiting"):
-            args = record.args if isinstance(record.args, tuple) else ()
-            if len(args) >= 3 and isinstance(args[0], int | float):
-                self.until = time.time() + float(args[0])
-                self.window = f"{args[1]} {args[2]}"
+def _busiest(status: Mapping[Any, BucketStatus], requests: int) -> BucketStatus | None:
+    """Of the buckets with requests counted, the one ``requests`` more would take longest in
+    (the bucket a run spends; None when no window counts anything)."""
+    used = [b for b in status.values() if any(w.used for w in b.windows)]
+    if not used:
+        return None
+    return max(used, key=lambda b: send_time(requests, b.windows) + b.paused_for)
 
 
 class Reporter:
@@ -112,18 +104,15 @@ class Reporter:
         self._snapshot: UploadProgress | SyncProgress | None = None
         self._progress: Progress | None = None
         self._task: Any = None
-        self._log = _WaitLog()
+        self._waits: dict[str, RateLimitWait] = {}  # the last wait announced, by bucket
+        self._status: Mapping[Any, BucketStatus] = {}  # the limiter's, last seen
 
     # -- running ---------------------------------------------------------------------------------
 
     @asynccontextmanager
     async def running(self, limiter: RateLimiter | None = None) -> AsyncIterator[Reporter]:
         """Show progress while the block runs; watch ``limiter`` for waits."""
-        logger = logging.getLogger("pleasurestock_async")
-        level = logger.level
-        if level == logging.NOTSET or level > logging.INFO:
-            logger.setLevel(logging.INFO)
-        logger.addHandler(self._log)
+        stop_listening = limiter.on_wait(self._waited) if limiter is not None else None
         try:
             if self.console.is_terminal:
                 self._progress = Progress(
@@ -149,8 +138,8 @@ class Reporter:
             if failure is not None:
                 raise failure
         finally:
-            logger.removeHandler(self._log)
-            logger.setLevel(level)
+            if stop_listening is not None:
+                stop_listening()
             if self._progress is not None:
                 self._progress.stop()
                 self._progress = None
@@ -164,27 +153,39 @@ class Reporter:
                     status = await limiter.status()
                 except Exception:  # a status the limiter cannot give stops nothing
                     status = {}
+                self._status = status
                 self.waiting = self._wait_text(status)
-            self.left = self._left_text(status.get("standard"))
+            self.left = self._left_text(status)
             self._show()
 
+    def _waited(self, event: RateLimitWait) -> None:
+        """A request waits for a slot: shown now, not at the next look at the limiter."""
+        self._waits[event.bucket] = event
+        self.waiting = self._wait_text(self._status)
+        self._show()
+
     def _wait_text(self, status: Mapping[Any, BucketStatus]) -> str:
+        """What holds the run up now, in any bucket: a server's pause, a wait the limiter
+        announced, or a full window."""
         now = time.time()
-        bucket = status.get("standard")
-        if bucket is not None and bucket.paused_for > 0:
-            return f"server asked to wait until {_clock(now + bucket.paused_for)}"
-        if self._log.until > now:
-            return f"waiting for a rate-limit slot until {_clock(self._log.until)}"
-        full = [w for w in (bucket.windows if bucket else ()) if w.remaining == 0]
+        paused = [b for b in status.values() if b.paused_for > 0]
+        if paused:
+            b = max(paused, key=lambda b: b.paused_for)
+            return f"{b.name}: server asked to wait until {_clock(now + b.paused_for)}"
+        waits = [e for e in self._waits.values() if e.until > now]
+        if waits:
+            e = max(waits, key=lambda e: e.until)
+            return f"{e.bucket} rate limit: waiting until {_clock(e.until)}"
+        full = [(b, w) for b in status.values() for w in b.windows if w.remaining == 0]
         if full:
-            w = max(full, key=lambda w: w.seconds)
+            b, w = max(full, key=lambda bw: bw[1].seconds)
             until = _clock(now + w.seconds)
-            return f"waiting: {w.limit} per {w.seconds:g} s used, until {until} at most"
+            return f"{b.name}: {w.limit} per {w.seconds:g} s used, until {until} at most"
         return ""
 
-    def _left_text(self, bucket: BucketStatus | None) -> str:
-        """About how long the rest of a sync takes: the requests left at the rate limits
-        (or, without limits, at the pace so far)."""
+    def _left_text(self, status: Mapping[Any, BucketStatus]) -> str:
+        """About how long the rest of a sync takes: the requests left at the rate limits of
+        the bucket it spends (or, without limits, at the pace so far)."""
         p = self._snapshot
         if not isinstance(p, SyncProgress) or p.phase != "sending" or not p.to_send:
             return ""
@@ -192,7 +193,8 @@ class Reporter:
         if not rows:
             return ""
         requests = math.ceil(rows / MAX_BATCH)
-        if bucket is not None and bucket.windows:
+        bucket = _busiest(status, requests)
+        if bucket is not None:
             seconds = send_time(requests, bucket.windows) + bucket.paused_for
         else:
             done = p.stored + p.failed

@@ -4,7 +4,9 @@
 :class:`RedisRateLimiter` (extra ``pleasurestock-async[redis]``) shares them across processes
 and hosts through Redis; it is imported on first use, so the SDK never needs redis otherwise.
 Any object with the :class:`RateLimiter` methods can be passed to
-``AsyncPleasureStock(rate_limiter=...)``.
+``AsyncPleasureStock(rate_limiter=...)``; :class:`BaseRateLimiter` is the base to start one
+from. Every limiter announces each wait for a slot as a :class:`RateLimitWait` to the
+listeners given to ``on_wait`` (for metrics, or a progress display).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from ._config import (
     Window,
     WindowStatus,
 )
-from ._errors import RateLimiterUnavailableError
-from ._protocol import Lease, RateLimiter
+from ._errors import RateLimiterUnavailableError, RateLimitWaitError
+from ._protocol import BaseRateLimiter, Lease, RateLimiter
+from ._waits import RateLimitWait, WaitListener, check_wait, wait_error
 from .memory import MemoryRateLimiter
 
 if TYPE_CHECKING:
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUCKET_NAMES",
     "DEFAULT_RATE_LIMITS",
+    "BaseRateLimiter",
     "BucketName",
     "BucketStatus",
     "Clock",
@@ -39,11 +43,16 @@ __all__ = [
     "MemoryRateLimiter",
     "MonotonicClock",
     "RateLimitConfig",
+    "RateLimitWait",
+    "RateLimitWaitError",
     "RateLimiter",
     "RateLimiterUnavailableError",
     "RedisRateLimiter",
+    "WaitListener",
     "Window",
     "WindowStatus",
+    "check_wait",
+    "wait_error",
 ]
 
 

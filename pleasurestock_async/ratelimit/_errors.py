@@ -1,6 +1,6 @@
-"""The error a shared limiter raises when its store cannot be reached (defined with the
-others in :mod:`pleasurestock_async.errors`)."""
+"""The errors of the limiters (defined with the others in :mod:`pleasurestock_async.errors`):
+a shared store that cannot be reached, and a wait longer than a call allows."""
 
-from ..errors import RateLimiterUnavailableError
+from ..errors import RateLimiterUnavailableError, RateLimitWaitError
 
-__all__ = ["RateLimiterUnavailableError"]
+__all__ = ["RateLimitWaitError", "RateLimiterUnavailableError"]

@@ -39,7 +39,8 @@ from ._config import (
     Window,
     WindowStatus,
 )
-from ._waits import QUEUED, check_wait, log_wait, too_long
+from ._protocol import BaseRateLimiter
+from ._waits import QUEUED, check_wait, wait_error
 
 __all__ = ["MemoryRateLimiter"]
 
@@ -191,7 +192,7 @@ class _FreeLease:
 _FREE = _FreeLease()
 
 
-class MemoryRateLimiter:
+class MemoryRateLimiter(BaseRateLimiter):
     """Exact sliding windows per bucket, shared by every task of one client in one process.
 
     Requests that cannot go at once queue first come, first served per bucket; a request that
@@ -236,13 +237,13 @@ class MemoryRateLimiter:
     ) -> _MemoryLease:
         most, least, bucket, what = _blocker(chosen, start)
         check_wait(bucket, what, least, max_wait)
-        logged = log_wait(bucket, what, least)
+        announced = self.waiting(bucket, what, least)
         deadline = None if max_wait is None else start + max_wait
         held: list[_Bucket] = []
         try:
             for b in chosen:
                 if not await within(self.clock, deadline, b.lock.acquire):
-                    raise self._queued_too_long(chosen, b, start, max_wait)
+                    raise self._queued_wait_error(chosen, b, start, max_wait)
                 held.append(b)
                 while True:  # the buckets queued for so far (the scarcest first) need room
                     now = self.clock.now()
@@ -252,8 +253,8 @@ class MemoryRateLimiter:
                     left = None if deadline is None else deadline - now
                     if left is not None and least > left:
                         assert max_wait is not None
-                        raise too_long(bucket, what, least + (now - start), max_wait)
-                    logged = logged or log_wait(bucket, what, least)
+                        raise wait_error(bucket, what, least + (now - start), max_wait)
+                    announced = announced or self.waiting(bucket, what, least)
                     if most > least:  # a request in flight: its answer may free the slot sooner
                         until = now + (most if left is None else min(most, left))
                         await within(self.clock, until, self._answer_event().wait)
@@ -264,7 +265,7 @@ class MemoryRateLimiter:
             for b in reversed(held):
                 b.lock.release()
 
-    def _queued_too_long(
+    def _queued_wait_error(
         self, chosen: list[_Bucket], at: _Bucket, start: float, max_wait: float | None
     ) -> RateLimitWaitError:
         assert max_wait is not None
@@ -272,7 +273,7 @@ class MemoryRateLimiter:
         _, least, bucket, what = _blocker(chosen, now)
         if least <= 0:
             bucket, what = at.name, QUEUED
-        return too_long(bucket, what, (now - start) + max(least, 0.0), max_wait)
+        return wait_error(bucket, what, (now - start) + max(least, 0.0), max_wait)
 
     def record(self, buckets: Sequence[BucketName], hold_for: float | None) -> _MemoryLease:
         """Count a request sent now without waiting, even past a limit (a shared limiter

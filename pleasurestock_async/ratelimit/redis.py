@@ -58,8 +58,8 @@ from ._config import (
 )
 from ._errors import RateLimiterUnavailableError
 from ._keys import Namespace
-from ._protocol import Lease
-from ._waits import QUEUED, check_wait, log_wait, too_long
+from ._protocol import BaseRateLimiter, Lease
+from ._waits import QUEUED, check_wait, wait_error
 from .memory import MemoryRateLimiter
 
 __all__ = ["RedisRateLimiter"]
@@ -213,7 +213,7 @@ class _FreeLease:
 _FREE = _FreeLease()
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(BaseRateLimiter):
     """Exact sliding windows per bucket shared through Redis by every worker of one API key.
 
     Build it with :meth:`from_url`, or pass a ``redis.asyncio.Redis`` of yours (not closed
@@ -321,6 +321,8 @@ class RedisRateLimiter:
             if on_unavailable == "local" and workers is not None
             else None
         )
+        if self._local is not None:  # its waits are this limiter's waits
+            self._local.on_wait(self._wait_listeners().tell)
         self._workers = workers
         self._down = False
         self._retry_at = 0.0
@@ -514,7 +516,7 @@ class RedisRateLimiter:
         held: list[anyio.Lock] = []
         joined = False  # whether the ticket may be in a Redis queue
         admitted = False
-        checked = logged = False
+        checked = announced = False
         need = 1  # how many buckets' local queues to hold before asking Redis
         poll = _FIRST_POLL
         for name in shape.names:  # what this process's first waiter last heard from Redis
@@ -532,7 +534,7 @@ class RedisRateLimiter:
                         if deadline is not None and self.clock.now() >= deadline:
                             assert max_wait is not None
                             bucket = shape.names[len(held)]
-                            raise too_long(bucket, QUEUED, self.clock.now() - start, max_wait)
+                            raise wait_error(bucket, QUEUED, self.clock.now() - start, max_wait)
                         break
                     held.append(lock)
                 while len(held) < len(shape.names):  # and those free right now
@@ -587,8 +589,8 @@ class RedisRateLimiter:
                     checked = True
                 if deadline is not None and (now >= deadline or now + least > deadline):
                     assert max_wait is not None
-                    raise too_long(bucket, what, (now - start) + max(least, 0.0), max_wait)
-                logged = logged or log_wait(bucket, what, least)
+                    raise wait_error(bucket, what, (now - start) + max(least, 0.0), max_wait)
+                announced = announced or self.waiting(bucket, what, least)
                 if status == "queued" and least <= 0:
                     sleep, poll = poll, min(poll * 2, HEARTBEAT)
                 else:
