@@ -4,6 +4,8 @@ sandbox delivering its signed webhooks to the backend over HTTP."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -93,6 +95,10 @@ def test_the_backend_reads_orders_and_handles_each_webhook_once(
             assert resent.status_code in (200, 201, 202), resent.text
             log.wait_for(lambda lines: any("redelivered" in m for m in lines), "the redelivery")
             assert http.get("/webhooks/handled").json() == handled
+            # the app logs before it answers: the sandbox records the answer a moment later
+            deadline = time.monotonic() + 10.0
+            while not sandbox.webhook_deliveries[-1].attempts and time.monotonic() < deadline:
+                time.sleep(0.005)
             assert sandbox.webhook_deliveries[-1].attempts == [204]
 
             forged = http.post(
