@@ -20,6 +20,7 @@ from pleasurestock_async import RateLimitConfig, Window, webhooks
 from pleasurestock_async.ratelimit import ManualClock
 from pleasurestock_async.sandbox import DEMO_API_KEY, DEMO_WEBHOOK_SECRET, Faults, Sandbox
 from pleasurestock_async.sandbox._catalog import Catalogue
+from pleasurestock_async.sandbox._delivery import WebhookSender
 
 from .sandbox_server import checked_client
 from .simulated import on_clock
@@ -444,6 +445,31 @@ async def test_webhook_gives_up_after_retries() -> None:
         await sb.drain_webhooks()
     assert sb.webhook_deliveries[0].attempts == [500] * 4
     assert not sb.webhook_deliveries[0].delivered
+
+
+@pytest.mark.concurrency
+async def test_a_delivery_tells_each_attempt_and_its_end_without_polling() -> None:
+    """What `webhook trigger` waits on to print attempts as they happen (it slept 20 ms at a
+    time until the delivery finished)."""
+    seen: list[tuple[bytes, dict[str, str]]] = []
+    sender = WebhookSender(
+        "http://receiver/hooks",
+        DEMO_WEBHOOK_SECRET,
+        retry_delays=(0.0, 0.0, 0.0),
+        transport=httpx.ASGITransport(app=receiver(2, seen)),
+    )
+    told: list[tuple[list[int | str], bool]] = []
+    async with sender.run():
+        delivery = sender.send("order.created", {"orderNumber": "O-1"}, "2026-12-05T10:00:00Z")
+        for _ in range(10):  # bounded: three attempts and the end
+            await delivery.changed()
+            told.append((delivery.attempts, delivery.finished))
+            if delivery.finished:
+                break
+    assert told[-1] == ([500, 500, 204], True)
+    assert [len(attempts) for attempts, _ in told] == sorted({len(a) for a, _ in told})
+    await delivery.changed()  # finished: at once
+    assert len(seen) == 3
 
 
 async def test_webhook_receiver_endpoint(sandbox: Sandbox, http: httpx.AsyncClient) -> None:

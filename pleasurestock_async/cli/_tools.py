@@ -237,14 +237,14 @@ async def _trigger_in_process(
 
 
 async def _show_attempts(settings: Settings, delivery: Delivery) -> None:
-    import anyio
-
     shown = 0
-    while shown < len(delivery.attempts) or not delivery.finished:
+    while True:
         for attempt in delivery.attempts[shown:]:
             shown += 1
             settings.out.print(f"attempt {shown}: {attempt}", highlight=False)
-        await anyio.sleep(0.02)
+        if delivery.finished and shown == len(delivery.attempts):
+            return
+        await delivery.changed()
 
 
 def _outcome(settings: Settings, delivery: Delivery) -> int:

@@ -58,10 +58,26 @@ class Delivery:
     finished: bool = False
     resent_from: int | None = None
 
+    _news: anyio.Event | None = field(default=None, init=False, repr=False, compare=False)
+
     @property
     def attempts(self) -> list[int | str]:
         """Each attempt's HTTP status, or its error's name."""
         return [attempt.status for attempt in self.tries]
+
+    async def changed(self) -> None:
+        """Return once another attempt is recorded or the delivery finishes (at once if it
+        is finished). Await it on the event loop that delivers."""
+        if self.finished:
+            return
+        if self._news is None:
+            self._news = anyio.Event()
+        await self._news.wait()
+
+    def _announce(self) -> None:
+        news, self._news = self._news, None
+        if news is not None:
+            news.set()
 
 
 class WebhookSender:
@@ -168,8 +184,10 @@ class WebhookSender:
                             time.perf_counter() - started,
                         )
                     )
+                    delivery._announce()
                     if isinstance(status, int) and 200 <= status < 300:
                         delivery.delivered = True
                         return
         finally:
             delivery.finished = True
+            delivery._announce()
