@@ -348,7 +348,9 @@ class HTTPPipeline:
         body: bytes | None,
         call: CallSettings,
     ) -> httpx.Request:
-        headers = {**self.default_headers, **call.extra_headers}
+        # names are case-insensitive: a call's header, then the SDK's own, replace any other
+        headers = httpx.Headers(self.default_headers)
+        headers.update(call.extra_headers)
         # only what the body reader decodes with a bound on memory
         headers["Accept-Encoding"] = ACCEPT_ENCODING
         if endpoint.api == "external":

@@ -38,6 +38,29 @@ async def test_the_user_agent_names_the_sdk_python_and_httpx(mock: respx.MockRou
     assert route.calls.last.request.headers.get_list("user-agent") == ["my-erp/2"]
 
 
+async def test_a_header_named_in_another_case_replaces_it(mock: respx.MockRouter) -> None:
+    """Header names are case-insensitive: a call's header replaces a default one of the same
+    name in any case, and the SDK's own (content type, encodings) replace a user's; no header
+    is ever sent twice."""
+    route = mock.post("/sales").respond(json={"success": True, "processed": 1})
+    record = {"internal_id": "ps_1234567890", "date": "2025-11-04", "quantity": 1}
+    async with AsyncPleasureStock(
+        KEY,
+        base_url=BASE,
+        rate_limits=None,
+        default_headers={"X-Trace": "default", "content-type": "text/plain"},
+    ) as ps:
+        await ps.sales.submit(
+            [record],
+            options={"extra_headers": {"x-trace": "call", "user-agent": "call-agent"}},
+        )
+    headers = route.calls.last.request.headers
+    assert headers.get_list("x-trace") == ["call"]
+    assert headers.get_list("content-type") == ["application/json"]
+    assert headers.get_list("user-agent") == ["call-agent"]
+    assert len(headers.get_list("accept-encoding")) == 1
+
+
 async def test_the_sandbox_sees_the_sdk_user_agent() -> None:
     seen: list[str] = []
     sandbox = Sandbox(rate_limits=None, products=3)
