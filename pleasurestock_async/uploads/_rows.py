@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["STATE_TABLES", "InputRow", "Noted", "PendingRow", "PendingState", "PlanRow"]
+__all__ = [
+    "FINGERPRINTS",
+    "STATE_TABLES",
+    "InputRow",
+    "Noted",
+    "PendingRow",
+    "PendingState",
+    "PlanRow",
+]
 
 PendingState = Literal["planned", "sending", "unknown"]
 
@@ -53,3 +61,14 @@ STATE_TABLES: dict[str, tuple[str, ...]] = {
 """The tables of a state (besides its metadata) and their columns, in the order every store
 reads and writes them (days as ``YYYY-MM-DD``): what a store must hold, and what ``state copy``
 moves."""
+
+FINGERPRINTS: dict[str, str] = {
+    "days": "count(*), coalesce(sum(quantity), 0), coalesce(sum(stock), 0), count(stock)",
+    "pending": "count(*), coalesce(sum(quantity), 0)",
+    "product_ids": "count(*)",
+    "quarantine": "count(*)",
+    "discrepancies": "count(*)",
+    "runs": "count(*), coalesce(max(run), 0)",
+}
+"""What each table of :data:`STATE_TABLES` adds up to (SQL aggregates): a copy of a state is
+exact when these agree on both sides."""

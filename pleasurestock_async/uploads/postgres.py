@@ -32,14 +32,14 @@ from ..errors import StateFileError, StateLockedError
 from ..types.uploads import StateDestination, StateStatus
 from . import _pg_schema
 from ._pg_driver import Driver
-from ._rows import STATE_TABLES, InputRow, Noted, PendingRow, PendingState, PlanRow
+from ._rows import FINGERPRINTS, STATE_TABLES, InputRow, Noted, PendingRow, PendingState, PlanRow
 from .location import PostgresLocation
 from .state import _KEEP_RUNS, QUARANTINE_DAYS
 
 if TYPE_CHECKING:
     import asyncpg
 
-__all__ = ["COPY_COLUMNS", "PostgresStore", "StateMeta"]
+__all__ = ["PostgresStore", "StateMeta"]
 
 CONNECT_TIMEOUT = 15.0
 COMMAND_TIMEOUT = 300.0
@@ -48,8 +48,6 @@ _POLL = 0.1
 _INPUT_BUFFER = 20_000
 _LOCK_SALT = 0x50537374  # "PSst", as the SQLite state's application_id
 
-COPY_COLUMNS = STATE_TABLES
-"""What ``state copy`` moves (see :data:`STATE_TABLES`)."""
 
 _DATES = {"day", "first_day", "last_day", "retry_on", "today"}
 _ORDER = {
@@ -763,8 +761,8 @@ class PostgresStore:
     async def export_rows(
         self, table: str, size: int = 10_000
     ) -> AsyncGenerator[list[tuple[Any, ...]], None]:
-        """Every row of ``table`` (see :data:`COPY_COLUMNS`), ``size`` at a time."""
-        columns = ", ".join(f"{c}::text" if c in _DATES else c for c in COPY_COLUMNS[table])
+        """Every row of ``table`` (see :data:`STATE_TABLES`), ``size`` at a time."""
+        columns = ", ".join(f"{c}::text" if c in _DATES else c for c in STATE_TABLES[table])
         sql = (
             f"SELECT {columns} FROM {self._s}.{table} WHERE state_id = $1 ORDER BY {_ORDER[table]}"
         )
@@ -826,7 +824,7 @@ class PostgresStore:
                 meta.legacy_ids,
             )
             async for table, rows in pages:
-                columns = COPY_COLUMNS[table]
+                columns = STATE_TABLES[table]
                 dates = [n for n, c in enumerate(columns) if c in _DATES]
                 records = []
                 for row in rows:
@@ -853,18 +851,9 @@ class PostgresStore:
 
 
 def _fingerprints(s: str) -> dict[str, str]:
-    def table(name: str, extra: str = "") -> str:
-        return f"SELECT count(*){extra} FROM {s}.{name} WHERE state_id = $1"
-
     return {
-        "days": table(
-            "days", ", coalesce(sum(quantity), 0), coalesce(sum(stock), 0), count(stock)"
-        ),
-        "pending": table("pending", ", coalesce(sum(quantity), 0)"),
-        "product_ids": table("product_ids"),
-        "quarantine": table("quarantine"),
-        "discrepancies": table("discrepancies"),
-        "runs": table("runs", ", coalesce(max(run), 0)"),
+        table: f"SELECT {sums} FROM {s}.{table} WHERE state_id = $1"
+        for table, sums in FINGERPRINTS.items()
     }
 
 

@@ -46,7 +46,7 @@ from ..types.uploads import (
     SyncRun,
 )
 from . import _sqlite
-from ._rows import InputRow, Noted, PendingRow, PendingState, PlanRow
+from ._rows import FINGERPRINTS, STATE_TABLES, InputRow, Noted, PendingRow, PendingState, PlanRow
 from ._sqlite import STATE
 from .location import PostgresLocation, is_database_url, parse_database_url, state_label
 from .lock import FileLock
@@ -68,7 +68,7 @@ __all__ = [
 
 MISSING = "does not exist (a state is created by its first sync)"
 
-COPY_TABLES = ("days", "pending", "product_ids", "quarantine", "discrepancies", "runs")
+COPY_TABLES = tuple(STATE_TABLES)
 """The tables of a state, in the order a copy writes them."""
 
 P = ParamSpec("P")
@@ -312,18 +312,9 @@ def meta_key(meta: StateMeta) -> tuple[Any, ...]:
 
 
 def _fingerprint_queries() -> dict[str, str]:
-    def table(name: str, extra: str = "") -> str:
-        return f"SELECT count(*){extra} FROM {name}"  # noqa: S608 (names of the schema)
-
     return {
-        "days": table(
-            "days", ", coalesce(sum(quantity), 0), coalesce(sum(stock), 0), count(stock)"
-        ),
-        "pending": table("pending", ", coalesce(sum(quantity), 0)"),
-        "product_ids": table("product_ids"),
-        "quarantine": table("quarantine"),
-        "discrepancies": table("discrepancies"),
-        "runs": table("runs", ", coalesce(max(run), 0)"),
+        table: f"SELECT {sums} FROM {table}"  # noqa: S608 (names of the schema)
+        for table, sums in FINGERPRINTS.items()
     }
 
 
@@ -539,10 +530,8 @@ class SqliteStore:
         self, table: str, size: int = 10_000
     ) -> AsyncGenerator[list[tuple[Any, ...]], None]:
         """Every row of ``table``, ``size`` at a time."""
-        from .postgres import COPY_COLUMNS
-
         cursor = await self._call(
-            self._state.export_cursor, table, COPY_COLUMNS[table], _ORDER[table]
+            self._state.export_cursor, table, STATE_TABLES[table], _ORDER[table]
         )
         try:
             while True:
@@ -568,14 +557,12 @@ class SqliteStore:
         expected: Mapping[str, tuple[int, ...]],
     ) -> dict[str, tuple[int, ...]]:
         """Write a whole state into this blank one, in one transaction checked before commit."""
-        from .postgres import COPY_COLUMNS
-
         bound = meta.destination
         where = None if bound is None else (bound.base_url, bound.key_hash, bound.since)
         await self._call(self._state.begin_import, where, meta.runs, meta.legacy_ids)
         try:
             async for table, rows in pages:
-                await self._call(self._state.import_rows, table, COPY_COLUMNS[table], rows)
+                await self._call(self._state.import_rows, table, STATE_TABLES[table], rows)
             got = await self.fingerprint()
             if got != dict(expected) or meta_key(await self.export_meta()) != meta_key(meta):
                 raise copy_mismatch(self.name, expected, got)
