@@ -38,7 +38,14 @@ from pleasurestock_async.errors import (
 from pleasurestock_async.sandbox import DEMO_API_KEY
 
 from .redis_server import RedisServer, require_redis_server, unique_prefix
-from .test_workers_e2e import Recorder, busiest, config_of, serve_sandbox, windows_of
+from .test_workers_e2e import (
+    Recorder,
+    busiest,
+    config_of,
+    serve_sandbox,
+    start_worker,
+    windows_of,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -129,16 +136,10 @@ def worker_main(argv: list[str]) -> None:
     print(json.dumps(anyio.run(_work, json.loads(argv[0]))), flush=True)
 
 
-def start_worker(spec: dict[str, Any], log: Path) -> subprocess.Popen[str]:
-    with log.open("w") as stderr:
-        return subprocess.Popen(
-            [sys.executable, "-m", "tests.test_redis_faults", "worker", json.dumps(spec)],
-            cwd=ROOT,
-            env={**os.environ, "PLEASURESTOCK_LOG": os.environ.get("FAULTS_LOG", "warning")},
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        )
+def start(spec: dict[str, Any], log: Path) -> subprocess.Popen[str]:
+    """A worker of this module (its log level from ``$FAULTS_LOG``, warning by default)."""
+    level = os.environ.get("FAULTS_LOG", "warning")
+    return start_worker(spec, log, module="tests.test_redis_faults", log_level=level)
 
 
 # -- the faults -----------------------------------------------------------------------------------
@@ -254,7 +255,7 @@ def _run(
         "redis_timeout": 2.0,  # the default, and the retry interval's (5 s)
         "max_wait": max_wait,
     }
-    processes = [start_worker({**spec, "name": f"w{n}"}, tmp / f"w{n}.log") for n in range(WORKERS)]
+    processes = [start({**spec, "name": f"w{n}"}, tmp / f"w{n}.log") for n in range(WORKERS)]
     time.sleep(max(0.0, started + FAULT_AT - time.monotonic()))
     FAULTS[fault](server, processes)
     recovered = time.monotonic()

@@ -126,11 +126,18 @@ def config_of(windows: dict[str, list[list[float]]]) -> RateLimitConfig:
 # -- the workers ---------------------------------------------------------------------------------
 
 
-def start_worker(spec: dict[str, Any], log: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PLEASURESTOCK_LOG": "info"}
+def start_worker(
+    spec: dict[str, Any],
+    log: Path,
+    *,
+    module: str = "tests.test_workers_e2e",
+    log_level: str = "info",
+) -> subprocess.Popen[str]:
+    """``python -m <module> worker <spec>`` in a child process, its log into ``log``."""
+    env = {**os.environ, "PLEASURESTOCK_LOG": log_level}
     with log.open("w") as stderr:  # the child keeps its own copy of the file
         return subprocess.Popen(
-            [sys.executable, "-m", "tests.test_workers_e2e", "worker", json.dumps(spec)],
+            [sys.executable, "-m", module, "worker", json.dumps(spec)],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
