@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-from pleasurestock_async import AsyncPleasureStock, cli, webhooks
+from pleasurestock_async import cli, webhooks
 from pleasurestock_async.cli import EXIT_AUTH, EXIT_INVALID, EXIT_PARTIAL
-from pleasurestock_async.cli import _common as cli_common
 from pleasurestock_async.sandbox import DEMO_API_KEY, Faults, Sandbox
+
+from .cli_sandbox import route_cli_to
 
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     shared = Sandbox(rate_limits=None, products=120)
 
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with shared.client(**options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, shared)
     return shared
 
 
@@ -145,12 +138,7 @@ def test_resumed_push_with_journal_sends_nothing_twice(sandbox: Sandbox, tmp_pat
 def test_partial_failure_exit_code(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     failing = Sandbox(rate_limits=None, products=40, faults=Faults(error_after_store_rate=1.0))
 
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with failing.client(**options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, failing)
     path = sales_csv(tmp_path / "s.csv", failing)
     result = run("--sandbox", "sales", "push", str(path))
     assert result.exit_code == EXIT_PARTIAL
@@ -175,12 +163,7 @@ def test_auth_failure_exit_code(tmp_path: Path) -> None:
 
 
 def test_wrong_key_is_an_auth_failure(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> None:
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with sandbox.client(api_key="pk_wrong", **options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, sandbox, api_key="pk_wrong")
     result = run("--sandbox", "orders", "list")
     assert result.exit_code == EXIT_AUTH and "pk_wrong" not in result.output
 

@@ -28,17 +28,14 @@ from pleasurestock_async.sandbox import Sandbox
 from pleasurestock_async.types.uploads import UploadProgress
 from pleasurestock_async.uploads import Journal
 
+from .cli_sandbox import route_cli_to
+
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     shared = Sandbox(rate_limits=None, products=60)
 
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with shared.client(**options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, shared)
     return shared
 
 
@@ -178,12 +175,7 @@ def test_unknown_batch_held_back_then_resolved(
 
     failing = Sandbox(rate_limits=None, products=20, faults=Faults(error_after_store_rate=1.0))
 
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with failing.client(**options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, failing)
     path = write(tmp_path / "s.csv", [f"{p},2025-11-03,2," for p in ids(failing, 5)])
     journal = str(tmp_path / "j.db")
     first = run("--sandbox", "sales", "push", str(path), "--journal", journal)
@@ -207,12 +199,7 @@ def test_resolution_as_stored_is_remembered(
 
     failing = Sandbox(rate_limits=None, products=20, faults=Faults(error_after_store_rate=1.0))
 
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with failing.client(**options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, failing)
     path = write(tmp_path / "s.csv", [f"{p},2025-11-03,2," for p in ids(failing, 5)])
     journal = str(tmp_path / "j.db")
     run("--sandbox", "sales", "push", str(path), "--journal", journal)
@@ -440,12 +427,7 @@ def test_sync_uncertain_rows_listed_then_settled(
 
     failing = Sandbox(rate_limits=None, products=20, faults=Faults(error_after_store_rate=1.0))
 
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with failing.client(**options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, failing)
     a, b = ids(failing, 2)
     path = write(tmp_path / "s.csv", [f"{a},2025-11-01,3,1", f"{b},2025-11-01,4,2"])
     state = str(tmp_path / "s.db")
@@ -472,12 +454,7 @@ def test_sync_settles_uncertain_batches_one_by_one(
 
     failing = Sandbox(rate_limits=None, products=20, faults=Faults(error_after_store_rate=1.0))
 
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with failing.client(**options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, failing)
     a, b = ids(failing, 2)
     state = str(tmp_path / "s.db")
     first_file = write(tmp_path / "1.csv", [f"{a},2025-11-01,3,1"])
@@ -512,12 +489,7 @@ def test_a_push_without_a_journal_keeps_one_when_anything_may_be_stored(
 
     failing = Sandbox(rate_limits=None, products=20, faults=Faults(error_after_store_rate=1.0))
 
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with failing.client(**options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, failing)
     path = write(tmp_path / "s.csv", [f"{p},2025-11-03,2," for p in ids(failing, 5)])
     first = run("--sandbox", "--json", "sales", "push", str(path))
     assert first.exit_code == EXIT_PARTIAL

@@ -6,31 +6,25 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-from pleasurestock_async import AsyncPleasureStock, cli
-from pleasurestock_async.cli import _common as cli_common
+from pleasurestock_async import cli
 from pleasurestock_async.cli._push import DEPRECATED_SUMMARY_KEYS, SUMMARY_KEYS, PushSummary
 from pleasurestock_async.cli._sync import SYNC_SUMMARY_SCHEMA, SyncSummary
 from pleasurestock_async.sandbox import Sandbox
+
+from .cli_sandbox import route_cli_to
 
 
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     shared = Sandbox(rate_limits=None, products=5)
 
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with shared.client(**options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, shared)
     return shared
 
 

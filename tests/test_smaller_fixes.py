@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,10 @@ from click.testing import CliRunner, Result
 
 from pleasurestock_async import AsyncPleasureStock, cli, sales_files, webhooks
 from pleasurestock_async.cli import EXIT_PARTIAL
-from pleasurestock_async.cli import _common as cli_common
 from pleasurestock_async.errors import ConfigurationError, InputError, shorten
 from pleasurestock_async.sandbox import Faults, Sandbox
+
+from .cli_sandbox import route_cli_to
 
 ROOT = Path(__file__).parent.parent
 
@@ -91,12 +91,7 @@ async def test_6_a_failed_batch_with_merged_duplicates_covers_its_last_record(
 def failing_sandbox(monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     sandbox = Sandbox(rate_limits=None, products=20, faults=Faults(error_after_store_rate=1.0))
 
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with sandbox.client(**options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, sandbox)
     return sandbox
 
 

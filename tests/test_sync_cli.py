@@ -11,8 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,12 @@ import anyio
 import pytest
 from click.testing import CliRunner, Result
 
-from pleasurestock_async import AsyncPleasureStock, cli
+from pleasurestock_async import cli
 from pleasurestock_async.cli import EXIT_PARTIAL, EXIT_SIGINT, EXIT_SIGTERM
-from pleasurestock_async.cli import _common as cli_common
 from pleasurestock_async.sandbox import DEMO_API_KEY, Faults, Sandbox
 from pleasurestock_async.uploads import Journal, SyncState
 
+from .cli_sandbox import route_cli_to
 from .sandbox_server import ServedURL, serve
 
 
@@ -34,12 +33,7 @@ from .sandbox_server import ServedURL, serve
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Sandbox:
     shared = Sandbox(rate_limits=None, products=40)
 
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with shared.client(**options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, shared)
     return shared
 
 

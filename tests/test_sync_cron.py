@@ -24,6 +24,8 @@ from pleasurestock_async.sandbox import DEMO_API_KEY, Faults, Sandbox
 from pleasurestock_async.sandbox import IN_PROCESS_BASE_URL as SANDBOX_URL
 from pleasurestock_async.types.uploads import SyncProgress
 
+from .cli_sandbox import route_cli_to
+
 MONDAY = date(2025, 11, 3)
 UNKNOWN = ("ps_nothere001", "ps_nothere002", "ps_nothere003")
 
@@ -287,12 +289,7 @@ def test_status_names_each_batch_in_doubt_with_its_settling_command(
 ) -> None:
     failing = Sandbox(rate_limits=None, products=20, faults=Faults(error_after_store_rate=1.0))
 
-    @asynccontextmanager
-    async def client(**options: Any) -> AsyncIterator[AsyncPleasureStock]:
-        async with failing.client(**options) as ps:
-            yield ps
-
-    monkeypatch.setattr(cli_common, "sandbox_client", client)
+    route_cli_to(monkeypatch, failing)
     state = str(tmp_path / "s.db")
     for day in ("2025-11-01", "2025-11-02"):
         path = tmp_path / f"{day}.csv"
