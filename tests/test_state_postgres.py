@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from pleasurestock_async import cli
-from pleasurestock_async.cli import EXIT_INVALID, EXIT_LOCKED, EXIT_PARTIAL
+from pleasurestock_async.cli import EXIT_INVALID, EXIT_LOCKED
 from pleasurestock_async.errors import (
     InputError,
     StateDestinationError,
@@ -40,6 +37,7 @@ from pleasurestock_async.uploads.store import open_state, read_status
 from . import postgres_server as pg
 from .postgres_server import PASSWORD, PostgresServer, unique_name
 from .sandbox_server import ServedURL, free_port, serve
+from .test_sync_cli import assert_exact, cli_process, finish_sync
 
 postgres_server = pg.postgres_server
 
@@ -268,21 +266,6 @@ def served() -> Iterator[tuple[Sandbox, ServedURL]]:
         yield sandbox, url
 
 
-def cli_process(
-    url: str, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.Popen[str]:
-    environment = {**os.environ, "PLEASURESTOCK_API_KEY": DEMO_API_KEY, **(env or {})}
-    environment.pop("PLEASURESTOCK_LOG", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "pleasurestock_async", "--base-url", url, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
-        cwd=cwd,
-    )
-
-
 async def pending_and_stored(url: str) -> tuple[list[tuple[Any, ...]], dict[tuple[str, str], int]]:
     async with open_state(url, read_only=True, peek=True, must_exist=True) as store:
         pending = [r async for page in store.export_rows("pending") for r in page]
@@ -330,28 +313,8 @@ def test_a_sync_killed_at_random_moments_ends_exact_in_postgresql(
         proc.kill()  # its connection closes with it: so does its lock, at once
         proc.communicate(timeout=30)
         extra = decide()
-    for _ in range(10):
-        done = subprocess.run(
-            [sys.executable, "-m", "pleasurestock_async", "--base-url", url, *base, *extra],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "PLEASURESTOCK_API_KEY": DEMO_API_KEY},
-        )
-        summary = json.loads(done.stdout)
-        if done.returncode == 0:
-            break
-        assert done.returncode == EXIT_PARTIAL, done.stdout + done.stderr
-        row = summary["uncertain"][0]
-        held = sandbox.daily_sales(row["product"]).get(date.fromisoformat(row["date"]))
-        stored = held is not None and held.quantity == row["export_quantity"]
-        extra = ("--assume-unknown", "stored" if stored else "not-stored")
-    else:
-        pytest.fail("the sync did not finish in 10 runs")
-    for line in lines:  # 0 double-counted, 0 lost
-        pid, day, qty, stock = line.split(",")
-        held = sandbox.daily_sales(pid)[date.fromisoformat(day)]
-        assert (held.quantity, held.stock_on_hand) == (int(qty), int(stock)), line
+    finish_sync(sandbox, url, base, extra)
+    assert_exact(sandbox, lines)
 
 
 @pytest.mark.slow

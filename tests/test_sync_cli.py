@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -174,16 +174,55 @@ def served() -> Iterator[tuple[Sandbox, ServedURL]]:
         yield sandbox, url
 
 
-def cli_process(url: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PLEASURESTOCK_API_KEY": DEMO_API_KEY}
-    env.pop("PLEASURESTOCK_LOG", None)
+def cli_process(
+    url: str, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """``pleasurestock --base-url URL ARGS`` in a child process, with the demo key."""
+    environment = {**os.environ, "PLEASURESTOCK_API_KEY": DEMO_API_KEY, **(env or {})}
+    environment.pop("PLEASURESTOCK_LOG", None)
     return subprocess.Popen(
         [sys.executable, "-m", "pleasurestock_async", "--base-url", url, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=environment,
+        cwd=cwd,
     )
+
+
+def finish_sync(sandbox: Sandbox, url: str, args: Sequence[str], extra: tuple[str, ...]) -> int:
+    """Rerun the sync ``args`` (with ``extra``) until it exits 0, settling the batch in doubt
+    after each partial run from the server's totals (one batch is in flight at a time); the
+    rows reported uncertain on the way. Fails after 10 runs."""
+    reported = 0
+    for _ in range(10):
+        done = subprocess.run(
+            [sys.executable, "-m", "pleasurestock_async", "--base-url", url, *args, *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PLEASURESTOCK_API_KEY": DEMO_API_KEY},
+        )
+        summary = json.loads(done.stdout)
+        if done.returncode == 0:
+            return reported
+        assert done.returncode == EXIT_PARTIAL, done.stdout + done.stderr
+        uncertain = summary["uncertain"]
+        assert uncertain and summary["resolve"]
+        reported += len(uncertain)
+        row = uncertain[0]
+        held = sandbox.daily_sales(row["product"]).get(date.fromisoformat(row["date"]))
+        stored = held is not None and held.quantity == row["export_quantity"]
+        extra = ("--assume-unknown", "stored" if stored else "not-stored")
+    pytest.fail("the sync did not finish in 10 runs")
+
+
+def assert_exact(sandbox: Sandbox, lines: Sequence[str]) -> None:
+    """The server holds each ``product,day,quantity,stock`` line: 0 double-counted, 0 lost."""
+    for line in lines:
+        pid, day, qty, stock = line.split(",")
+        held = sandbox.daily_sales(pid)[date.fromisoformat(day)]
+        assert (held.quantity, held.stock_on_hand) == (int(qty), int(stock)), line
 
 
 def wait_for(condition: Any, seconds: float) -> None:
@@ -324,32 +363,8 @@ def test_sync_killed_at_random_moments_ends_exact(
         proc.kill()
         proc.communicate(timeout=30)
         extra = decide()
-    reported = 0
-    for _ in range(10):
-        done = subprocess.run(
-            [sys.executable, "-m", "pleasurestock_async", "--base-url", url, *base, *extra],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "PLEASURESTOCK_API_KEY": DEMO_API_KEY},
-        )
-        summary = json.loads(done.stdout)
-        if done.returncode == 0:
-            break
-        assert done.returncode == EXIT_PARTIAL, done.stdout + done.stderr
-        uncertain = summary["uncertain"]
-        assert uncertain and summary["resolve"]
-        reported += len(uncertain)
-        row = uncertain[0]  # one batch in flight at a time: decide from the server's state
-        held = sandbox.daily_sales(row["product"]).get(date.fromisoformat(row["date"]))
-        stored = held is not None and held.quantity == row["export_quantity"]
-        extra = ("--assume-unknown", "stored" if stored else "not-stored")
-    else:
-        pytest.fail("the sync did not finish in 10 runs")
-    for row in rows:
-        pid, day, qty, stock = row.split(",")
-        held = sandbox.daily_sales(pid)[date.fromisoformat(day)]
-        assert (held.quantity, held.stock_on_hand) == (int(qty), int(stock)), row
+    reported = finish_sync(sandbox, url, base, extra)
+    assert_exact(sandbox, rows)
     print(f"uncertain rows reported after the kills: {reported}")
 
 
