@@ -18,6 +18,7 @@ from ..uploads.store import open_state, read_status
 from ..uploads.sync import settle
 from ._common import EXIT_PARTIAL, STATE_ENV, dump, run_async, say, settings_of
 from ._resolve import resolutions
+from ._summary import quarantined_item
 
 __all__ = ["state_group", "status_command"]
 
@@ -134,17 +135,7 @@ def _report(status: StateStatus, state: str) -> dict[str, Any]:
             "new": [day(d) for d in status.discrepancies if not d.acknowledged],
             "acknowledged": [day(d) for d in status.discrepancies if d.acknowledged],
         },
-        "quarantined": [
-            {
-                "internal_id": q.internal_id,
-                "error": q.error,
-                "since": q.since.isoformat(),
-                "last_refused": q.last_refused.isoformat(),
-                "retry_on": q.retry_on.isoformat(),
-                "new": q.new,
-            }
-            for q in status.quarantined
-        ],
+        "quarantined": [quarantined_item(q) for q in status.quarantined],
     }
 
 

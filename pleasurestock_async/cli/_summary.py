@@ -11,10 +11,11 @@ from typing import Any, ClassVar
 
 from ..errors import InputErrorDetail
 from ..sales_files import SalesFiles
+from ..types.uploads import QuarantinedId
 from ._common import Settings, dump, say
 from ._files import where_text
 
-__all__ = ["Summary", "invalid_items", "invalid_line", "show"]
+__all__ = ["Summary", "invalid_items", "invalid_line", "quarantined_item", "show"]
 
 
 @dataclasses.dataclass
@@ -62,3 +63,15 @@ def invalid_line(at: str, field: str | None, reason: str, value: object) -> str:
     """One invalid value or unreadable line, for people."""
     got = "" if value is None else f" (got {value!r})"
     return f"{at}: {field or 'line'}: {reason}{got}"
+
+
+def quarantined_item(q: QuarantinedId) -> dict[str, Any]:
+    """An id held in quarantine as ``--json`` shows it (in a sync's summary and a status)."""
+    return {
+        "internal_id": q.internal_id,
+        "error": q.error,
+        "since": q.since.isoformat(),
+        "last_refused": q.last_refused.isoformat(),
+        "retry_on": q.retry_on.isoformat(),
+        "new": q.new,
+    }

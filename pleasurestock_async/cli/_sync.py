@@ -34,7 +34,7 @@ from ._job import exit_code, run_job
 from ._progress import Reporter, time_needed
 from ._resolve import resolutions
 from ._signals import Interrupt, interruptible
-from ._summary import Summary, invalid_items, invalid_line, show
+from ._summary import Summary, invalid_items, invalid_line, quarantined_item, show
 
 __all__ = ["SYNC_SUMMARY_SCHEMA", "SyncSummary", "sync_command", "sync_exit_code"]
 
@@ -284,15 +284,7 @@ def _day(day: SyncDay, source: SalesFiles) -> dict[str, Any]:
 
 
 def _quarantined(q: QuarantinedId) -> dict[str, Any]:
-    return {
-        "internal_id": q.internal_id,
-        "error": q.error,
-        "since": q.since.isoformat(),
-        "last_refused": q.last_refused.isoformat(),
-        "retry_on": q.retry_on.isoformat(),
-        "new": q.new,
-        "rows": q.rows,
-    }
+    return {**quarantined_item(q), "rows": q.rows}
 
 
 @dataclasses.dataclass
