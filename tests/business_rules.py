@@ -22,6 +22,8 @@ def business_rule(method: str, path: str, status: int, body: Any) -> str | None:
         found = body.get(key)
         for reason in found if isinstance(found, list) else []:
             reasons.append(str(reason.get("error") if isinstance(reason, dict) else reason))
+    if not reasons and isinstance(body.get("message"), str):  # a refusal with one reason
+        reasons.append(body["message"])
     for rule in _DOC["paths"][path][method.lower()].get("x-business-rules", []):
         if status != rule["status"] or body.get("error") != rule["error"]:
             continue

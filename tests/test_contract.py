@@ -18,6 +18,7 @@ from pleasurestock_async.sandbox import Faults, Sandbox, _bounds
 from pleasurestock_async.sandbox._openapi import openapi_bytes, openapi_document
 from pleasurestock_async.sandbox._routes import ROUTES
 
+from .business_rules import business_rule
 from .sandbox_server import CONTRACT, checked_client
 
 REFERENCE = Path(__file__).parent / "fixtures" / "reference"
@@ -182,12 +183,28 @@ def test_each_business_rule_is_described_where_it_applies() -> None:
         ("POST", "/external/orders"),
         ("PUT", "/external/orders/{orderNumber}/status"),
         ("POST", "/external/webhook"),
+        ("GET", "/_sandbox/sales"),
     }
     for op in ruled.values():
         for rule in op["x-business-rules"]:
             assert f"Business rule ({rule['rule']})" in op["description"]
             assert str(rule["status"]) in op["responses"]
     assert "Business rules:" in DOC["info"]["description"]
+
+
+async def test_inspected_sales_from_after_to_are_refused_by_a_documented_rule() -> None:
+    """Both dates are valid by the document, and their order is a rule it lists: a fuzz found
+    this 400 when the rule was only in the description."""
+    async with checked_client(Sandbox(products=5, rate_limits=None)) as http:
+        response = await http.get(
+            "/_sandbox/sales", params={"from": "2043-09-15", "to": "2025-11-09"}
+        )
+        assert response.status_code == 400
+        body = response.json()
+    rule = business_rule("GET", "/_sandbox/sales", 400, body)
+    assert rule == "date range"
+    # an answer of another kind to the same operation is no business rule
+    assert business_rule("GET", "/_sandbox/sales", 400, {**body, "message": "page is 0"}) is None
 
 
 async def test_the_sandbox_serves_its_contract_without_auth_or_limits() -> None:
